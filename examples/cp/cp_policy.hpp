@@ -1,0 +1,119 @@
+// File copy: up to `depth` blocks in flight, each a read linked to a write
+// of the same buffer. Reads post no CQE on success (skip_success), so each
+// block normally completes with one write CQE. A short read breaks the link
+// (the write completes with -ECANCELED) and the block is simply redone.
+#pragma once
+
+#include <iouloop/combinators.hpp>
+
+namespace cp {
+using namespace iouloop;
+
+inline constexpr u32 max_depth = 64;
+
+struct params {
+  // set by the host
+  s32 fd_in, fd_out;
+  u64 size;      // bytes to copy
+  u64 buffers;   // address of depth * block bytes
+  u32 block;     // block size
+  u32 depth;     // blocks in flight, 1..max_depth
+  // state
+  u64 next_off;  // next block to start
+  u64 copied;    // bytes written
+  u64 free_slots;  // bit i: buffer slot i is free
+  u32 in_flight;
+  u32 redone;    // blocks restarted after a short read
+  s32 error;     // first failure (-errno); the loop stops on it
+  u32 pad;
+  u64 slot_off[max_depth];
+  u32 slot_len[max_depth];
+};
+
+enum class tag : u8 { read = 1, write };
+using ud = user_data<tag, u32>;
+
+template <class Loop>
+IOULOOP_INLINE void start_block(Loop& loop, u32 slot, u64 off, u32 len) {
+  params& p = loop.params;
+  abi::sqe* r = loop.sq.next();
+  abi::sqe* w = loop.sq.next();
+  if (!r || !w) return;  // the producer checked space() first
+  u64 buf = p.buffers + u64(slot) * p.block;
+  prep_read(*r, p.fd_in, buf, len, off, ud::make(tag::read, slot)).link().skip_success();
+  prep_write(*w, p.fd_out, buf, len, off, ud::make(tag::write, slot));
+  p.slot_off[slot] = off;
+  p.slot_len[slot] = len;
+  p.in_flight++;
+}
+
+struct read_failed {
+  template <class Loop>
+  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32) {
+    // Only failures post: the linked write then completes with -ECANCELED.
+    if (loop.params.error == 0) loop.params.error = c.res() < 0 ? c.res() : -5 /* EIO */;
+  }
+};
+
+struct write_done {
+  template <class Loop>
+  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+    params& p = loop.params;
+    slot &= max_depth - 1;
+    p.in_flight--;
+    if (c.res() == s32(p.slot_len[slot])) {
+      p.copied += p.slot_len[slot];
+      p.free_slots |= u64(1) << slot;
+    } else if (c.res() == -125 /* ECANCELED: short read */ && p.error == 0) {
+      p.redone++;
+      start_block(loop, slot, p.slot_off[slot], p.slot_len[slot]);
+    } else if (p.error == 0) {
+      p.error = c.res() < 0 ? c.res() : -5 /* EIO: short write */;
+    }
+  }
+};
+
+struct next_block {
+  template <class Loop>
+  IOULOOP_INLINE static bool produce(Loop& loop) {
+    params& p = loop.params;
+    if (p.error || p.next_off >= p.size || p.free_slots == 0 || loop.sq.space() < 2) return false;
+    u32 slot = 0;
+    for (; slot < max_depth - 1; ++slot)
+      if (p.free_slots & (u64(1) << slot)) break;
+    p.free_slots &= ~(u64(1) << slot);
+    u64 left = p.size - p.next_off;
+    u32 len = left < p.block ? u32(left) : p.block;
+    start_block(loop, slot, p.next_off, len);
+    p.next_off += len;
+    return true;
+  }
+};
+
+struct finished {  // everything written, or failed with nothing left in flight
+  template <class Loop>
+  IOULOOP_INLINE static bool holds(Loop& loop) {
+    const params& p = loop.params;
+    return p.in_flight == 0 && (p.error != 0 || p.copied >= p.size);
+  }
+};
+
+struct policy : sequence<drain<dispatch<ud, on<tag::read, read_failed>, on<tag::write, write_done>>>,
+                         stop_when<finished>, refill<next_block>, wait_for<1>> {
+  using params_type = params;
+};
+
+// Host-side set-up of the params: all slots of `depth` free.
+IOULOOP_INLINE params make_params(s32 fd_in, s32 fd_out, u64 size, u64 buffers, u32 block, u32 depth) {
+  params p{};
+  p.fd_in = fd_in;
+  p.fd_out = fd_out;
+  p.size = size;
+  p.buffers = buffers;
+  p.block = block;
+  p.depth = depth;
+  p.free_slots = depth >= 64 ? ~u64(0) : (u64(1) << depth) - 1;
+  return p;
+}
+
+}  // namespace cp

@@ -1,0 +1,189 @@
+// iouloop/abi.hpp — the io_uring and io_uring_bpf_ops ABI, as iouloop uses it.
+//
+// Written from include/uapi/linux/io_uring.h (Linux 7.2) and the loop/bpf-ops
+// sources. This header includes nothing: it must compile for the BPF target,
+// where no libc or kernel headers are available. tests/abi_test.cc checks every
+// layout here against the system's <linux/io_uring.h>.
+#pragma once
+
+#define IOULOOP_INLINE inline __attribute__((always_inline))
+
+namespace iouloop {
+
+using u8 = unsigned char;
+using u16 = unsigned short;
+using u32 = unsigned int;
+using u64 = unsigned long long;
+using s32 = int;
+using s64 = long long;
+using usize = __SIZE_TYPE__;
+
+static_assert(sizeof(u16) == 2 && sizeof(u32) == 4 && sizeof(u64) == 8);
+
+namespace abi {
+
+// ---- io_uring_enter / io_uring_setup ---------------------------------------
+namespace setup {
+inline constexpr u32 iopoll = 1u << 0;
+inline constexpr u32 sqpoll = 1u << 1;
+inline constexpr u32 cqsize = 1u << 3;
+inline constexpr u32 clamp = 1u << 4;
+inline constexpr u32 r_disabled = 1u << 6;
+inline constexpr u32 submit_all = 1u << 7;
+inline constexpr u32 coop_taskrun = 1u << 8;
+inline constexpr u32 taskrun_flag = 1u << 9;
+inline constexpr u32 single_issuer = 1u << 12;
+inline constexpr u32 defer_taskrun = 1u << 13;
+inline constexpr u32 no_sqarray = 1u << 16;
+inline constexpr u32 sq_rewind = 1u << 20;  // loop feature, Linux 7.1+
+}  // namespace setup
+
+namespace enter {
+inline constexpr u32 getevents = 1u << 0;
+inline constexpr u32 ext_arg = 1u << 3;
+}  // namespace enter
+
+namespace sq_flag {  // io_uring_params.sq_off.flags word
+inline constexpr u32 need_wakeup = 1u << 0;
+inline constexpr u32 cq_overflow = 1u << 1;
+inline constexpr u32 taskrun = 1u << 2;
+}  // namespace sq_flag
+
+namespace op {
+inline constexpr u8 nop = 0;
+inline constexpr u8 readv = 1;
+inline constexpr u8 writev = 2;
+inline constexpr u8 fsync = 3;
+inline constexpr u8 timeout = 11;
+inline constexpr u8 timeout_remove = 12;
+inline constexpr u8 accept = 13;
+inline constexpr u8 async_cancel = 14;
+inline constexpr u8 link_timeout = 15;
+inline constexpr u8 connect = 16;
+inline constexpr u8 close = 19;
+inline constexpr u8 read = 22;
+inline constexpr u8 write = 23;
+inline constexpr u8 send = 26;
+inline constexpr u8 recv = 27;
+}  // namespace op
+
+namespace sqe_flag {
+inline constexpr u8 fixed_file = 1u << 0;
+inline constexpr u8 io_drain = 1u << 1;
+inline constexpr u8 io_link = 1u << 2;
+inline constexpr u8 io_hardlink = 1u << 3;
+inline constexpr u8 async = 1u << 4;
+inline constexpr u8 buffer_select = 1u << 5;
+inline constexpr u8 cqe_skip_success = 1u << 6;
+}  // namespace sqe_flag
+
+namespace cqe_flag {
+inline constexpr u32 buffer = 1u << 0;
+inline constexpr u32 more = 1u << 1;
+inline constexpr u32 sock_nonempty = 1u << 2;
+inline constexpr u32 notif = 1u << 3;
+inline constexpr u32 buffer_shift = 16;
+}  // namespace cqe_flag
+
+inline constexpr u16 accept_multishot = 1u << 0;   // sqe.ioprio for accept
+inline constexpr u16 recv_multishot = 1u << 1;     // sqe.ioprio for recv
+inline constexpr u32 timeout_abs = 1u << 0;        // sqe.timeout_flags
+inline constexpr u32 timeout_multishot = 1u << 6;  // sqe.timeout_flags
+
+// ---- register ---------------------------------------------------------------
+inline constexpr u32 register_mem_region = 34;
+inline constexpr u32 mem_region_type_user = 1;
+
+struct region_desc {
+  u64 user_addr;
+  u64 size;
+  u32 flags;
+  u32 id;
+  u64 mmap_offset;
+  u64 resv[4];
+};
+struct mem_region_reg {
+  u64 region_uptr;
+  u64 flags;
+  u64 resv[2];
+};
+
+// ---- the loop (io_uring/loop.c) --------------------------------------------
+inline constexpr int loop_continue = 0;
+inline constexpr int loop_stop = 1;
+
+inline constexpr u32 region_mem = 0;  // the param region (IORING_REGISTER_MEM_REGION)
+inline constexpr u32 region_cq = 1;   // the rings: SQ/CQ heads and tails, CQEs
+inline constexpr u32 region_sq = 2;   // the SQE array
+
+// ---- shared memory layouts -------------------------------------------------
+struct sqe {
+  u8 opcode;
+  u8 flags;
+  u16 ioprio;
+  s32 fd;
+  u64 off;   // also addr2
+  u64 addr;  // also splice_off_in
+  u32 len;
+  u32 op_flags;  // rw_flags, msg_flags, timeout_flags, accept_flags, ...
+  u64 user_data;
+  u16 buf_index;  // also buf_group
+  u16 personality;
+  u32 file_index;  // also splice_fd_in
+  u64 addr3;
+  u64 pad2;
+};
+static_assert(sizeof(sqe) == 64);
+
+struct cqe {
+  u64 user_data;
+  s32 res;
+  u32 flags;
+};
+static_assert(sizeof(cqe) == 16);
+
+struct sqring_offsets {
+  u32 head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+  u64 user_addr;
+};
+struct cqring_offsets {
+  u32 head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+  u64 user_addr;
+};
+
+struct kernel_timespec {
+  s64 tv_sec;
+  s64 tv_nsec;
+};
+
+struct iovec {  // the kernel's struct iovec on 64-bit
+  u64 base;
+  u64 len;
+};
+
+}  // namespace abi
+}  // namespace iouloop
+
+// Guarded C macros for the constants bookworm's <linux/io_uring.h> (6.1)
+// lacks, for code that mixes iouloop with liburing or raw syscalls.
+#ifndef IORING_SETUP_NO_SQARRAY
+#define IORING_SETUP_NO_SQARRAY (1U << 16)
+#endif
+#ifndef IORING_SETUP_SQ_REWIND
+#define IORING_SETUP_SQ_REWIND (1U << 20)
+#endif
+#ifndef IORING_REGISTER_MEM_REGION
+#define IORING_REGISTER_MEM_REGION 34
+#endif
+#ifndef IORING_MEM_REGION_TYPE_USER
+#define IORING_MEM_REGION_TYPE_USER 1
+#endif
+#ifndef IOU_LOOP_CONTINUE
+#define IOU_LOOP_CONTINUE 0
+#define IOU_LOOP_STOP 1
+#endif
+#ifndef IOU_REGION_MEM
+#define IOU_REGION_MEM 0
+#define IOU_REGION_CQ 1
+#define IOU_REGION_SQ 2
+#endif

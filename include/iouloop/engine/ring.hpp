@@ -1,0 +1,203 @@
+// iouloop/engine/ring.hpp — an io_uring instance set up for the loop.
+//
+// Owns the fd and both mappings; exposes the ring_layout the views and the
+// BPF program use. Set up with raw syscalls so that the exact flags (and the
+// exact region sizes the BPF side must pass to bpf_io_uring_get_region) are
+// ours, whatever liburing version is installed.
+#pragma once
+
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+
+#include "iouloop/abi.hpp"
+#include "iouloop/engine/error.hpp"
+#include "iouloop/ring.hpp"
+
+namespace iouloop {
+
+namespace sys {
+inline int io_uring_setup(u32 entries, io_uring_params* p) {
+  long r = ::syscall(__NR_io_uring_setup, entries, p);
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+inline int io_uring_enter(int fd, u32 to_submit, u32 min_complete, u32 flags, const void* arg, usize argsz) {
+  long r = ::syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, arg, argsz);
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+inline int io_uring_register(int fd, u32 opcode, const void* arg, u32 nr) {
+  long r = ::syscall(__NR_io_uring_register, fd, opcode, arg, nr);
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+}  // namespace sys
+
+struct ring_options {
+  u32 sq_entries = 64;
+  u32 cq_entries = 0;  // 0: twice sq_entries
+  // The loop needs DEFER_TASKRUN (which needs SINGLE_ISSUER); NO_SQARRAY lets
+  // SQEs go straight at tail & mask; TASKRUN_FLAG lets the userspace engine
+  // see pending task work without a syscall.
+  u32 flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray |
+              abi::setup::taskrun_flag;
+};
+
+// Says what is wrong with `flags` for a callback-driven loop, or "" if
+// nothing is. The same rules as the kernel's io_uring_bpf_ops attach.
+inline std::string loop_flags_problem(u32 flags) {
+  if (flags & abi::setup::sqpoll)
+    return "ring uses IORING_SETUP_SQPOLL, which the loop does not support (the kernel says EOPNOTSUPP): "
+           "create the ring without it";
+  if (flags & abi::setup::iopoll)
+    return "ring uses IORING_SETUP_IOPOLL, which the loop does not support (the kernel says EOPNOTSUPP): "
+           "create the ring without it";
+  if (!(flags & abi::setup::defer_taskrun))
+    return "ring lacks IORING_SETUP_DEFER_TASKRUN, which the loop needs: create it with "
+           "iouloop::ring_options{} defaults, or add abi::setup::defer_taskrun | abi::setup::single_issuer";
+  if ((flags & abi::setup::sq_rewind) && !(flags & abi::setup::no_sqarray))
+    return "IORING_SETUP_SQ_REWIND needs IORING_SETUP_NO_SQARRAY: add abi::setup::no_sqarray";
+  return {};
+}
+
+class ring {
+ public:
+  explicit ring(const ring_options& o = {}) {
+    io_uring_params p{};
+    p.flags = o.flags;
+    if (o.cq_entries) {
+      p.flags |= abi::setup::cqsize;
+      p.cq_entries = o.cq_entries;
+    }
+    int fd = sys::io_uring_setup(o.sq_entries, &p);
+    if (fd < 0) throw error(-fd, setup_failure(-fd, o));
+    fd_ = fd;
+    setup_flags_ = p.flags;
+    if (!(p.features & IORING_FEAT_SINGLE_MMAP)) {
+      close_all();
+      throw error(EOPNOTSUPP, "kernel lacks IORING_FEAT_SINGLE_MMAP (Linux 5.4+ needed)");
+    }
+    auto& L = layout_;
+    L.sq_head = p.sq_off.head;
+    L.sq_tail = p.sq_off.tail;
+    L.sq_flags = p.sq_off.flags;
+    L.sq_array = p.sq_off.array;
+    L.cq_head = p.cq_off.head;
+    L.cq_tail = p.cq_off.tail;
+    L.cq_cqes = p.cq_off.cqes;
+    L.cq_overflow = p.cq_off.overflow;
+    L.sq_entries = p.sq_entries;
+    L.cq_entries = p.cq_entries;
+    L.setup_flags = p.flags;
+    usize sq_bytes = (p.flags & abi::setup::no_sqarray) ? 0 : p.sq_off.array + p.sq_entries * sizeof(u32);
+    usize cq_bytes = p.cq_off.cqes + p.cq_entries * sizeof(abi::cqe);
+    rings_bytes_ = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;
+    sqes_bytes_ = p.sq_entries * sizeof(abi::sqe);
+    L.rings_size = static_cast<u32>(rings_bytes_);
+    L.sqes_size = static_cast<u32>(sqes_bytes_);
+
+    void* r = ::mmap(nullptr, rings_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
+                     IORING_OFF_SQ_RING);
+    if (r == MAP_FAILED) {
+      int e = errno;
+      close_all();
+      throw error(e, "mmap of the io_uring rings failed");
+    }
+    rings_ = static_cast<u8*>(r);
+    void* s = ::mmap(nullptr, sqes_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
+                     IORING_OFF_SQES);
+    if (s == MAP_FAILED) {
+      int e = errno;
+      close_all();
+      throw error(e, "mmap of the io_uring SQE array failed");
+    }
+    sqes_ = static_cast<u8*>(s);
+    // Without NO_SQARRAY the kernel reads SQE indices from the array: make
+    // it the identity once, so that slot tail & mask is SQE tail & mask.
+    if (!(p.flags & abi::setup::no_sqarray)) {
+      u32* array = reinterpret_cast<u32*>(rings_ + p.sq_off.array);
+      for (u32 i = 0; i < p.sq_entries; ++i) array[i] = i;
+    }
+  }
+
+  ring(const ring&) = delete;
+  ring& operator=(const ring&) = delete;
+  ring(ring&& o) noexcept { *this = std::move(o); }
+  ring& operator=(ring&& o) noexcept {
+    if (this != &o) {
+      close_all();
+      fd_ = std::exchange(o.fd_, -1);
+      rings_ = std::exchange(o.rings_, nullptr);
+      sqes_ = std::exchange(o.sqes_, nullptr);
+      rings_bytes_ = o.rings_bytes_;
+      sqes_bytes_ = o.sqes_bytes_;
+      layout_ = o.layout_;
+      setup_flags_ = o.setup_flags_;
+    }
+    return *this;
+  }
+  ~ring() { close_all(); }
+
+  int fd() const { return fd_; }
+  u32 flags() const { return setup_flags_; }
+  const ring_layout& layout() const { return layout_; }
+  u8* rings() const { return rings_; }
+  u8* sqes() const { return sqes_; }
+
+  // Reads of the live ring state, for hosts and tests.
+  u32 sq_flags() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.sq_flags)); }
+  u32 cq_head() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_head)); }
+  u32 cq_tail() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_tail)); }
+  u32 cq_overflow() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_overflow)); }
+
+  // Runs deferred task work and flushes CQ overflow; waits for `min_complete`
+  // CQEs. Returns io_uring_enter's result.
+  int get_events(u32 min_complete = 0) const {
+    return sys::io_uring_enter(fd_, 0, min_complete, abi::enter::getevents, nullptr, 0);
+  }
+
+ private:
+  static std::string setup_failure(int e, const ring_options& o) {
+    std::string what = "io_uring_setup(" + std::to_string(o.sq_entries) + " entries, flags 0x" +
+                       to_hex(o.flags) + ") failed";
+    if (e == EPERM)
+      return what + ": io_uring is disabled for this process (see sysctl kernel.io_uring_disabled, "
+                    "or run with CAP_SYS_ADMIN)";
+    if (e == ENOSYS) return what + ": the kernel has no io_uring";
+    if (e == EINVAL && (o.flags & abi::setup::sq_rewind))
+      return what + ": this kernel does not know IORING_SETUP_SQ_REWIND (Linux 7.1+); drop the flag";
+    if (e == EINVAL)
+      return what + ": the kernel rejects these flags (DEFER_TASKRUN needs 6.1+, NO_SQARRAY 6.6+); "
+                    "check `iouloop-probe`";
+    if (e == ENOMEM) return what + ": out of locked memory (raise RLIMIT_MEMLOCK or use fewer entries)";
+    return what;
+  }
+  static std::string to_hex(u32 v) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s;
+    do {
+      s.insert(s.begin(), digits[v & 15]);
+      v >>= 4;
+    } while (v);
+    return s;
+  }
+  void close_all() noexcept {
+    if (sqes_) ::munmap(sqes_, sqes_bytes_);
+    if (rings_) ::munmap(rings_, rings_bytes_);
+    if (fd_ >= 0) ::close(fd_);
+    sqes_ = rings_ = nullptr;
+    fd_ = -1;
+  }
+
+  int fd_ = -1;
+  u8* rings_ = nullptr;
+  u8* sqes_ = nullptr;
+  usize rings_bytes_ = 0, sqes_bytes_ = 0;
+  ring_layout layout_{};
+  u32 setup_flags_ = 0;
+};
+
+}  // namespace iouloop

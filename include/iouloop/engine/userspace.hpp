@@ -1,0 +1,112 @@
+// iouloop/engine/userspace.hpp — runs a policy's step in user space with the
+// kernel loop's semantics (io_uring/loop.c), on any kernel with io_uring.
+//
+// One run() is one io_uring_enter on a ring with loop ops installed:
+//   cq_wait_idx = 0
+//   loop:
+//     r = step()            STOP -> return 0; not CONTINUE -> return -EINVAL
+//     nr_wait = (s32)(cq_wait_idx - cq.tail)
+//     if nr_wait > 0: sleep until cq.tail reaches cq_wait_idx (a hint)
+//     run task work, flush CQ overflow
+//     a pending signal -> return -EINTR
+// Signals are blocked while the loop runs and checked once per iteration,
+// which is exactly when the kernel checks them; a sleep is interruptible as in
+// the kernel. After -EINTR the ring and params are intact and run() resumes.
+#pragma once
+
+#include <signal.h>
+
+#include <cerrno>
+
+#include "iouloop/engine/error.hpp"
+#include "iouloop/engine/param_region.hpp"
+#include "iouloop/engine/ring.hpp"
+#include "iouloop/policy.hpp"
+
+namespace iouloop {
+
+namespace detail {
+struct host_backend {
+  int fd;
+  IOULOOP_INLINE int submit_sqes(u32 n) const { return sys::io_uring_enter(fd, n, 0, 0, nullptr, 0); }
+};
+}  // namespace detail
+
+template <policy P>
+class userspace_engine {
+ public:
+  using params_type = typename policy_traits<P>::params_type;
+  static constexpr const char* name = "userspace";
+
+  // Throws iouloop::error when the ring could not carry io_uring_bpf_ops
+  // either: the engines accept exactly the same rings.
+  userspace_engine(ring& r, param_region<P>& params) : ring_(r), params_(params) {
+    std::string why = loop_flags_problem(r.flags());
+    if (!why.empty()) throw error(EOPNOTSUPP, why);
+  }
+
+  // Runs the loop until the step returns STOP (0), an invalid value
+  // (-EINVAL) or a signal arrives (-EINTR).
+  int run() {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    const int ret = run_blocked(old);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);  // a pending signal is delivered here
+    return ret;
+  }
+
+ private:
+  int run_blocked(const sigset_t& old) {
+    const ring_layout& L = ring_.layout();
+    u8* const rings = ring_.rings();
+    u32 cq_wait_idx = 0;  // iou_loop_params: zeroed per io_uring_enter
+    detail::host_backend backend{ring_.fd()};
+    // io_uring_getevents_arg: sleep with the caller's signal mask, like
+    // the kernel loop's interruptible wait.
+    struct {
+      u64 sigmask;
+      u32 sigmask_sz;
+      u32 min_wait_usec;
+      u64 ts;
+    } wait_arg{reinterpret_cast<u64>(&old), _NSIG / 8, 0, 0};
+
+    for (;;) {
+      loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_,
+                                                reinterpret_cast<u64>(params_.data()), L, &cq_wait_idx);
+      const int r = P::step(l);
+      if (r == loop_stop) return 0;
+      if (r != loop_continue) return -EINVAL;
+
+      const u32 tail = detail::load_acquire(reinterpret_cast<u32*>(rings + L.cq_tail));
+      const s32 nr_wait = static_cast<s32>(cq_wait_idx - tail);
+      if (nr_wait > 0) {
+        // The kernel counts min_complete from the consumed head: ask for
+        // exactly enough CQEs to bring the tail to cq_wait_idx.
+        const u32 head = *reinterpret_cast<u32*>(rings + L.cq_head);
+        const int e = sys::io_uring_enter(ring_.fd(), 0, cq_wait_idx - head,
+                                          abi::enter::getevents | abi::enter::ext_arg, &wait_arg,
+                                          sizeof wait_arg);
+        if (e == -EINTR) return -EINTR;
+      } else if (detail::load_acquire(reinterpret_cast<u32*>(rings + L.sq_flags)) &
+                 (abi::sq_flag::taskrun | abi::sq_flag::cq_overflow)) {
+        // Deferred completions or overflowed CQEs wait in the kernel: post them.
+        ring_.get_events(0);
+      }
+      if (signal_pending(old)) return -EINTR;
+    }
+  }
+
+  static bool signal_pending(const sigset_t& old) {
+    sigset_t pending;
+    if (sigpending(&pending) != 0) return false;
+    for (int s = 1; s < _NSIG; ++s)
+      if (sigismember(&pending, s) == 1 && sigismember(&old, s) == 0) return true;
+    return false;
+  }
+
+  ring& ring_;
+  param_region<P>& params_;
+};
+
+}  // namespace iouloop

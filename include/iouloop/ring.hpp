@@ -1,0 +1,213 @@
+// iouloop/ring.hpp — typed views over the SQ and CQ rings.
+//
+// The only code in iouloop that knows where heads, tails, SQEs and CQEs live.
+// It compiles for the host (pointers into the mmap'd rings) and for BPF
+// (pointers returned by bpf_io_uring_get_region); no libc, no kernel headers.
+#pragma once
+
+#include "iouloop/abi.hpp"
+
+namespace iouloop {
+
+// Where things are in the two ring regions, and how large those regions are.
+// A plain C struct on purpose: the BPF side keeps it as `const volatile`
+// rodata that the host fills in before load, so every offset and size is a
+// constant the verifier can use to bound ring accesses.
+struct ring_layout {
+  u32 sq_head, sq_tail, sq_flags, sq_array;  // byte offsets in the rings region
+  u32 cq_head, cq_tail, cq_cqes, cq_overflow;
+  u32 sq_entries, cq_entries;  // powers of two
+  u32 rings_size;              // bytes of the rings region (IOU_REGION_CQ)
+  u32 sqes_size;               // bytes of the SQE array (IOU_REGION_SQ)
+  u32 setup_flags;             // IORING_SETUP_* the ring was created with
+};
+
+namespace detail {
+// Memory ordering against the kernel, in the spirit of smp_load_acquire /
+// smp_store_release. On BPF the step runs inside io_uring_enter in the task
+// that owns the ring (DEFER_TASKRUN), so the kernel posts CQEs and consumes
+// SQEs on this same CPU between steps; a volatile access (READ_ONCE) is what
+// the kernel itself would use there and keeps the verifier's job simple.
+template <class T>
+IOULOOP_INLINE T load_acquire(const T* p) {
+#if defined(__bpf__)
+  return *static_cast<const volatile T*>(p);
+#else
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+#endif
+}
+template <class T>
+IOULOOP_INLINE void store_release(T* p, T v) {
+#if defined(__bpf__)
+  *static_cast<volatile T*>(p) = v;
+#else
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+#endif
+}
+template <class T>
+IOULOOP_INLINE T* at(u8* base, u32 off) {
+  return reinterpret_cast<T*>(base + off);
+}
+}  // namespace detail
+
+// Read-only copy of one completion.
+class cqe_view {
+ public:
+  IOULOOP_INLINE explicit cqe_view(const abi::cqe& c) : c_(c) {}
+  IOULOOP_INLINE u64 user_data() const { return c_.user_data; }
+  IOULOOP_INLINE s32 res() const { return c_.res; }
+  IOULOOP_INLINE u32 flags() const { return c_.flags; }
+  IOULOOP_INLINE bool ok() const { return c_.res >= 0; }
+  // More CQEs will follow for this request (multishot).
+  IOULOOP_INLINE bool more() const { return (c_.flags & abi::cqe_flag::more) != 0; }
+  IOULOOP_INLINE bool has_buffer() const { return (c_.flags & abi::cqe_flag::buffer) != 0; }
+  IOULOOP_INLINE u16 buffer_id() const { return static_cast<u16>(c_.flags >> abi::cqe_flag::buffer_shift); }
+  IOULOOP_INLINE bool sock_nonempty() const { return (c_.flags & abi::cqe_flag::sock_nonempty) != 0; }
+
+ private:
+  abi::cqe c_;
+};
+
+// The submission queue, in either of the kernel's two modes:
+//  - head/tail: SQEs go at tail & mask; the tail is published before submit.
+//  - IORING_SETUP_SQ_REWIND: every submission reads SQEs from index 0 and
+//    head/tail are untouched, so a step simply fills slots 0..n-1.
+// The view is rebuilt each step; SQEs prepared and not submitted by the end
+// of the step are dropped (head/tail mode never publishes them).
+class sq_ring {
+ public:
+  IOULOOP_INLINE sq_ring(u8* rings, u8* sqes, const ring_layout& l)
+      : rings_(rings), sqes_(sqes), mask_(l.sq_entries - 1), entries_(l.sq_entries),
+        head_off_(l.sq_head), tail_off_(l.sq_tail),
+        rewind_((l.setup_flags & abi::setup::sq_rewind) != 0) {
+    published_ = rewind_ ? 0 : *detail::at<u32>(rings_, tail_off_);
+    tail_ = published_;
+  }
+
+  IOULOOP_INLINE bool rewind_mode() const { return rewind_; }
+  IOULOOP_INLINE u32 entries() const { return entries_; }
+
+  // SQEs prepared since the last flush.
+  IOULOOP_INLINE u32 prepared() const { return tail_ - published_; }
+
+  // Free slots right now.
+  IOULOOP_INLINE u32 space() const {
+    if (rewind_) return entries_ - tail_;
+    // acquire: the kernel's head store must be seen before we reuse a slot
+    u32 head = detail::load_acquire(detail::at<u32>(rings_, head_off_));
+    return entries_ - (tail_ - head);
+  }
+
+  // The next free SQE, or nullptr when the queue is full. Its contents are
+  // stale: one of the prep_* builders overwrites every field.
+  IOULOOP_INLINE abi::sqe* next() {
+    if (space() == 0) return nullptr;
+    abi::sqe* s = detail::at<abi::sqe>(sqes_, (tail_ & mask_) * u32(sizeof(abi::sqe)));
+    ++tail_;
+    return s;
+  }
+
+  // Makes the prepared SQEs visible to the kernel and returns how many SQEs
+  // wait in the queue: the count to pass to the submit call. In head/tail
+  // mode that includes SQEs an earlier short submission left behind.
+  IOULOOP_INLINE u32 flush() {
+    published_ = tail_;
+    if (rewind_) return tail_;
+    // release: SQE contents must be visible before the new tail
+    detail::store_release(detail::at<u32>(rings_, tail_off_), tail_);
+    return tail_ - detail::load_acquire(detail::at<u32>(rings_, head_off_));
+  }
+
+  // After a submit call. Rewind mode refills from slot 0 on the next
+  // submission; whatever it did not consume is dropped, as in the kernel.
+  IOULOOP_INLINE void submitted() {
+    if (rewind_) tail_ = published_ = 0;
+  }
+
+ private:
+  u8* rings_;
+  u8* sqes_;
+  u32 mask_, entries_, head_off_, tail_off_;
+  bool rewind_;
+  u32 tail_;       // next slot to hand out
+  u32 published_;  // tail at the last flush
+};
+
+// The completion queue. `batch<N>()` snapshots the tail once, walks at most N
+// CQEs (a constant bound, so BPF loops verify) and releases them by
+// advancing the head when the batch ends.
+class cq_ring {
+ public:
+  IOULOOP_INLINE cq_ring(u8* rings, const ring_layout& l)
+      : rings_(rings), mask_(l.cq_entries - 1), head_off_(l.cq_head), tail_off_(l.cq_tail),
+        cqes_off_(l.cq_cqes) {
+    head_ = *detail::at<u32>(rings_, head_off_);
+  }
+
+  // Index of the first unconsumed CQE: the base for cq_wait_idx.
+  IOULOOP_INLINE u32 head() const { return head_; }
+  IOULOOP_INLINE u32 tail() const {
+    // acquire: the tail must be loaded before any CQE it covers
+    return detail::load_acquire(detail::at<u32>(rings_, tail_off_));
+  }
+  IOULOOP_INLINE u32 ready() const { return tail() - head_; }
+
+  IOULOOP_INLINE cqe_view at(u32 index) const {
+    return cqe_view(*detail::at<const abi::cqe>(rings_, cqes_off_ + (index & mask_) * u32(sizeof(abi::cqe))));
+  }
+  // The oldest unconsumed CQE; only valid when ready() > 0.
+  IOULOOP_INLINE cqe_view peek() const { return at(head_); }
+
+  IOULOOP_INLINE void advance(u32 n) {
+    head_ += n;
+    // release: our reads of the CQEs complete before the kernel may reuse them
+    detail::store_release(detail::at<u32>(rings_, head_off_), head_);
+  }
+
+  template <u32 Max>
+  class batch_range {
+   public:
+    class iterator {
+     public:
+      IOULOOP_INLINE iterator(const cq_ring* cq, u32 i) : cq_(cq), i_(i) {}
+      IOULOOP_INLINE cqe_view operator*() const { return cq_->at(cq_->head_ + i_); }
+      IOULOOP_INLINE iterator& operator++() { ++i_; return *this; }
+      // `<` rather than `!=`: the verifier proves termination from it.
+      IOULOOP_INLINE bool operator!=(const iterator& end) const { return i_ < end.i_; }
+
+     private:
+      const cq_ring* cq_;
+      u32 i_;
+    };
+    IOULOOP_INLINE explicit batch_range(cq_ring& cq) : cq_(cq) {
+      u32 ready = cq.ready();
+      n_ = ready < Max ? ready : Max;
+    }
+    batch_range(const batch_range&) = delete;
+    batch_range& operator=(const batch_range&) = delete;
+    IOULOOP_INLINE ~batch_range() {
+      if (n_) cq_.advance(n_);
+    }
+    IOULOOP_INLINE iterator begin() const { return iterator(&cq_, 0); }
+    IOULOOP_INLINE iterator end() const { return iterator(&cq_, n_); }
+    IOULOOP_INLINE u32 size() const { return n_; }
+
+   private:
+    cq_ring& cq_;
+    u32 n_;
+  };
+
+  // for (cqe_view c : loop.cq.batch<16>()) { ... }  — consumes what it walks.
+  template <u32 Max>
+  IOULOOP_INLINE batch_range<Max> batch() {
+    static_assert(Max > 0, "a CQE batch needs a bound of at least 1");
+    return batch_range<Max>(*this);
+  }
+
+ private:
+  u8* rings_;
+  u32 mask_, head_off_, tail_off_, cqes_off_;
+  u32 head_;
+};
+
+}  // namespace iouloop

@@ -1,0 +1,137 @@
+// iouloop/sqe.hpp — SQE builders.
+//
+// Each prep_* writes every field of the SQE (slots are reused, so nothing
+// stale may survive) and returns an sqe_ref for the per-request flags:
+//   prep_read(*s, fd, buf, len, off, ud).link();
+// Addresses are user-space addresses as u64: the same code runs in BPF, where
+// buffers live in the task's memory and reach the policy through its params.
+#pragma once
+
+#include "iouloop/abi.hpp"
+
+namespace iouloop {
+
+class sqe_ref {
+ public:
+  IOULOOP_INLINE explicit sqe_ref(abi::sqe& s) : s_(&s) {}
+  // The next SQE runs only after this one succeeds (IOSQE_IO_LINK).
+  IOULOOP_INLINE sqe_ref& link() { return set(abi::sqe_flag::io_link); }
+  // The next SQE runs after this one whatever its result (IOSQE_IO_HARDLINK).
+  IOULOOP_INLINE sqe_ref& hardlink() { return set(abi::sqe_flag::io_hardlink); }
+  // Starts only when everything submitted before it has completed.
+  IOULOOP_INLINE sqe_ref& drain() { return set(abi::sqe_flag::io_drain); }
+  // Post no CQE when it succeeds (IOSQE_CQE_SKIP_SUCCESS).
+  IOULOOP_INLINE sqe_ref& skip_success() { return set(abi::sqe_flag::cqe_skip_success); }
+  // Go to the async worker at once instead of trying inline first.
+  IOULOOP_INLINE sqe_ref& async() { return set(abi::sqe_flag::async); }
+  // Pick the buffer from provided-buffer group `group`.
+  IOULOOP_INLINE sqe_ref& buffer_select(u16 group) {
+    s_->buf_index = group;
+    return set(abi::sqe_flag::buffer_select);
+  }
+  IOULOOP_INLINE abi::sqe& get() const { return *s_; }
+
+ private:
+  IOULOOP_INLINE sqe_ref& set(u8 f) {
+    s_->flags = static_cast<u8>(s_->flags | f);
+    return *this;
+  }
+  abi::sqe* s_;
+};
+
+namespace detail {
+IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 off, u64 ud) {
+  s.opcode = op;
+  s.flags = 0;
+  s.ioprio = 0;
+  s.fd = fd;
+  s.off = off;
+  s.addr = addr;
+  s.len = len;
+  s.op_flags = 0;
+  s.user_data = ud;
+  s.buf_index = 0;
+  s.personality = 0;
+  s.file_index = 0;
+  s.addr3 = 0;
+  s.pad2 = 0;
+  return sqe_ref(s);
+}
+}  // namespace detail
+
+IOULOOP_INLINE sqe_ref prep_nop(abi::sqe& s, u64 ud) {
+  return detail::prep(s, abi::op::nop, -1, 0, 0, 0, ud);
+}
+IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, s32 fd, u64 buf, u32 len, u64 off, u64 ud) {
+  return detail::prep(s, abi::op::read, fd, buf, len, off, ud);
+}
+IOULOOP_INLINE sqe_ref prep_write(abi::sqe& s, s32 fd, u64 buf, u32 len, u64 off, u64 ud) {
+  return detail::prep(s, abi::op::write, fd, buf, len, off, ud);
+}
+// `iov` points at `count` struct iovec (abi::iovec) in user memory.
+IOULOOP_INLINE sqe_ref prep_readv(abi::sqe& s, s32 fd, u64 iov, u32 count, u64 off, u64 ud) {
+  return detail::prep(s, abi::op::readv, fd, iov, count, off, ud);
+}
+IOULOOP_INLINE sqe_ref prep_writev(abi::sqe& s, s32 fd, u64 iov, u32 count, u64 off, u64 ud) {
+  return detail::prep(s, abi::op::writev, fd, iov, count, off, ud);
+}
+IOULOOP_INLINE sqe_ref prep_fsync(abi::sqe& s, s32 fd, u64 ud) {
+  return detail::prep(s, abi::op::fsync, fd, 0, 0, 0, ud);
+}
+IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, s32 fd, u64 buf, u32 len, u32 msg_flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::recv, fd, buf, len, 0, ud);
+  s.op_flags = msg_flags;
+  return r;
+}
+// Multishot recv: one CQE per arrival while cqe_view::more() holds; needs a
+// provided-buffer group, so pass `len` 0 and call .buffer_select(group).
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, u32 msg_flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::recv, fd, 0, 0, 0, ud);
+  s.op_flags = msg_flags;
+  s.ioprio = abi::recv_multishot;
+  return r;
+}
+IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, s32 fd, u64 buf, u32 len, u32 msg_flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::send, fd, buf, len, 0, ud);
+  s.op_flags = msg_flags;
+  return r;
+}
+// `addr`/`addrlen` may be 0 when the peer address is not wanted.
+IOULOOP_INLINE sqe_ref prep_accept(abi::sqe& s, s32 fd, u64 addr, u64 addrlen, u32 flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::accept, fd, addr, 0, addrlen, ud);
+  s.op_flags = flags;
+  return r;
+}
+IOULOOP_INLINE sqe_ref prep_accept_multishot(abi::sqe& s, s32 fd, u32 flags, u64 ud) {
+  sqe_ref r = prep_accept(s, fd, 0, 0, flags, ud);
+  s.ioprio = abi::accept_multishot;
+  return r;
+}
+IOULOOP_INLINE sqe_ref prep_connect(abi::sqe& s, s32 fd, u64 addr, u32 addrlen, u64 ud) {
+  return detail::prep(s, abi::op::connect, fd, addr, 0, addrlen, ud);
+}
+IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, s32 fd, u64 ud) {
+  return detail::prep(s, abi::op::close, fd, 0, 0, 0, ud);
+}
+// Completes after `count` other completions or when the timespec at `ts`
+// (abi::kernel_timespec in user memory) elapses, whichever is first
+// (res -ETIME for the latter). flags: abi::timeout_abs, abi::timeout_multishot.
+IOULOOP_INLINE sqe_ref prep_timeout(abi::sqe& s, u64 ts, u32 count, u32 flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::timeout, -1, ts, 1, count, ud);
+  s.op_flags = flags;
+  return r;
+}
+// Bounds the SQE linked just before it (mark that one .link()).
+IOULOOP_INLINE sqe_ref prep_link_timeout(abi::sqe& s, u64 ts, u32 flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::link_timeout, -1, ts, 1, 0, ud);
+  s.op_flags = flags;
+  return r;
+}
+// Cancels the request whose user_data is `target`.
+IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, u64 target, u32 flags, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::async_cancel, -1, target, 0, 0, ud);
+  s.op_flags = flags;
+  return r;
+}
+
+}  // namespace iouloop

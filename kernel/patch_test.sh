@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Checks kernel/0001-io_uring-introduce-callback-driven-main-loop.patch and
+# kernel/iouloop.config.  Runs under `bazel test //kernel:patch_test` and
+# standalone (`bash kernel/patch_test.sh`).  Uses only bash, git, awk, sed and
+# grep (plus mktemp/cp/rm for the scratch copies).
+#
+#  1. the patch's own diffstat summary line agrees with `git apply --numstat`
+#     (files changed, insertions, deletions) and equals 6/142/1;
+#  2. each per-file diffstat line agrees with numstat for that file;
+#  3. every hunk header's old/new line counts match the hunk body;
+#  4. the same checks FAIL on deliberately corrupted copies (so they cannot
+#     pass vacuously);
+#  5. iouloop.config is well formed, and every setting in it is set the same
+#     way in the Debian kernel config at $IOULOOP_KERNEL_CONFIG (default
+#     /var/cache/iouloop/kernel/current/config) if that file exists; the
+#     comparison itself is exercised on synthetic configs either way.
+#
+# Prints one "ok: ..." / "FAIL: ..." / "skip: ..." line per check; exits 1 if
+# any check failed.
+set -u
+
+PATCH_NAME=0001-io_uring-introduce-callback-driven-main-loop.patch
+CONFIG_NAME=iouloop.config
+EXPECT_FILES=6
+EXPECT_INS=142
+EXPECT_DEL=1
+DEBIAN_CONFIG=${IOULOOP_KERNEL_CONFIG:-/var/cache/iouloop/kernel/current/config}
+
+if [ -n "${TEST_SRCDIR:-}" ]; then
+  here="$TEST_SRCDIR/${TEST_WORKSPACE:-}/kernel"
+else
+  case "$0" in
+    */*) here="${0%/*}" ;;
+    *) here=. ;;
+  esac
+fi
+patch="$here/$PATCH_NAME"
+fragment="$here/$CONFIG_NAME"
+
+# git must not depend on the caller's configuration or repository.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="${HOME:-/tmp}"
+
+failures=0
+# Output prefix; the negative self-checks indent their (expected) output.
+pfx=""
+ok() { printf '%sok: %s\n' "$pfx" "$*"; }
+fail() { printf '%sFAIL: %s\n' "$pfx" "$*"; failures=$((failures + 1)); }
+skip() { printf '%sskip: %s\n' "$pfx" "$*"; }
+
+# --- patch checks -----------------------------------------------------------
+
+# check_diffstat FILE: summary line vs numstat vs expected; per-file lines.
+check_diffstat() {
+  local file=$1 summary sfiles sins sdel numstat nfiles nins ndel
+  summary=$(grep -m1 -E '^ [0-9]+ files? changed' "$file")
+  if [ -z "$summary" ]; then
+    fail "no diffstat summary line (' N files changed, ...') in $file"
+    return
+  fi
+  sfiles=$(printf '%s\n' "$summary" | sed -E 's/^ ([0-9]+) files? changed.*/\1/')
+  sins=$(printf '%s\n' "$summary" | sed -nE 's/.* ([0-9]+) insertions?\(\+\).*/\1/p')
+  sdel=$(printf '%s\n' "$summary" | sed -nE 's/.* ([0-9]+) deletions?\(-\).*/\1/p')
+  sins=${sins:-0} sdel=${sdel:-0}
+
+  if [ "$sfiles/$sins/$sdel" = "$EXPECT_FILES/$EXPECT_INS/$EXPECT_DEL" ]; then
+    ok "diffstat line says $sfiles files, $sins insertions, $sdel deletions (as expected)"
+  else
+    fail "diffstat line says $sfiles/$sins/$sdel files/insertions/deletions, expected $EXPECT_FILES/$EXPECT_INS/$EXPECT_DEL"
+  fi
+
+  if ! numstat=$(git apply --numstat "$file" 2>&1); then
+    fail "git apply --numstat rejects the patch: $(printf '%s\n' "$numstat" | sed -n '1,3p' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/ | /g')"
+    return
+  fi
+  read -r nfiles nins ndel < <(printf '%s\n' "$numstat" |
+    awk -F'\t' 'NF >= 3 { n++; a += $1; d += $2 } END { print n + 0, a + 0, d + 0 }')
+  if [ "$nfiles/$nins/$ndel" = "$sfiles/$sins/$sdel" ]; then
+    ok "git apply --numstat agrees with the diffstat line ($nfiles/$nins/$ndel)"
+  else
+    fail "git apply --numstat gives $nfiles files, $nins insertions, $ndel deletions; the diffstat line says $sfiles/$sins/$sdel"
+  fi
+
+  # Per-file: " path | N +++--" lines between the '---' separator and the
+  # summary line; N must equal added + deleted from numstat for that path.
+  local bad
+  bad=$(awk -F'\t' '
+    FILENAME == ARGV[1] { f = 1 }
+    FILENAME == ARGV[2] { f = 2 }
+    f == 1 && NF >= 3 { total[$3] = $1 + $2; next }
+    f == 2 && !body && /^---$/ { instat = 1; next }
+    f == 2 && instat && /^ [0-9]+ files? changed/ { instat = 0; body = 1; next }
+    f == 2 && instat && /\|/ {
+      line = $0
+      path = line; sub(/^ +/, "", path); sub(/ *\|.*$/, "", path)
+      n = line; sub(/^[^|]*\| */, "", n); sub(/ .*$/, "", n)
+      seen++
+      found = ""
+      for (p in total) {
+        if (p == path) { found = p; break }
+        if (substr(path, 1, 3) == "..." && substr(p, length(p) - length(path) + 4) == substr(path, 4)) found = p
+      }
+      if (found == "") { printf "%s: in the diffstat but not in the diff\n", path; next }
+      if (total[found] != n + 0) printf "%s: diffstat says %s changed lines, numstat %d\n", path, n, total[found]
+      listed[found] = 1
+    }
+    END {
+      for (p in total) if (!(p in listed)) printf "%s: in the diff but not in the diffstat\n", p
+      if (seen == 0) print "no per-file diffstat lines found"
+    }' <(printf '%s\n' "$numstat") "$file")
+  if [ -z "$bad" ]; then
+    ok "every per-file diffstat line matches git apply --numstat"
+  else
+    while IFS= read -r l; do fail "per-file diffstat: $l"; done <<<"$bad"
+  fi
+}
+
+# check_hunks FILE: each "@@ -a,b +c,d @@" must be followed by exactly b old
+# (' ' / '-') and d new (' ' / '+') lines.
+check_hunks() {
+  local file=$1 out
+  out=$(awk '
+    function finish() {
+      if (!inhunk) return
+      if (o != ob || n != nb)
+        printf "BAD %s: hunk \"%s\" declares -%d +%d, body has -%d +%d\n", fname, hdr, ob, nb, o, n
+      else good++
+      inhunk = 0
+    }
+    /^diff --git / { finish(); fname = $4; sub(/^b\//, "", fname); next }
+    /^@@ / {
+      finish()
+      if (!match($0, /^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@/)) {
+        printf "BAD %s: malformed hunk header \"%s\"\n", fname, $0; next
+      }
+      hdr = substr($0, 1, RLENGTH)
+      split(hdr, f, " ")
+      ob = (split(substr(f[2], 2), a, ",") > 1) ? a[2] : 1
+      nb = (split(substr(f[3], 2), b, ",") > 1) ? b[2] : 1
+      o = 0; n = 0; inhunk = 1; hunks++
+      next
+    }
+    inhunk {
+      if (o >= ob && n >= nb) {
+        # Counts are used up: only a hunk/file header or the mail signature
+        # may follow; a further body line means the header under-counts.
+        if ($0 ~ /^[-+ ]/ && $0 != "-- ") {
+          printf "BAD %s: hunk \"%s\" declares -%d +%d, but the body continues: \"%s\"\n", fname, hdr, ob, nb, $0
+          inhunk = 0; next
+        }
+        finish(); next
+      }
+      c = substr($0, 1, 1)
+      if ($0 == "" || c == " ") { o++; n++ }
+      else if (c == "-") o++
+      else if (c == "+") n++
+      else if (c == "\\") { }
+      else { finish() }
+      next
+    }
+    END { finish(); printf "HUNKS %d %d\n", hunks, good }
+  ' "$file")
+  local bad hunks good
+  bad=$(printf '%s\n' "$out" | grep '^BAD ' | sed 's/^BAD //')
+  read -r _ hunks good < <(printf '%s\n' "$out" | grep '^HUNKS ')
+  if [ "${hunks:-0}" -eq 0 ]; then
+    fail "no hunks found in $file"
+  elif [ -z "$bad" ]; then
+    ok "all $hunks hunk headers match their bodies"
+  else
+    while IFS= read -r l; do fail "$l"; done <<<"$bad"
+  fi
+}
+
+check_patch() {
+  check_diffstat "$1"
+  check_hunks "$1"
+}
+
+# --- config checks ----------------------------------------------------------
+
+# config_settings FILE: "NAME VALUE" per setting; VALUE "n" for "is not set".
+config_settings() {
+  sed -nE -e 's/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/\1 \2/p' \
+          -e 's/^# (CONFIG_[A-Za-z0-9_]+) is not set$/\1 n/p' "$1"
+}
+
+check_fragment_syntax() {
+  local bad
+  bad=$(awk '
+    /^$/ || /^# CONFIG_[A-Za-z0-9_]+ is not set$/ { next }
+    /^#/ { next }
+    /^CONFIG_[A-Za-z0-9_]+=(y|m|n|-?[0-9]+|0x[0-9a-fA-F]+|"[^"]*")$/ {
+      split($0, kv, "="); if (seen[kv[1]]++) printf "line %d: %s set twice\n", NR, kv[1]
+      next
+    }
+    { printf "line %d: not a Kconfig setting: %s\n", NR, $0 }
+  ' "$1")
+  if [ -z "$bad" ]; then
+    ok "$CONFIG_NAME is well formed ($(config_settings "$1" | grep -c .) settings)"
+  else
+    while IFS= read -r l; do fail "$CONFIG_NAME $l"; done <<<"$bad"
+  fi
+}
+
+# compare_config FRAGMENT DISTRO_CONFIG LABEL: every fragment setting must be
+# set the same way in DISTRO_CONFIG, except those declared "# debian-differs:".
+compare_config() {
+  local frag=$1 dist=$2 label=$3 out
+  out=$(awk '
+    function val(line,   m) {
+      if (line ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/) return "n"
+      m = line; sub(/^[^=]*=/, "", m); return m
+    }
+    function name(line,   m) {
+      m = line; sub(/^# /, "", m); sub(/( is not set|=.*)$/, "", m); return m
+    }
+    FILENAME == ARGV[1] { f = 1 }
+    FILENAME == ARGV[2] { f = 2 }
+    f == 1 {
+      if ($0 ~ /^# debian-differs:/) { declared = 1; next }
+      if ($0 ~ /^CONFIG_/ || $0 ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/) {
+        k = name($0); want[k] = val($0); order[++cnt] = k
+        if (declared) differs[k] = 1
+        declared = 0
+      }
+      next
+    }
+    $0 ~ /^CONFIG_/ || $0 ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/ { have[name($0)] = val($0) }
+    END {
+      for (i = 1; i <= cnt; i++) {
+        k = order[i]; h = (k in have) ? have[k] : "n"
+        if (h == want[k]) printf "SAME %s=%s\n", k, h
+        else if (k in differs) printf "DECL %s: fragment %s, %s (declared difference)\n", k, want[k], h
+        else printf "DIFF %s: fragment %s, %s\n", k, want[k], h
+      }
+    }' "$frag" "$dist")
+  local same decl diff
+  same=$(printf '%s\n' "$out" | grep -c '^SAME ')
+  diff=$(printf '%s\n' "$out" | grep '^DIFF ' | sed 's/^DIFF //')
+  decl=$(printf '%s\n' "$out" | grep '^DECL ' | sed 's/^DECL //')
+  if [ -n "$decl" ]; then
+    while IFS= read -r l; do ok "$label: $l"; done <<<"$decl"
+  fi
+  local other=""
+  [ -n "$decl" ] && other="other "
+  if [ -z "$diff" ]; then
+    ok "$label: all ${other}$same settings of $CONFIG_NAME are set the same way"
+  else
+    while IFS= read -r l; do fail "$label: $l"; done <<<"$diff"
+  fi
+}
+
+# --- run --------------------------------------------------------------------
+
+for f in "$patch" "$fragment"; do
+  if [ ! -r "$f" ]; then
+    echo "FAIL: cannot read $f"
+    exit 1
+  fi
+done
+echo "patch: $patch"
+
+check_patch "$patch"
+
+tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/patch_test.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+
+# expect_failure NAME DESCRIPTION FUNCTION FILE...: run FUNCTION on a
+# corrupted input and require at least one FAIL from it.
+expect_failure() {
+  local what=$1 fn=$2 before=$failures out
+  shift 2
+  out=$(pfx="    (expected) "; "$fn" "$@"; echo "__FAILURES $failures")
+  local after=${out##*__FAILURES }
+  printf '%s\n' "${out%__FAILURES *}" | grep -v '^$'
+  if [ "$after" -gt "$before" ]; then
+    ok "self-check: $what is rejected"
+  else
+    fail "self-check: $what was NOT rejected; the checks above are vacuous"
+  fi
+}
+
+# Corruption 1: drop the first body line of the 5th hunk (a context line of
+# the io_uring.c overflow-flush hunk): hunk counts and numstat no longer fit.
+awk '/^@@ /{h++} h==5 && !done && /^[ +-]/ {done=1; next} {print}' "$patch" >"$tmp/drop-line.patch"
+expect_failure "a copy with one hunk body line dropped" check_patch "$tmp/drop-line.patch"
+
+# Corruption 2: drop one added line of loop.c ("schedule();") and fix
+# nothing: the hunk header and the diffstat both over-count.
+awk '$0 == "+\tschedule();" && !done { done = 1; next } { print }' "$patch" >"$tmp/drop-plus.patch"
+expect_failure "a copy with one added line dropped" check_patch "$tmp/drop-plus.patch"
+
+# Corruption 3: a diffstat line that lies (143 insertions).
+sed -E 's/^( [0-9]+ files? changed, )142 insertions/\1143 insertions/' "$patch" >"$tmp/bad-stat.patch"
+expect_failure "a copy whose diffstat line says 143 insertions" check_diffstat "$tmp/bad-stat.patch"
+
+# Config fragment.
+check_fragment_syntax "$fragment"
+
+# The comparison itself, on synthetic "distribution" configs: one that agrees
+# with the fragment must pass, one with IO_URING_BPF_OPS off must fail.
+config_settings "$fragment" | awk '{ if ($2 == "n") print "# " $1 " is not set"; else print $1 "=" $2 }' >"$tmp/same.config"
+compare_config "$fragment" "$tmp/same.config" "synthetic config equal to the fragment"
+sed 's/^CONFIG_IO_URING_BPF_OPS=y$/# CONFIG_IO_URING_BPF_OPS is not set/' "$tmp/same.config" >"$tmp/no-ops.config"
+expect_failure "a config without IO_URING_BPF_OPS" compare_config "$fragment" "$tmp/no-ops.config" "synthetic config without IO_URING_BPF_OPS"
+
+if [ -r "$DEBIAN_CONFIG" ]; then
+  compare_config "$fragment" "$DEBIAN_CONFIG" "Debian config $DEBIAN_CONFIG ($(sed -n 's/^# Linux\/\(.*\) Kernel Configuration$/\1/p' "$DEBIAN_CONFIG"))"
+else
+  skip "no Debian kernel config at $DEBIAN_CONFIG; not comparing $CONFIG_NAME with it"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
+exit 0

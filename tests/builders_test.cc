@@ -1,0 +1,127 @@
+// SQE builders: every field written, per-opcode fields in the right place.
+#include <catch2/catch_test_macros.hpp>
+#include <cstring>
+
+#include "iouloop/sqe.hpp"
+#include "iouloop/user_data.hpp"
+
+using namespace iouloop;
+
+namespace {
+abi::sqe dirty() {
+  abi::sqe s;
+  std::memset(&s, 0xa5, sizeof s);  // a reused slot: stale bytes everywhere
+  return s;
+}
+void require_clean_tail(const abi::sqe& s) {
+  REQUIRE(s.personality == 0);
+  REQUIRE(s.addr3 == 0);
+  REQUIRE(s.pad2 == 0);
+}
+}  // namespace
+
+TEST_CASE("prep_nop clears a stale slot", "[builders]") {
+  abi::sqe s = dirty();
+  prep_nop(s, 9);
+  REQUIRE(s.opcode == abi::op::nop);
+  REQUIRE(s.flags == 0);
+  REQUIRE(s.ioprio == 0);
+  REQUIRE(s.user_data == 9);
+  REQUIRE(s.len == 0);
+  REQUIRE(s.op_flags == 0);
+  REQUIRE(s.buf_index == 0);
+  REQUIRE(s.file_index == 0);
+  require_clean_tail(s);
+}
+
+TEST_CASE("read/write/readv/writev carry fd, buffer, length and offset", "[builders]") {
+  struct row {
+    u8 op;
+    sqe_ref (*prep)(abi::sqe&, s32, u64, u32, u64, u64);
+  };
+  for (row r : {row{abi::op::read, prep_read}, row{abi::op::write, prep_write},
+                row{abi::op::readv, prep_readv}, row{abi::op::writev, prep_writev}}) {
+    abi::sqe s = dirty();
+    r.prep(s, 7, 0x1000, 4096, 8192, 77);
+    CAPTURE(int(r.op));
+    REQUIRE(s.opcode == r.op);
+    REQUIRE(s.fd == 7);
+    REQUIRE(s.addr == 0x1000);
+    REQUIRE(s.len == 4096);
+    REQUIRE(s.off == 8192);
+    REQUIRE(s.user_data == 77);
+    REQUIRE(s.flags == 0);
+    REQUIRE(s.op_flags == 0);
+    require_clean_tail(s);
+  }
+}
+
+TEST_CASE("socket builders", "[builders]") {
+  abi::sqe s = dirty();
+  prep_recv(s, 3, 0x2000, 100, 0x40, 1);
+  REQUIRE((s.opcode == abi::op::recv && s.fd == 3 && s.addr == 0x2000 && s.len == 100 && s.op_flags == 0x40));
+  REQUIRE(s.ioprio == 0);
+  s = dirty();
+  prep_recv_multishot(s, 3, 0, 2).buffer_select(5);
+  REQUIRE((s.opcode == abi::op::recv && s.ioprio == abi::recv_multishot && s.buf_index == 5));
+  REQUIRE(s.flags == abi::sqe_flag::buffer_select);
+  s = dirty();
+  prep_send(s, 4, 0x3000, 10, 0x4000, 3);
+  REQUIRE((s.opcode == abi::op::send && s.fd == 4 && s.addr == 0x3000 && s.len == 10 && s.op_flags == 0x4000));
+  s = dirty();
+  prep_accept(s, 5, 0x10, 0x20, 0x80000, 4);
+  REQUIRE((s.opcode == abi::op::accept && s.fd == 5 && s.addr == 0x10 && s.off == 0x20 && s.op_flags == 0x80000));
+  REQUIRE(s.ioprio == 0);
+  s = dirty();
+  prep_accept_multishot(s, 5, 0, 4);
+  REQUIRE((s.ioprio == abi::accept_multishot && s.addr == 0 && s.off == 0));
+  s = dirty();
+  prep_connect(s, 6, 0x50, 16, 5);
+  REQUIRE((s.opcode == abi::op::connect && s.fd == 6 && s.addr == 0x50 && s.off == 16));
+  s = dirty();
+  prep_close(s, 8, 6);
+  REQUIRE((s.opcode == abi::op::close && s.fd == 8 && s.user_data == 6));
+  require_clean_tail(s);
+}
+
+TEST_CASE("timeouts and cancel", "[builders]") {
+  abi::sqe s = dirty();
+  prep_timeout(s, 0x7000, 3, abi::timeout_abs, 1);
+  REQUIRE((s.opcode == abi::op::timeout && s.addr == 0x7000 && s.len == 1 && s.off == 3 &&
+           s.op_flags == abi::timeout_abs && s.fd == -1));
+  s = dirty();
+  prep_link_timeout(s, 0x7000, 0, 2);
+  REQUIRE((s.opcode == abi::op::link_timeout && s.addr == 0x7000 && s.len == 1 && s.off == 0));
+  s = dirty();
+  prep_cancel(s, 1234, 0, 3);
+  REQUIRE((s.opcode == abi::op::async_cancel && s.addr == 1234));
+}
+
+TEST_CASE("per-request flags combine", "[builders]") {
+  abi::sqe s = dirty();
+  prep_read(s, 1, 0, 1, 0, 0).link().skip_success();
+  REQUIRE(s.flags == (abi::sqe_flag::io_link | abi::sqe_flag::cqe_skip_success));
+  prep_write(s, 1, 0, 1, 0, 0).hardlink().drain().async();
+  REQUIRE(s.flags == (abi::sqe_flag::io_hardlink | abi::sqe_flag::io_drain | abi::sqe_flag::async));
+  prep_fsync(s, 1, 0);
+  REQUIRE((s.flags == 0 && s.opcode == abi::op::fsync));
+}
+
+namespace {
+enum class tag : u8 { a = 1, b = 2, top = 255 };
+enum class small : u8 { x = 3 };
+}  // namespace
+
+TEST_CASE("user_data tags round-trip at the extremes", "[tags]") {
+  using ud = user_data<tag, u32>;
+  STATIC_REQUIRE(ud::payload_bits == 56);
+  STATIC_REQUIRE(ud::tag_of(ud::make(tag::b, 7)) == tag::b);
+  for (tag t : {tag::a, tag::b, tag::top})
+    for (u32 p : {0u, 1u, 0x7fffffffu, 0xffffffffu}) {
+      u64 raw = ud::make(t, p);
+      REQUIRE(ud::tag_of(raw) == t);
+      REQUIRE(ud::payload_of(raw) == p);
+    }
+  using ud56 = user_data<tag, u32, 8>;
+  REQUIRE(ud56::payload_of(ud56::make(tag::top, 0xffffffffu)) == 0xffffffffu);
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# iouloop set-up for a fresh Debian bookworm machine, run as root. Idempotent:
+# a second run only checks. After it, Bazel builds and tests with no network.
+#
+#   tools/setup.sh            install everything (packages, liburing, test kernel)
+#   tools/setup.sh --no-kernel   skip fetching the VM test kernel
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+stamp_dir=/var/lib/iouloop-setup
+want_kernel=1
+[ "${1:-}" = "--no-kernel" ] && want_kernel=0
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs Debian packages): sudo $0"
+. /etc/os-release
+[ "${VERSION_CODENAME:-}" = bookworm ] || log "warning: written for Debian bookworm, this is ${PRETTY_NAME:-unknown}"
+
+export DEBIAN_FRONTEND=noninteractive
+mkdir -p "$stamp_dir"
+
+# 1. bookworm-backports, added the standard Debian way (one deb822 file).
+bp=/etc/apt/sources.list.d/bookworm-backports.sources
+if [ ! -f "$bp" ]; then
+  log "adding bookworm-backports ($bp)"
+  cat >"$bp" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  rm -f "$stamp_dir/apt-updated"
+fi
+
+# 2. packages. Backports gives libbpf 1.4.x (struct_ops.s/, .struct_ops.link),
+#    bpftool 7.x and Catch2 v3; bookworm itself gives the rest.
+base_pkgs=(bazel-bootstrap clang-19 llvm-19 lld-19 g++ make pkg-config
+  libelf-dev zlib1g-dev libzstd-dev qemu-system-x86 busybox-static cpio gzip
+  dpkg-dev ca-certificates xz-utils python3)
+bp_pkgs=(libbpf-dev bpftool catch2)
+need=0
+for p in "${base_pkgs[@]}" "${bp_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need=1
+done
+if [ "$(dpkg-query -W -f='${Version}' catch2 2>/dev/null)" \< 3 ]; then need=1; fi
+if [ $need = 1 ]; then
+  log "apt-get update"
+  apt-get update -qq
+  log "installing ${base_pkgs[*]}"
+  apt-get install -y -qq --no-install-recommends "${base_pkgs[@]}" >/dev/null
+  log "installing from bookworm-backports: ${bp_pkgs[*]}"
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports "${bp_pkgs[@]}" >/dev/null
+fi
+
+# 3. a private apt configuration for newer suites (sid): used only to
+#    download (liburing source, test kernel); the system's sources stay as
+#    they are.
+export IOULOOP_APT_DIR=/var/cache/iouloop/apt
+"$top/tools/private-apt.sh" init
+
+# 4. liburing >= 2.5 (NO_SQARRAY rings), built static from Debian sid's source
+#    package into /opt/iouloop/liburing.
+uring_prefix=/opt/iouloop/liburing
+if [ ! -f "$uring_prefix/lib/liburing.a" ] || [ ! -f "$uring_prefix/include/liburing.h" ]; then
+  work=/var/cache/iouloop/liburing-build
+  rm -rf "$work"; mkdir -p "$work"
+  log "fetching liburing source from sid"
+  (cd "$work" && "$top/tools/private-apt.sh" source liburing)
+  src=$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'liburing-*' | head -n1)
+  [ -n "$src" ] || die "liburing source did not unpack in $work"
+  log "building liburing in $src"
+  (cd "$src" && ./configure --prefix="$uring_prefix" --cc=gcc >/dev/null &&
+     make -s -C src -j"$(nproc)" ENABLE_SHARED=0 >/dev/null &&
+     make -s -C src install ENABLE_SHARED=0 >/dev/null) || die "liburing build failed in $src"
+  rm -f "$uring_prefix"/lib/liburing*.so*
+fi
+grep -q IORING_SETUP_NO_SQARRAY "$uring_prefix/include/liburing/io_uring.h" ||
+  die "liburing in $uring_prefix is too old for IORING_SETUP_NO_SQARRAY"
+
+# 5. the VM test kernel (a Debian kernel with CONFIG_IO_URING_BPF_OPS).
+if [ $want_kernel = 1 ]; then
+  "$top/tools/vm/fetch-kernel.sh" || log "warning: test kernel not fetched; the VM tests will say SKIPPED"
+fi
+
+log "done"

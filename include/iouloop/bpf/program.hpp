@@ -1,0 +1,122 @@
+// iouloop/bpf/program.hpp — turns a policy into an io_uring_bpf_ops program.
+//
+// In a translation unit compiled with clang -target bpf (the
+// iouloop_bpf_program Bazel rule does it):
+//
+//   #include <iouloop/bpf/program.hpp>
+//   #include "nop_policy.hpp"
+//   IOULOOP_BPF_POLICY(nop, nop::policy)
+//
+// defines the sleepable program `nop_step` (section struct_ops.s/nop_step)
+// and the struct_ops map `nop` (section .struct_ops.link). The host side
+// (iouloop/engine/bpf.hpp) fills in the ring layout and ring_fd before load.
+//
+// Rules this file follows (design.md §4): everything reaching BTF is a plain
+// C struct at global scope; programs and maps are extern "C"; every helper is
+// always-inline; no standard library.
+#pragma once
+
+#if !defined(__bpf__)
+#error "iouloop/bpf/program.hpp is for BPF translation units: compile with clang -target bpf (see bpf/defs.bzl)"
+#endif
+
+#include "iouloop/policy.hpp"
+
+// ---- kernel types, as named in the kernel's BTF ---------------------------
+// The kernel's iou_ctx is an empty struct (never dereferenced). It must be a
+// STRUCT here too, not a forward declaration: libbpf matches kfunc
+// prototypes kind by kind.
+struct iou_ctx {};
+struct iou_loop_params {
+  unsigned int cq_wait_idx;
+};
+struct io_uring_bpf_ops {
+  int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
+  unsigned int ring_fd;
+  void* priv;
+};
+
+extern "C" int bpf_io_uring_submit_sqes(struct iou_ctx* ctx, unsigned int nr) __attribute__((section(".ksyms")));
+extern "C" unsigned char* bpf_io_uring_get_region(struct iou_ctx* ctx, unsigned int id, const unsigned long size)
+    __attribute__((section(".ksyms")));
+
+// ---- what the host fills in before load ------------------------------------
+// One per object: an object is loaded for one ring.
+struct iouloop_bpf_config {
+  struct iouloop::ring_layout layout;
+  unsigned long long params_uaddr;  // user address of the param region
+};
+extern "C" const volatile struct iouloop_bpf_config iouloop_config __attribute__((weak)) = {};
+
+// Per program: what the host checks before attaching, so an object built
+// for another policy is refused by name instead of corrupting memory.
+struct iouloop_policy_meta {
+  char name[48];
+  unsigned int params_bytes;
+  unsigned int region_bytes;
+};
+
+extern "C" const char iouloop_license[] __attribute__((section("license"), used, weak)) = "GPL";
+
+namespace iouloop::bpf {
+
+struct kfunc_backend {
+  struct iou_ctx* ctx;
+  IOULOOP_INLINE int submit_sqes(u32 n) const { return bpf_io_uring_submit_sqes(ctx, n); }
+};
+
+// The step for policy P, with ctx[0] = iou_ctx *, ctx[1] = iou_loop_params *.
+// Returns an invalid value (so the kernel ends the loop with -EINVAL) if a
+// region is missing: the host registers all three before attaching.
+template <class P>
+IOULOOP_INLINE int run_step(unsigned long long* ctx) {
+  using params_type = typename policy_traits<P>::params_type;
+  struct iou_ctx* c = reinterpret_cast<struct iou_ctx*>(ctx[0]);
+  struct iou_loop_params* lp = reinterpret_cast<struct iou_loop_params*>(ctx[1]);
+
+  ring_layout layout;
+  layout.sq_head = iouloop_config.layout.sq_head;
+  layout.sq_tail = iouloop_config.layout.sq_tail;
+  layout.sq_flags = iouloop_config.layout.sq_flags;
+  layout.sq_array = iouloop_config.layout.sq_array;
+  layout.cq_head = iouloop_config.layout.cq_head;
+  layout.cq_tail = iouloop_config.layout.cq_tail;
+  layout.cq_cqes = iouloop_config.layout.cq_cqes;
+  layout.cq_overflow = iouloop_config.layout.cq_overflow;
+  layout.sq_entries = iouloop_config.layout.sq_entries;
+  layout.cq_entries = iouloop_config.layout.cq_entries;
+  layout.rings_size = iouloop_config.layout.rings_size;
+  layout.sqes_size = iouloop_config.layout.sqes_size;
+  layout.setup_flags = iouloop_config.layout.setup_flags;
+
+  // Sizes are rodata constants: the verifier bounds every ring access by them.
+  u8* rings = bpf_io_uring_get_region(c, abi::region_cq, layout.rings_size);
+  u8* sqes = bpf_io_uring_get_region(c, abi::region_sq, layout.sqes_size);
+  u8* prm = bpf_io_uring_get_region(c, abi::region_mem, sizeof(params_type));
+  if (!rings || !sqes || !prm) return -1;
+
+  kfunc_backend backend{c};
+  loop<kfunc_backend, params_type> l(backend, rings, sqes, *reinterpret_cast<params_type*>(prm),
+                                     iouloop_config.params_uaddr, layout, &lp->cq_wait_idx);
+  return P::step(l);
+}
+
+}  // namespace iouloop::bpf
+
+#define IOULOOP_BPF_STRINGIFY_(x) #x
+#define IOULOOP_BPF_STRINGIFY(x) IOULOOP_BPF_STRINGIFY_(x)
+
+// Defines program NAME_step, struct_ops map NAME and metadata NAME_meta for
+// POLICY. NAME must be a C identifier; the host finds the program by it.
+#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
+  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
+  extern "C" __attribute__((section("struct_ops.s/" #NAME "_step"), used)) int NAME##_step(      \
+      unsigned long long* ctx) {                                                                   \
+    return ::iouloop::bpf::run_step<POLICY>(ctx);                                                  \
+  }                                                                                                \
+  extern "C" __attribute__((section(".struct_ops.link"), used)) struct io_uring_bpf_ops NAME = {  \
+      .loop_step = reinterpret_cast<int (*)(struct iou_ctx*, struct iou_loop_params*)>(&NAME##_step), \
+  };                                                                                               \
+  extern "C" __attribute__((section(".rodata.iouloop"), used)) const struct iouloop_policy_meta NAME##_meta = { \
+      #NAME, sizeof(typename ::iouloop::policy_traits<POLICY>::params_type),                       \
+      ::iouloop::policy_traits<POLICY>::region_bytes}

@@ -1,0 +1,248 @@
+// iouloop/probe.hpp — what the running kernel supports, as data.
+//
+// Each answer comes from asking the kernel (a throwaway ring, a register
+// call, a trivial BPF load) or reading its BTF (/sys/kernel/btf/vmlinux),
+// never from a version number. tools/probe.cc prints it (text or JSON); the
+// engines use it to pick a default and to explain a refusal.
+#pragma once
+
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "iouloop/abi.hpp"
+#include "iouloop/engine/ring.hpp"
+
+namespace iouloop {
+
+struct probe_result {
+  std::string kernel;          // uname -r
+  int io_uring_disabled = -1;  // sysctl kernel.io_uring_disabled, -1 if absent
+  bool io_uring = false;       // a ring could be created
+  std::string io_uring_error;  // why not
+  bool defer_taskrun = false;  // IORING_SETUP_DEFER_TASKRUN
+  bool no_sqarray = false;     // IORING_SETUP_NO_SQARRAY
+  bool sq_rewind = false;      // IORING_SETUP_SQ_REWIND
+  bool mem_region = false;     // IORING_REGISTER_MEM_REGION (user memory)
+  bool btf = false;            // /sys/kernel/btf/vmlinux readable
+  bool bpf_ops = false;        // struct io_uring_bpf_ops in the kernel BTF
+  bool kfunc_submit_sqes = false;
+  bool kfunc_get_region = false;
+  bool bpf_load = false;  // this process may load BPF programs
+  std::string bpf_load_error;
+
+  // The BPF engine can run here.
+  bool bpf_engine() const {
+    return io_uring && defer_taskrun && mem_region && bpf_ops && kfunc_submit_sqes && kfunc_get_region && bpf_load;
+  }
+  // Why the BPF engine cannot run, naming the missing piece; "" if it can.
+  std::string bpf_engine_problem() const {
+    if (!io_uring) return "io_uring is not available: " + io_uring_error;
+    if (!defer_taskrun) return "the kernel lacks IORING_SETUP_DEFER_TASKRUN (Linux 6.1+)";
+    if (!btf) return "no kernel BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)";
+    if (!bpf_ops)
+      return "the kernel lacks io_uring_bpf_ops (CONFIG_IO_URING_BPF_OPS, Linux 7.1+; see kernel/README.md)";
+    if (!kfunc_submit_sqes || !kfunc_get_region)
+      return "the kernel BTF lacks the kfuncs bpf_io_uring_submit_sqes / bpf_io_uring_get_region";
+    if (!mem_region) return "the kernel lacks IORING_REGISTER_MEM_REGION (Linux 6.13+)";
+    if (!bpf_load) return "this process may not load BPF programs: " + bpf_load_error;
+    return {};
+  }
+};
+
+namespace detail {
+
+// Names of the STRUCT and FUNC types in a raw BTF blob. Only what the probe
+// needs: kinds are walked by their documented sizes (include/uapi/linux/btf.h).
+struct btf_names {
+  std::vector<std::string> structs, funcs;
+  bool ok = false;
+};
+inline btf_names read_btf_names(const std::string& path) {
+  btf_names out;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return out;
+  std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  struct header {
+    u16 magic;
+    u8 version, flags;
+    u32 hdr_len, type_off, type_len, str_off, str_len;
+  } h;
+  if (raw.size() < sizeof h) return out;
+  std::memcpy(&h, raw.data(), sizeof h);
+  if (h.magic != 0xeB9F || usize(h.hdr_len) + h.str_off + h.str_len > raw.size() ||
+      usize(h.hdr_len) + h.type_off + h.type_len > raw.size())
+    return out;
+  const char* types = raw.data() + h.hdr_len + h.type_off;
+  const char* strings = raw.data() + h.hdr_len + h.str_off;
+  usize pos = 0;
+  while (pos + 12 <= h.type_len) {
+    u32 name_off, info;
+    std::memcpy(&name_off, types + pos, 4);
+    std::memcpy(&info, types + pos + 4, 4);
+    u32 kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
+    pos += 12;
+    usize extra;
+    switch (kind) {
+      case 1: case 14: case 17: extra = 4; break;                // INT, VAR, DECL_TAG
+      case 3: extra = 12; break;                                 // ARRAY
+      case 4: case 5: case 15: case 19: extra = 12u * vlen; break;  // STRUCT, UNION, DATASEC, ENUM64
+      case 6: case 13: extra = 8u * vlen; break;                 // ENUM, FUNC_PROTO
+      case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: extra = 0; break;
+      default: return out;  // a kind newer than this reader
+    }
+    if (name_off < h.str_len && (kind == 4 || kind == 12)) {
+      std::string name(strings + name_off);
+      (kind == 4 ? out.structs : out.funcs).push_back(std::move(name));
+    }
+    pos += extra;
+  }
+  out.ok = true;
+  return out;
+}
+
+inline bool contains(const std::vector<std::string>& v, const char* s) {
+  for (const auto& x : v)
+    if (x == s) return true;
+  return false;
+}
+
+inline int try_ring(u32 flags) {
+  io_uring_params p{};
+  p.flags = flags;
+  int fd = sys::io_uring_setup(4, &p);
+  if (fd >= 0) ::close(fd);
+  return fd < 0 ? fd : 0;
+}
+
+}  // namespace detail
+
+inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux") {
+  probe_result r;
+  struct utsname u;
+  if (uname(&u) == 0) r.kernel = u.release;
+  if (std::FILE* f = std::fopen("/proc/sys/kernel/io_uring_disabled", "r")) {
+    if (std::fscanf(f, "%d", &r.io_uring_disabled) != 1) r.io_uring_disabled = -1;
+    std::fclose(f);
+  }
+
+  int e = detail::try_ring(0);
+  r.io_uring = e == 0;
+  if (e == -ENOSYS) r.io_uring_error = "the kernel has no io_uring (CONFIG_IO_URING)";
+  else if (e == -EPERM)
+    r.io_uring_error = "io_uring is disabled for this process (sysctl kernel.io_uring_disabled=" +
+                       std::to_string(r.io_uring_disabled) + "; 1 allows only the io_uring_group, 2 nobody)";
+  else if (e < 0) r.io_uring_error = std::strerror(-e);
+  if (r.io_uring) {
+    const u32 base = abi::setup::single_issuer | abi::setup::defer_taskrun;
+    r.defer_taskrun = detail::try_ring(base) == 0;
+    r.no_sqarray = detail::try_ring(base | abi::setup::no_sqarray) == 0;
+    r.sq_rewind = detail::try_ring(base | abi::setup::no_sqarray | abi::setup::sq_rewind) == 0;
+    // A one-page user region on a throwaway ring.
+    io_uring_params p{};
+    p.flags = r.defer_taskrun ? base : 0;
+    int fd = sys::io_uring_setup(4, &p);
+    void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (fd >= 0 && page != MAP_FAILED) {
+      abi::region_desc rd{};
+      rd.user_addr = reinterpret_cast<u64>(page);
+      rd.size = 4096;
+      rd.flags = abi::mem_region_type_user;
+      abi::mem_region_reg reg{};
+      reg.region_uptr = reinterpret_cast<u64>(&rd);
+      r.mem_region = sys::io_uring_register(fd, abi::register_mem_region, &reg, 1) == 0;
+    }
+    if (fd >= 0) ::close(fd);
+    if (page != MAP_FAILED) ::munmap(page, 4096);
+  }
+
+  detail::btf_names names = detail::read_btf_names(btf_path);
+  r.btf = names.ok;
+  r.bpf_ops = detail::contains(names.structs, "io_uring_bpf_ops");
+  r.kfunc_submit_sqes = detail::contains(names.funcs, "bpf_io_uring_submit_sqes");
+  r.kfunc_get_region = detail::contains(names.funcs, "bpf_io_uring_get_region");
+
+  // "r0 = 0; exit" as a socket filter: the least a BPF load can be.
+  struct bpf_insn prog[2] = {};
+  prog[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  prog[0].dst_reg = BPF_REG_0;
+  prog[1].code = BPF_JMP | BPF_EXIT;
+  static const char license[] = "GPL";
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.insn_cnt = 2;
+  attr.insns = reinterpret_cast<u64>(prog);
+  attr.license = reinterpret_cast<u64>(license);
+  long fd = ::syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  if (fd >= 0) {
+    r.bpf_load = true;
+    ::close(static_cast<int>(fd));
+  } else {
+    r.bpf_load_error = errno == EPERM ? "EPERM: run as root or with CAP_BPF (see kernel.unprivileged_bpf_disabled)"
+                                      : std::string(std::strerror(errno));
+  }
+  return r;
+}
+
+inline std::string to_json(const probe_result& r) {
+  auto b = [](bool v) { return v ? "true" : "false"; };
+  auto q = [](const std::string& s) {
+    std::string o = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') o += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) o += c;
+    }
+    return o + "\"";
+  };
+  std::string s = "{";
+  s += "\"kernel\": " + q(r.kernel);
+  s += ", \"io_uring_disabled\": " + std::to_string(r.io_uring_disabled);
+  s += std::string(", \"io_uring\": ") + b(r.io_uring);
+  s += std::string(", \"defer_taskrun\": ") + b(r.defer_taskrun);
+  s += std::string(", \"no_sqarray\": ") + b(r.no_sqarray);
+  s += std::string(", \"sq_rewind\": ") + b(r.sq_rewind);
+  s += std::string(", \"mem_region\": ") + b(r.mem_region);
+  s += std::string(", \"btf\": ") + b(r.btf);
+  s += std::string(", \"io_uring_bpf_ops\": ") + b(r.bpf_ops);
+  s += std::string(", \"kfunc_submit_sqes\": ") + b(r.kfunc_submit_sqes);
+  s += std::string(", \"kfunc_get_region\": ") + b(r.kfunc_get_region);
+  s += std::string(", \"bpf_load\": ") + b(r.bpf_load);
+  s += std::string(", \"bpf_engine\": ") + b(r.bpf_engine());
+  s += ", \"bpf_engine_problem\": " + q(r.bpf_engine_problem());
+  return s + "}";
+}
+
+inline std::string to_text(const probe_result& r) {
+  auto line = [](const char* what, bool v, const std::string& note = {}) {
+    std::string s = std::string(v ? "  yes  " : "  no   ") + what;
+    if (!note.empty()) s += "  (" + note + ")";
+    return s + "\n";
+  };
+  std::string s = "kernel " + r.kernel + "\n";
+  s += line("io_uring allowed", r.io_uring,
+            r.io_uring ? "kernel.io_uring_disabled=" + std::to_string(r.io_uring_disabled) : r.io_uring_error);
+  s += line("IORING_SETUP_DEFER_TASKRUN", r.defer_taskrun);
+  s += line("IORING_SETUP_NO_SQARRAY", r.no_sqarray);
+  s += line("IORING_SETUP_SQ_REWIND", r.sq_rewind);
+  s += line("IORING_REGISTER_MEM_REGION", r.mem_region);
+  s += line("kernel BTF", r.btf);
+  s += line("struct io_uring_bpf_ops", r.bpf_ops);
+  s += line("kfunc bpf_io_uring_submit_sqes", r.kfunc_submit_sqes);
+  s += line("kfunc bpf_io_uring_get_region", r.kfunc_get_region);
+  s += line("may load BPF", r.bpf_load, r.bpf_load_error);
+  s += r.bpf_engine() ? "BPF engine: available\n" : "BPF engine: unavailable: " + r.bpf_engine_problem() + "\n";
+  return s;
+}
+
+}  // namespace iouloop

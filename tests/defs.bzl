@@ -1,22 +1,26 @@
 """iouloop_test: a Catch2 test on the host, and optionally a static twin for the VM."""
 
-def iouloop_test(name, srcs, deps = [], vm = True, tags = [], data = [], size = "small", **kwargs):
+def iouloop_test(name, srcs, deps = [], vm = True, host = True, tags = [], data = [], size = "small", **kwargs):
     """Declares cc_test `name`; with vm = True also cc_binary `name + "_static"`.
+
+    host = False declares only the static binary (for tests that need a
+    kernel with io_uring_bpf_ops).
 
     The static twin is linked with -static so that tools/vm/run.sh can put it
     in the VM's initramfs, where the kernel has io_uring_bpf_ops.
     """
     all_deps = deps + ["//:iouloop", "//tests/support:catch2"]
-    native.cc_test(
-        name = name,
-        srcs = srcs,
-        deps = all_deps,
-        tags = tags,
-        data = data,
-        size = size,
-        **kwargs
-    )
-    if vm:
+    if host:
+        native.cc_test(
+            name = name,
+            srcs = srcs,
+            deps = all_deps,
+            tags = tags,
+            data = data,
+            size = size,
+            **kwargs
+        )
+    if vm or not host:
         native.cc_binary(
             name = name + "_static",
             srcs = srcs,

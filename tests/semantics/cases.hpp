@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "iouloop/iouloop.hpp"
 #include "tests/semantics/policies.hpp"
 
 namespace sem_test {
@@ -55,12 +56,12 @@ inline iouloop::ring_options small_cq() {
 
 #define IOULOOP_SEMANTICS_CASES(Runner)                                                            \
   TEST_CASE("STOP ends the loop and io_uring_enter returns 0", "[semantics][" #Runner "]") {       \
-    Runner::session<sem::stop_at_once> s;                                                          \
+    typename Runner::template session<sem::stop_at_once> s;                                                          \
     REQUIRE(s.run() == 0);                                                                         \
     REQUIRE(s.params().steps == 1);                                                                \
   }                                                                                                \
   TEST_CASE("CONTINUE runs the step again", "[semantics][" #Runner "]") {                          \
-    Runner::session<sem::continue_until_limit> s;                                                  \
+    typename Runner::template session<sem::continue_until_limit> s;                                                  \
     s.params().limit = 1000;                                                                       \
     REQUIRE(s.run() == 0);                                                                         \
     REQUIRE(s.params().steps == 1000);                                                             \
@@ -68,7 +69,7 @@ inline iouloop::ring_options small_cq() {
   TEST_CASE("any other return value ends the loop with -EINVAL", "[semantics][" #Runner "]") {     \
     const int value = GENERATE(2, 3, -1, -22, 255, 0x7fffffff);                                    \
     CAPTURE(value);                                                                                \
-    Runner::session<sem::return_value> s;                                                          \
+    typename Runner::template session<sem::return_value> s;                                                          \
     s.params().value = value;                                                                      \
     REQUIRE(s.run() == -EINVAL);                                                                   \
     REQUIRE(s.params().steps == 1);                                                                \
@@ -79,7 +80,7 @@ inline iouloop::ring_options small_cq() {
   TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][" #Runner "]") { \
     const int timers = GENERATE(1, 3);                                                             \
     CAPTURE(timers);                                                                               \
-    Runner::session<sem::sleep_until_cqes> s;                                                      \
+    typename Runner::template session<sem::sleep_until_cqes> s;                                                      \
     s.params().value = timers;                                                                     \
     s.params().limit = 50; /* spinning would take thousands of steps */                            \
     REQUIRE(s.run() == 0);                                                                         \
@@ -92,7 +93,7 @@ inline iouloop::ring_options small_cq() {
   }                                                                                                \
   TEST_CASE("iou_loop_params is zeroed per run and kept between steps",                           \
             "[semantics][" #Runner "]") {                                                          \
-    Runner::session<sem::wait_idx_lifetime> s;                                                     \
+    typename Runner::template session<sem::wait_idx_lifetime> s;                                                     \
     for (int run = 0; run < 2; ++run) {                                                            \
       s.params().steps = 0;                                                                        \
       s.params().first_wait_idx = 1;                                                               \
@@ -103,7 +104,7 @@ inline iouloop::ring_options small_cq() {
     }                                                                                              \
   }                                                                                                \
   TEST_CASE("a submission returns the number submitted", "[semantics][" #Runner "]") {             \
-    Runner::session<sem::submit_count> s;                                                          \
+    typename Runner::template session<sem::submit_count> s;                                                          \
     s.params().limit = 20;                                                                         \
     REQUIRE(s.run() == 0);                                                                         \
     REQUIRE(s.params().submit_ret == 3);                                                           \
@@ -112,7 +113,7 @@ inline iouloop::ring_options small_cq() {
   }                                                                                                \
   TEST_CASE("CQ overflow is flushed by the loop; no completion is lost",                           \
             "[semantics][" #Runner "]") {                                                          \
-    Runner::session<sem::overflow_flush> s(sem_test::small_cq());                                  \
+    typename Runner::template session<sem::overflow_flush> s(sem_test::small_cq());                                  \
     s.params().value = 64; /* four times the CQ */                                                 \
     s.params().limit = 1000;                                                                       \
     REQUIRE(s.run() == 0);                                                                         \
@@ -122,7 +123,7 @@ inline iouloop::ring_options small_cq() {
   }                                                                                                \
   TEST_CASE("a signal during a sleep ends the loop with -EINTR; the next run resumes",             \
             "[semantics][signal][" #Runner "]") {                                                  \
-    Runner::session<sem::interrupted_sleep> s;                                                     \
+    typename Runner::template session<sem::interrupted_sleep> s;                                                     \
     s.params().limit = 50;                                                                         \
     int first;                                                                                     \
     {                                                                                              \
@@ -137,7 +138,7 @@ inline iouloop::ring_options small_cq() {
     REQUIRE(s.params().last_res == -ECANCELED);                                                    \
   }                                                                                                \
   TEST_CASE("a signal between steps ends a busy loop with -EINTR", "[semantics][signal][" #Runner "]") { \
-    Runner::session<sem::busy_until_signal> s;                                                     \
+    typename Runner::template session<sem::busy_until_signal> s;                                                     \
     s.params().limit = 400000000; /* a bound: a deaf engine fails, it does not hang */             \
     int ret;                                                                                       \
     {                                                                                              \

@@ -6,6 +6,8 @@
 #include <catch2/reporters/catch_reporter_event_listener.hpp>
 #include <catch2/reporters/catch_reporter_registrars.hpp>
 
+#include <errno.h>  // program_invocation_short_name
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,16 +16,7 @@ namespace {
 
 std::string binary_name() {
   const char* target = std::getenv("TEST_TARGET");  // set by bazel test
-  if (target) return target;
-  FILE* f = std::fopen("/proc/self/comm", "r");
-  char buf[64] = {};
-  if (f) {
-    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
-    std::fclose(f);
-  }
-  std::string s(buf);
-  while (!s.empty() && (s.back() == '\n')) s.pop_back();
-  return s;
+  return target ? target : program_invocation_short_name;
 }
 
 class result_lines : public Catch::EventListenerBase {

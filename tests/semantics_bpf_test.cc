@@ -5,7 +5,7 @@
 #include "tests/support/runners.hpp"
 
 struct semantics_programs {
-  static iouloop::bpf_image image() { return semantics_bpf::image(); }
+  template <class P> static iouloop::bpf_image image() { return semantics_bpf::image(); }
   template <class P> static const char* name();
 };
 #define PROGRAM(P) \

@@ -3,5 +3,5 @@
 
 #include "examples/nop/nop_policy.hpp"
 
-IOULOOP_BPF_POLICY(nop_composed, nop::policy);
+IOULOOP_BPF_POLICY(nop, nop::policy);
 IOULOOP_BPF_POLICY(nop_by_hand, nop::nop_by_hand);

@@ -46,7 +46,8 @@ inline void require_bpf_engine() {
 }
 
 // `Programs` maps a policy type to its program in an embedded object:
-//   static iouloop::bpf_image image();  template <class P> static const char* name();
+//   template <class P> static iouloop::bpf_image image();
+//   template <class P> static const char* name();
 template <class Programs>
 struct bpf_runner {
   static constexpr const char* name = "bpf";
@@ -55,7 +56,7 @@ struct bpf_runner {
   class session {
    public:
     explicit session(const iouloop::ring_options& o = {})
-        : ring_((require_bpf_engine(), o)), engine_(ring_, params_, Programs::image(), Programs::template name<P>()) {}
+        : ring_((require_bpf_engine(), o)), engine_(ring_, params_, Programs::template image<P>(), Programs::template name<P>()) {}
     typename P::params_type& params() { return *params_; }
     int run() { return engine_.run(); }
     iouloop::ring& ring() { return ring_; }
@@ -72,7 +73,7 @@ struct bpf_runner {
     require_bpf_engine();
     iouloop::ring r(o);
     iouloop::param_region<P> p;
-    REQUIRE_THROWS_WITH(iouloop::bpf_engine<P>(r, p, Programs::image(), Programs::template name<P>()),
+    REQUIRE_THROWS_WITH(iouloop::bpf_engine<P>(r, p, Programs::template image<P>(), Programs::template name<P>()),
                         Catch::Matchers::ContainsSubstring(says));
   }
 };

@@ -8,7 +8,8 @@
 //   IOULOOP_BPF_POLICY(nop, nop::policy)
 //
 // defines the sleepable program `nop_step` (section struct_ops.s/nop_step)
-// and the struct_ops map `nop` (section .struct_ops.link). The host side
+// and the struct_ops map `nop_ops` (section .struct_ops.link); the host
+// finds both by the name "nop". The host side
 // (iouloop/engine/bpf.hpp) fills in the ring layout and ring_fd before load.
 //
 // Rules this file follows (design.md §4): everything reaching BTF is a plain
@@ -106,15 +107,15 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
 #define IOULOOP_BPF_STRINGIFY_(x) #x
 #define IOULOOP_BPF_STRINGIFY(x) IOULOOP_BPF_STRINGIFY_(x)
 
-// Defines program NAME_step, struct_ops map NAME and metadata NAME_meta for
-// POLICY. NAME must be a C identifier; the host finds the program by it.
+// Defines program NAME_step, struct_ops map NAME_ops and metadata NAME_meta
+// for POLICY. NAME must be a C identifier; the host finds the program by it.
 #define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
   static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
   extern "C" __attribute__((section("struct_ops.s/" #NAME "_step"), used)) int NAME##_step(      \
       unsigned long long* ctx) {                                                                   \
     return ::iouloop::bpf::run_step<POLICY>(ctx);                                                  \
   }                                                                                                \
-  extern "C" __attribute__((section(".struct_ops.link"), used)) struct io_uring_bpf_ops NAME = {  \
+  extern "C" __attribute__((section(".struct_ops.link"), used)) struct io_uring_bpf_ops NAME##_ops = { \
       .loop_step = reinterpret_cast<int (*)(struct iou_ctx*, struct iou_loop_params*)>(&NAME##_step), \
   };                                                                                               \
   extern "C" __attribute__((section(".rodata.iouloop"), used)) const struct iouloop_policy_meta NAME##_meta = { \

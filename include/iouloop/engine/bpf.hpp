@@ -100,7 +100,7 @@ class bpf_object {
       int e = errno;
       throw error(e, "cannot open BPF object " + image_name_ + ": " + trim(log.text()));
     }
-    map_ = bpf_object__find_map_by_name(obj_, program.c_str());
+    map_ = bpf_object__find_map_by_name(obj_, (program + "_ops").c_str());
     if (!map_ || bpf_map__type(map_) != BPF_MAP_TYPE_STRUCT_OPS) {
       std::string have = names();
       close();
@@ -204,8 +204,10 @@ class bpf_object {
     bpf_map* m;
     bpf_object__for_each_map(m, obj_) {
       if (bpf_map__type(m) != BPF_MAP_TYPE_STRUCT_OPS) continue;
+      std::string n = bpf_map__name(m);
+      if (n.size() > 4 && n.compare(n.size() - 4, 4, "_ops") == 0) n.resize(n.size() - 4);
       if (!s.empty()) s += ", ";
-      s += bpf_map__name(m);
+      s += n;
     }
     return s.empty() ? "no policies" : s;
   }

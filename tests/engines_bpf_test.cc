@@ -1,0 +1,154 @@
+// The BPF engine on a kernel with io_uring_bpf_ops (run in the VM):
+// the workload table, a differential comparison with the userspace engine,
+// and the refusals every user will meet, with nothing leaked.
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include "examples/cp/cp_bpf.bpf.h"
+#include "examples/nop/nop_bpf.bpf.h"
+#include "tests/negative/negative_bpf.bpf.h"
+#include "tests/support/census.hpp"
+#include "tests/support/runners.hpp"
+#include "tests/workloads/cases.hpp"
+
+using Catch::Matchers::ContainsSubstring;
+using iouloop::abi::cqe;
+using iouloop::bpf_attachment;
+using iouloop::bpf_engine;
+using iouloop::bpf_image;
+using iouloop::param_region;
+using iouloop::ring_options;
+using iouloop::u32;
+using iouloop::u64;
+namespace abi = iouloop::abi;
+// iouloop::ring and iouloop::bpf_object stay qualified: libbpf has a
+// struct ring and a struct bpf_object of its own.
+
+struct example_programs {
+  template <class P> static bpf_image image();
+  template <class P> static const char* name();
+};
+template <> bpf_image example_programs::image<nop::policy>() { return nop_bpf::image(); }
+template <> bpf_image example_programs::image<nop::nop_by_hand>() { return nop_bpf::image(); }
+template <> bpf_image example_programs::image<cp::policy>() { return cp_bpf::image(); }
+template <> const char* example_programs::name<nop::policy>() { return "nop"; }
+template <> const char* example_programs::name<nop::nop_by_hand>() { return "nop_by_hand"; }
+template <> const char* example_programs::name<cp::policy>() { return "cp"; }
+
+using bpf = bpf_runner<example_programs>;
+IOULOOP_WORKLOAD_CASES(bpf)
+
+TEST_CASE("differential: NOP pipeline ends in the same state on both engines", "[differential][bpf]") {
+  require_bpf_engine();
+  auto [total, depth] = GENERATE(table<u32, u32>({{1, 1}, {999, 7}, {4096, 33}, {2000, 64}}));
+  CAPTURE(total, depth);
+  bpf::session<nop::policy> b;
+  userspace_runner::session<nop::policy> u;
+  b.params() = u.params() = nop::params{total, depth, 0, 0, 0};
+  REQUIRE(b.run() == u.run());
+  REQUIRE(b.params().submitted == u.params().submitted);
+  REQUIRE(b.params().completed == u.params().completed);
+  REQUIRE(b.params().errors == u.params().errors);
+}
+
+TEST_CASE("differential: file copy gives the same bytes and state on both engines", "[differential][bpf]") {
+  require_bpf_engine();
+  auto [size, block, depth] = GENERATE(table<size_t, u32, u32>(
+      {{0, 4096, 1}, {5000, 4096, 3}, {(2 << 20) + 1, 8192, 16}, {(1 << 20), 65536, 64}}));
+  CAPTURE(size, block, depth);
+  auto b = workload::run_copy<bpf>(size, block, depth, 99);
+  auto u = workload::run_copy<userspace_runner>(size, block, depth, 99);
+  REQUIRE(b.ret == u.ret);
+  REQUIRE(b.end.copied == u.end.copied);
+  REQUIRE(b.end.error == u.end.error);
+  REQUIRE(b.end.in_flight == u.end.in_flight);
+  REQUIRE(b.end.next_off == u.end.next_off);
+  REQUIRE(b.out == u.out);
+}
+
+TEST_CASE("a non-sleepable program calling the submit kfunc is rejected by the verifier", "[negative][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    iouloop::ring r;
+    param_region<nop::policy> p;
+    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, negative_bpf::image(), "nonsleepable"),
+                        ContainsSubstring("verifier said") && ContainsSubstring("sleepable"));
+  }
+  REQUIRE(census::until_within(before).within(before));
+}
+
+TEST_CASE("a ring without DEFER_TASKRUN is refused by name, by iouloop and by the kernel", "[negative][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    ring_options o;
+    o.flags = abi::setup::no_sqarray;
+    iouloop::ring r(o);
+    param_region<nop::policy> p;
+    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::image(), "nop"),
+                        ContainsSubstring("lacks IORING_SETUP_DEFER_TASKRUN"));
+    // Past iouloop's own check, the kernel says the same at attach.
+    REQUIRE(p.register_with(r) == 0);
+    iouloop::bpf_object obj(nop_bpf::image(), "nop");
+    obj.configure(r, reinterpret_cast<u64>(p.data()));
+    obj.load();
+    REQUIRE_THROWS_WITH(bpf_attachment(obj.struct_ops_map(), "nop"),
+                        ContainsSubstring("IORING_SETUP_DEFER_TASKRUN") && ContainsSubstring("EOPNOTSUPP"));
+  }
+  REQUIRE(census::until_within(before).within(before));
+}
+
+TEST_CASE("a second attach to the same ring gives the named EBUSY error", "[negative][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    iouloop::ring r;
+    param_region<nop::policy> p(nop::params{10, 1, 0, 0, 0});
+    bpf_engine<nop::policy> first(r, p, nop_bpf::image(), "nop");
+    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::image(), "nop_by_hand"),
+                        ContainsSubstring("already has loop ops attached") && ContainsSubstring("EBUSY"));
+    REQUIRE(first.run() == 0);  // the first attachment is untouched
+    REQUIRE(p->completed == 10);
+  }
+  REQUIRE(census::until_within(before).within(before));
+}
+
+TEST_CASE("a program built for another policy is refused before it touches memory", "[negative][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    iouloop::ring r;
+    param_region<cp::policy> p;
+    REQUIRE_THROWS_WITH(bpf_engine<cp::policy>(r, p, nop_bpf::image(), "nop"),
+                        ContainsSubstring("was built for a policy with"));
+    REQUIRE_THROWS_WITH(bpf_engine<cp::policy>(r, p, nop_bpf::image(), "nope"),
+                        ContainsSubstring("has no policy named 'nope'") && ContainsSubstring("nop_by_hand"));
+  }
+  REQUIRE(census::until_within(before).within(before));
+}
+
+TEST_CASE("attach, run, detach many times: nothing leaks", "[leaks][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  for (int i = 0; i < 20; ++i) {
+    iouloop::ring r;
+    param_region<nop::policy> p(nop::params{50, 4, 0, 0, 0});
+    bpf_engine<nop::policy> e(r, p, nop_bpf::image(), "nop");
+    REQUIRE(e.run() == 0);
+    REQUIRE(p->completed == 50);
+  }
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
+}
+
+TEST_CASE("the probe sees io_uring_bpf_ops on this kernel", "[probe][bpf]") {
+  if (!std::getenv("IOULOOP_IN_VM")) SKIP("only meaningful inside the VM's kernel");
+  iouloop::probe_result pr = iouloop::probe();
+  INFO(iouloop::to_text(pr));
+  REQUIRE(pr.bpf_ops);
+  REQUIRE(pr.kfunc_submit_sqes);
+  REQUIRE(pr.kfunc_get_region);
+  REQUIRE(pr.sq_rewind);
+  REQUIRE(pr.bpf_engine());
+}

@@ -1,0 +1,77 @@
+// Counts of what a test could leak: open fds, and the BPF programs, maps and
+// links that exist system-wide (the VM runs one test at a time).
+//
+// The kernel frees BPF objects asynchronously (after an RCU grace period, in
+// a work queue), so a count taken right after a close can still include
+// them: settled() waits until the counts stop moving, and
+// until_equal(before) until they come back, for a bounded time. A real leak
+// never comes back and fails the comparison.
+#pragma once
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+
+#include <time.h>
+
+#include <cerrno>
+
+struct census {
+  int fds = 0, progs = 0, maps = 0, links = 0;
+  bool operator==(const census&) const = default;
+
+  static census now() {
+    census c;
+    if (DIR* d = opendir("/proc/self/fd")) {
+      while (readdir(d)) c.fds++;
+      closedir(d);
+      c.fds -= 1;  // the DIR's own fd
+    }
+    c.progs = count(bpf_prog_get_next_id);
+    c.maps = count(bpf_map_get_next_id);
+    c.links = count(bpf_link_get_next_id);
+    return c;
+  }
+
+  static census settled() {
+    census last = now();
+    // Sleepable programs wait for an RCU tasks-trace grace period: give the
+    // counts half a second of stillness.
+    for (int stable = 0, i = 0; stable < 25 && i < 500; ++i) {
+      nap();
+      census c = now();
+      stable = c == last ? stable + 1 : 0;
+      last = c;
+    }
+    return last;
+  }
+  // No count above `want`'s (what was there before may be freed meanwhile).
+  bool within(const census& want) const {
+    return fds <= want.fds && progs <= want.progs && maps <= want.maps && links <= want.links;
+  }
+  // The counts once they are within `want`, or as they are after 10 s.
+  static census until_within(const census& want) {
+    census c = now();
+    for (int i = 0; !c.within(want) && i < 500; ++i) {
+      nap();
+      c = now();
+    }
+    return c;
+  }
+
+ private:
+  static void nap() {
+    struct timespec t {0, 20 * 1000 * 1000};
+    nanosleep(&t, nullptr);
+  }
+  static int count(int (*next)(__u32, __u32*)) {
+    int n = 0;
+    __u32 id = 0;
+    while (next(id, &id) == 0) n++;
+    return n;
+  }
+};
+
+#include <ostream>
+inline std::ostream& operator<<(std::ostream& o, const census& c) {
+  return o << "{fds " << c.fds << ", progs " << c.progs << ", maps " << c.maps << ", links " << c.links << "}";
+}

@@ -1,0 +1,96 @@
+// Temporary files with known contents, for copy tests.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace testfiles {
+
+// Deterministic bytes: the same seed gives the same file on every engine.
+inline std::vector<unsigned char> pattern(size_t n, uint64_t seed) {
+  std::vector<unsigned char> v(n);
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    v[i] = static_cast<unsigned char>(x >> 24);
+  }
+  return v;
+}
+
+inline std::string temp_dir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  if (!t) t = std::getenv("TMPDIR");
+  return t ? t : "/tmp";
+}
+
+// A file removed (and closed) on destruction.
+class temp_file {
+ public:
+  explicit temp_file(const std::string& tag) {
+    path_ = temp_dir() + "/iouloop-" + tag + "-XXXXXX";
+    fd_ = ::mkstemp(path_.data());
+    if (fd_ < 0) throw std::runtime_error("mkstemp failed in " + temp_dir());
+  }
+  temp_file(const std::string& tag, const std::vector<unsigned char>& contents) : temp_file(tag) {
+    size_t done = 0;
+    while (done < contents.size()) {
+      ssize_t n = ::pwrite(fd_, contents.data() + done, contents.size() - done, done);
+      if (n <= 0) throw std::runtime_error("pwrite failed");
+      done += size_t(n);
+    }
+  }
+  ~temp_file() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  std::vector<unsigned char> read_all() const {
+    struct stat st {};
+    ::fstat(fd_, &st);
+    std::vector<unsigned char> v(size_t(st.st_size));
+    size_t done = 0;
+    while (done < v.size()) {
+      ssize_t n = ::pread(fd_, v.data() + done, v.size() - done, done);
+      if (n <= 0) break;
+      done += size_t(n);
+    }
+    v.resize(done);
+    return v;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Page-aligned anonymous memory for I/O buffers.
+class buffers {
+ public:
+  explicit buffers(size_t bytes) : bytes_(bytes ? bytes : 4096) {
+    p_ = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p_ == MAP_FAILED) throw std::runtime_error("mmap of I/O buffers failed");
+  }
+  ~buffers() { ::munmap(p_, bytes_); }
+  buffers(const buffers&) = delete;
+  buffers& operator=(const buffers&) = delete;
+  uint64_t addr() const { return reinterpret_cast<uint64_t>(p_); }
+
+ private:
+  size_t bytes_;
+  void* p_;
+};
+
+}  // namespace testfiles

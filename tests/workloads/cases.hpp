@@ -1,0 +1,87 @@
+// Workload cases shared by the engines: the NOP pipeline and the file copy,
+// each as a table of parameters. IOULOOP_WORKLOAD_CASES(Runner) defines them.
+#pragma once
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include "examples/cp/cp_policy.hpp"
+#include "examples/nop/nop_policy.hpp"
+#include "iouloop/iouloop.hpp"
+#include "tests/support/files.hpp"
+
+namespace workload {
+
+struct cp_outcome {
+  int ret;
+  cp::params end;
+  std::vector<unsigned char> out;
+};
+
+// Copies `size` pattern bytes with the given block and depth on Runner.
+template <class Runner>
+cp_outcome run_copy(size_t size, iouloop::u32 block, iouloop::u32 depth, uint64_t seed) {
+  auto data = testfiles::pattern(size, seed);
+  testfiles::temp_file in("cp-in", data), out("cp-out");
+  testfiles::buffers bufs(size_t(block) * depth);
+  typename Runner::template session<cp::policy> s;
+  s.params() = cp::make_params(in.fd(), out.fd(), size, bufs.addr(), block, depth);
+  cp_outcome o;
+  o.ret = s.run();
+  o.end = s.params();
+  o.out = out.read_all();
+  return o;
+}
+
+}  // namespace workload
+
+#define IOULOOP_WORKLOAD_CASES(Runner)                                                             \
+  TEST_CASE("NOP pipeline: N in flight, M total", "[workload][nop][" #Runner "]") {                \
+    auto [total, depth] = GENERATE(table<iouloop::u32, iouloop::u32>(                              \
+        {{1, 1}, {100, 1}, {1000, 8}, {5000, 32}, {640, 64}, {7, 100}}));                          \
+    CAPTURE(total, depth);                                                                         \
+    typename Runner::template session<nop::policy> s;                                              \
+    s.params() = nop::params{total, depth, 0, 0, 0};                                               \
+    REQUIRE(s.run() == 0);                                                                         \
+    REQUIRE(s.params().completed == total);                                                        \
+    REQUIRE(s.params().submitted == total);                                                        \
+    REQUIRE(s.params().errors == 0);                                                               \
+  }                                                                                                \
+  TEST_CASE("NOP pipeline written by hand behaves the same", "[workload][nop][" #Runner "]") {     \
+    typename Runner::template session<nop::nop_by_hand> s;                                         \
+    s.params() = nop::params{3000, 16, 0, 0, 0};                                                   \
+    REQUIRE(s.run() == 0);                                                                         \
+    REQUIRE(s.params().completed == 3000);                                                         \
+  }                                                                                                \
+  TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byte",              \
+            "[workload][cp][" #Runner "]") {                                                       \
+    auto [size, block, depth] = GENERATE(table<size_t, iouloop::u32, iouloop::u32>({               \
+        {0, 4096, 4},                                                                              \
+        {1, 4096, 4},                                                                              \
+        {4095, 4096, 1},                                                                           \
+        {4096, 4096, 2},                                                                           \
+        {(1 << 20) + 123, 4096, 8},                                                                \
+        {(1 << 20) + 123, 65536, 1},                                                               \
+        {(3 << 20) + 7, 16384, 64},                                                                \
+        {(8 << 20), 131072, 16},                                                                   \
+    }));                                                                                           \
+    CAPTURE(size, block, depth);                                                                   \
+    auto o = workload::run_copy<Runner>(size, block, depth, size * 31 + block);                    \
+    REQUIRE(o.ret == 0);                                                                           \
+    REQUIRE(o.end.error == 0);                                                                     \
+    REQUIRE(o.end.copied == size);                                                                 \
+    REQUIRE(o.end.in_flight == 0);                                                                 \
+    REQUIRE(o.out.size() == size);                                                                 \
+    REQUIRE(o.out == testfiles::pattern(size, size * 31 + block));                                 \
+  }                                                                                                \
+  TEST_CASE("file copy stops with the error when a write fails", "[workload][cp][" #Runner "]") {  \
+    auto data = testfiles::pattern(100000, 5);                                                     \
+    testfiles::temp_file in("cp-in", data);                                                        \
+    testfiles::buffers bufs(4 * 8192);                                                             \
+    typename Runner::template session<cp::policy> s;                                               \
+    /* stdin-like bad fd for the output */                                                         \
+    s.params() = cp::make_params(in.fd(), 1 << 20, data.size(), bufs.addr(), 8192, 4);             \
+    REQUIRE(s.run() == 0);                                                                         \
+    REQUIRE(s.params().error == -EBADF);                                                           \
+    REQUIRE(s.params().in_flight == 0);                                                            \
+  }

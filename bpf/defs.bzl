@@ -5,6 +5,7 @@
     iouloop_bpf_program(
         name = "nop_bpf",
         src = "nop.bpf.cc",          # includes <iouloop/bpf/program.hpp> + IOULOOP_BPF_POLICY(...)
+                                     # (a .c source is compiled as C: hand-written programs)
         deps = [":nop_policy"],      # cc_library targets with the policy headers
     )
 
@@ -14,16 +15,11 @@ Include it as "<package>/nop_bpf.bpf.h".
 """
 
 _BPF_COPTS = [
-    "-x",
-    "c++",
-    "-std=c++20",
     "-target",
     "bpf",
     "-mcpu=v4",
     "-O2",
     "-g",
-    "-fno-exceptions",
-    "-fno-rtti",
     # an empty .linker-options section would make libbpf's linker refuse the object
     "-fno-autolink",
     # full BTF for types only used through pointers (struct iou_ctx): libbpf
@@ -44,6 +40,10 @@ def _bpf_object_impl(ctx):
         for inc in cc.includes.to_list() + cc.quote_includes.to_list() + cc.system_includes.to_list():
             includes.append(inc)
     args = ctx.actions.args()
+    if ctx.file.src.extension == "c":
+        args.add_all(["-x", "c", "-std=gnu11"])
+    else:
+        args.add_all(["-x", "c++", "-std=c++20", "-fno-exceptions", "-fno-rtti"])
     args.add_all(_BPF_COPTS)
     args.add_all(ctx.attr.copts)
     args.add("-I.")

@@ -30,11 +30,13 @@ class loop {
 
   // `params_uaddr` is the user-space address of the param region: the BPF
   // step sees the region through a kernel mapping, but SQEs need user
-  // addresses.
-  IOULOOP_INLINE loop(Backend& backend, u8* rings, u8* sqes, Params& params, u64 params_uaddr,
-                      const ring_layout& layout, u32* cq_wait_idx)
+  // addresses. It and `layout` are read only where used (on BPF they are
+  // rodata, and every read of it is an instruction).
+  template <class Layout>
+  IOULOOP_INLINE loop(Backend& backend, u8* rings, u8* sqes, Params& params, const volatile u64& params_uaddr,
+                      Layout& layout, u32* cq_wait_idx)
       : sq(rings, sqes, layout), cq(rings, layout), params(params), backend_(backend),
-        params_uaddr_(params_uaddr), cq_wait_idx_(cq_wait_idx) {}
+        params_uaddr_(&params_uaddr), cq_wait_idx_(cq_wait_idx) {}
 
   sq_ring sq;
   cq_ring cq;
@@ -61,13 +63,13 @@ class loop {
   // that point at user memory (a timespec, an iovec array, a sockaddr).
   template <class T>
   IOULOOP_INLINE u64 user_addr(const T& field_in_params) const {
-    return params_uaddr_ + u64(reinterpret_cast<const u8*>(&field_in_params) -
+    return *params_uaddr_ + u64(reinterpret_cast<const u8*>(&field_in_params) -
                                reinterpret_cast<const u8*>(&params));
   }
 
  private:
   Backend& backend_;
-  u64 params_uaddr_;
+  const volatile u64* params_uaddr_;
   u32* cq_wait_idx_;
 };
 

@@ -76,7 +76,10 @@ class cqe_view {
 // of the step are dropped (head/tail mode never publishes them).
 class sq_ring {
  public:
-  IOULOOP_INLINE sq_ring(u8* rings, u8* sqes, const ring_layout& l)
+  // `Layout` is ring_layout, or on BPF the const volatile rodata copy of it:
+  // the views read only the fields they use.
+  template <class Layout>
+  IOULOOP_INLINE sq_ring(u8* rings, u8* sqes, Layout& l)
       : rings_(rings), sqes_(sqes), mask_(l.sq_entries - 1), entries_(l.sq_entries),
         head_off_(l.sq_head), tail_off_(l.sq_tail),
         rewind_((l.setup_flags & abi::setup::sq_rewind) != 0) {
@@ -138,7 +141,8 @@ class sq_ring {
 // advancing the head when the batch ends.
 class cq_ring {
  public:
-  IOULOOP_INLINE cq_ring(u8* rings, const ring_layout& l)
+  template <class Layout>
+  IOULOOP_INLINE cq_ring(u8* rings, Layout& l)
       : rings_(rings), mask_(l.cq_entries - 1), head_off_(l.cq_head), tail_off_(l.cq_tail),
         cqes_off_(l.cq_cqes) {
     head_ = *detail::at<u32>(rings_, head_off_);

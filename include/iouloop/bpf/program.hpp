@@ -75,30 +75,15 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
   struct iou_ctx* c = reinterpret_cast<struct iou_ctx*>(ctx[0]);
   struct iou_loop_params* lp = reinterpret_cast<struct iou_loop_params*>(ctx[1]);
 
-  ring_layout layout;
-  layout.sq_head = iouloop_config.layout.sq_head;
-  layout.sq_tail = iouloop_config.layout.sq_tail;
-  layout.sq_flags = iouloop_config.layout.sq_flags;
-  layout.sq_array = iouloop_config.layout.sq_array;
-  layout.cq_head = iouloop_config.layout.cq_head;
-  layout.cq_tail = iouloop_config.layout.cq_tail;
-  layout.cq_cqes = iouloop_config.layout.cq_cqes;
-  layout.cq_overflow = iouloop_config.layout.cq_overflow;
-  layout.sq_entries = iouloop_config.layout.sq_entries;
-  layout.cq_entries = iouloop_config.layout.cq_entries;
-  layout.rings_size = iouloop_config.layout.rings_size;
-  layout.sqes_size = iouloop_config.layout.sqes_size;
-  layout.setup_flags = iouloop_config.layout.setup_flags;
-
   // Sizes are rodata constants: the verifier bounds every ring access by them.
-  u8* rings = bpf_io_uring_get_region(c, abi::region_cq, layout.rings_size);
-  u8* sqes = bpf_io_uring_get_region(c, abi::region_sq, layout.sqes_size);
+  u8* rings = bpf_io_uring_get_region(c, abi::region_cq, iouloop_config.layout.rings_size);
+  u8* sqes = bpf_io_uring_get_region(c, abi::region_sq, iouloop_config.layout.sqes_size);
   u8* prm = bpf_io_uring_get_region(c, abi::region_mem, sizeof(params_type));
   if (!rings || !sqes || !prm) return -1;
 
   kfunc_backend backend{c};
   loop<kfunc_backend, params_type> l(backend, rings, sqes, *reinterpret_cast<params_type*>(prm),
-                                     iouloop_config.params_uaddr, layout, &lp->cq_wait_idx);
+                                     iouloop_config.params_uaddr, iouloop_config.layout, &lp->cq_wait_idx);
   return P::step(l);
 }
 

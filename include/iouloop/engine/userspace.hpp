@@ -62,6 +62,7 @@ class userspace_engine {
     u8* const rings = ring_.rings();
     u32 cq_wait_idx = 0;  // iou_loop_params: zeroed per io_uring_enter
     detail::host_backend backend{ring_.fd()};
+    const u64 params_uaddr = reinterpret_cast<u64>(params_.data());
     // io_uring_getevents_arg: sleep with the caller's signal mask, like
     // the kernel loop's interruptible wait.
     struct {
@@ -73,7 +74,7 @@ class userspace_engine {
 
     for (;;) {
       loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_,
-                                                reinterpret_cast<u64>(params_.data()), L, &cq_wait_idx);
+                                                params_uaddr, L, &cq_wait_idx);
       const int r = P::step(l);
       if (r == loop_stop) return 0;
       if (r != loop_continue) return -EINVAL;

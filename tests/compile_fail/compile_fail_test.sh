@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds that are expected to fail: each CASE_* in cases.cc must be refused
+# with its diagnostic, and the control (no CASE_*) must compile.
+set -u
+here=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}
+src=${here}tests/compile_fail/cases.cc
+inc=${here}include
+cxx=${CXX:-/usr/bin/g++}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail=0
+report() { echo "@@iouloop-test $1 compile_fail_test: $2"; [ "$1" = PASS ] || fail=1; }
+
+compile() { "$cxx" -std=c++20 -fsyntax-only -I"$inc" "$@" "$src" >"$tmp/out" 2>&1; }
+
+if compile; then report PASS "the control compiles"; else
+  cat "$tmp/out"; report FAIL "the control compiles"; fi
+
+while IFS='|' read -r case want; do
+  [ -n "$case" ] || continue
+  if compile -D"$case"; then
+    report FAIL "$case is refused (it compiled)"
+  elif grep -qF -- "$want" "$tmp/out"; then
+    report PASS "$case is refused: $want"
+  else
+    head -n 20 "$tmp/out"
+    report FAIL "$case is refused with \"$want\""
+  fi
+done <<'CASES'
+CASE_PARAMS_TOO_LARGE|params_type is larger than its param region
+CASE_PARAMS_TOO_LARGE_FOR_DECLARED_REGION|params_type is larger than its param region
+CASE_PARAMS_NOT_SHAREABLE|params_type must be trivially copyable and standard layout
+CASE_REGION_NOT_PAGES|param_region_bytes must be a non-zero multiple of the page size
+CASE_USER_DATA_TOO_WIDE|tag bits + payload bits exceed the 64 bits
+CASE_USER_DATA_SIGNED_PAYLOAD|the payload must be an unsigned integer or an enum
+CASE_STEP_NOT_INT|constraints not satisfied
+CASES
+exit $fail

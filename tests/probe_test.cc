@@ -1,0 +1,64 @@
+// The probe against independent evidence: the raw bytes of the kernel's BTF
+// and the kernel's own answers. Runs on the host (where this kernel lacks
+// io_uring_bpf_ops) and in the VM (where it has them).
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "iouloop/probe.hpp"
+
+namespace {
+std::string slurp(const char* path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+bool has_name(const std::string& btf, const std::string& name) {
+  return btf.find(std::string(1, '\0') + name + std::string(1, '\0')) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("the probe's BTF answers agree with the BTF's string table", "[probe]") {
+  const std::string btf = slurp("/sys/kernel/btf/vmlinux");
+  if (btf.empty()) SKIP("no /sys/kernel/btf/vmlinux on this kernel");
+  iouloop::probe_result r = iouloop::probe();
+  INFO(iouloop::to_text(r));
+  REQUIRE(r.btf);
+  REQUIRE(r.bpf_ops == has_name(btf, "io_uring_bpf_ops"));
+  REQUIRE(r.kfunc_submit_sqes == has_name(btf, "bpf_io_uring_submit_sqes"));
+  REQUIRE(r.kfunc_get_region == has_name(btf, "bpf_io_uring_get_region"));
+  // The reader walks every type: a name it must find on any kernel.
+  iouloop::detail::btf_names names = iouloop::detail::read_btf_names("/sys/kernel/btf/vmlinux");
+  REQUIRE(iouloop::detail::contains(names.structs, "task_struct"));
+  REQUIRE(iouloop::detail::contains(names.structs, "io_ring_ctx"));
+}
+
+TEST_CASE("the probe says what this kernel is: the host lacks the ops, the VM has them", "[probe]") {
+  iouloop::probe_result r = iouloop::probe();
+  INFO(iouloop::to_text(r));
+  REQUIRE(r.io_uring);
+  REQUIRE(r.defer_taskrun);
+  if (std::getenv("IOULOOP_IN_VM")) {
+    REQUIRE(r.bpf_engine());
+    REQUIRE(r.bpf_engine_problem().empty());
+    REQUIRE(r.sq_rewind);
+  } else if (!r.bpf_ops) {
+    REQUIRE_FALSE(r.bpf_engine());
+    REQUIRE_THAT(r.bpf_engine_problem(), Catch::Matchers::ContainsSubstring("io_uring_bpf_ops"));
+    REQUIRE_FALSE(r.sq_rewind);  // SQ_REWIND came with the loop feature
+  }
+}
+
+TEST_CASE("the probe's JSON carries every field", "[probe]") {
+  iouloop::probe_result r = iouloop::probe();
+  std::string j = iouloop::to_json(r);
+  for (const char* key : {"\"kernel\"", "\"io_uring_disabled\"", "\"io_uring\"", "\"defer_taskrun\"",
+                          "\"no_sqarray\"", "\"sq_rewind\"", "\"mem_region\"", "\"io_uring_bpf_ops\"",
+                          "\"kfunc_submit_sqes\"", "\"kfunc_get_region\"", "\"bpf_load\"", "\"bpf_engine\""})
+    REQUIRE_THAT(j, Catch::Matchers::ContainsSubstring(key));
+  REQUIRE(j.front() == '{');
+  REQUIRE(j.back() == '}');
+  REQUIRE_THAT(j, Catch::Matchers::ContainsSubstring(std::string("\"bpf_engine\": ") +
+                                                     (r.bpf_engine() ? "true" : "false")));
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The whole iouloop test suite, on a fresh bookworm machine or this one:
+#   1. set-up (tools/setup.sh; skipped with IOULOOP_SKIP_SETUP=1),
+#   2. host tests: bazel test //...,
+#   3. VM tests: the BPF engine (and the userspace engine) on a kernel with
+#      io_uring_bpf_ops, booted under QEMU (tools/vm/run.sh).
+# Every test case prints "@@iouloop-test PASS|FAIL|SKIP <binary>: <name>";
+# this script counts them and ends with "N passed, N failed, N skipped".
+# A VM test that cannot run is reported SKIPPED with the reason, never passed;
+# IOULOOP_REQUIRE_VM=1 (set by CI) makes that a failure.
+#
+#   tools/test.sh [--config=asan] [bazel test flags...]
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+if [ "${IOULOOP_SKIP_SETUP:-0}" != 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    tools/setup.sh || { echo "test.sh: set-up failed"; echo "0 passed, 1 failed"; exit 1; }
+  else
+    echo "test.sh: not root: skipping tools/setup.sh (run it once as root on a fresh machine)" >&2
+  fi
+fi
+
+work=$(mktemp -d /tmp/iouloop-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+lines=$work/results   # "@@iouloop-test VERDICT name" lines, all sources
+: >"$lines"
+
+# ---- 1. host tests ----------------------------------------------------------
+echo "== host tests: bazel test //... $*"
+bazel test //... --test_summary=short "$@" 2>&1 | tee "$work/bazel.out" | grep -E '^(//|INFO: Build|ERROR|FAILED|Executed)' 
+bazel_rc=${PIPESTATUS[0]}
+testlogs=$(bazel info bazel-testlogs "$@" 2>/dev/null)
+# One line per test target: "//pkg:name   (cached) PASSED in 0.1s"
+grep -E '^//[^ ]+ +.*(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$work/bazel.out" |
+while read -r target rest; do
+  log=$testlogs/$(echo "${target#//}" | tr ':' '/')/test.log
+  found=0
+  if [ -f "$log" ]; then
+    found=$(grep -c '^@@iouloop-test ' "$log" || true)
+    grep '^@@iouloop-test ' "$log" >>"$lines"
+  fi
+  case "$rest" in
+    *PASSED*) [ "$found" -gt 0 ] || echo "@@iouloop-test PASS $target" >>"$lines" ;;
+    *) if ! grep -q '^@@iouloop-test FAIL' "$log" 2>/dev/null; then
+         echo "@@iouloop-test FAIL $target: ${rest// in */} (see $log)" >>"$lines"
+       fi ;;
+  esac
+done
+if [ "$bazel_rc" != 0 ] && ! grep -q '^//' "$work/bazel.out"; then
+  echo "@@iouloop-test FAIL bazel: the build failed before any test ran (exit $bazel_rc)" >>"$lines"
+fi
+
+# ---- 2. VM tests --------------------------------------------------------------
+vm_targets="//tests:semantics_bpf_test_static //tests:engines_bpf_test_static //tests:probe_test_static
+//tests:semantics_userspace_test_static //tests:workloads_userspace_test_static"
+echo "== VM tests: building static test binaries"
+vm_bins=()
+if bazel build $vm_targets "$@" >"$work/vm-build.out" 2>&1; then
+  bin=$(bazel info bazel-bin "$@" 2>/dev/null)
+  for t in $vm_targets; do vm_bins+=("$bin/$(echo "${t#//}" | tr ':' '/')"); done
+else
+  tail -n 30 "$work/vm-build.out"
+  echo "@@iouloop-test FAIL vm-build: the VM test binaries did not build" >>"$lines"
+fi
+
+if [ ${#vm_bins[@]} -gt 0 ]; then
+  echo "== VM tests: booting the test kernel"
+  tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
+  vm_rc=$?
+  grep -E '^(vm:|SKIPPED|run.sh)' "$work/vm.out"
+  grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200
+  grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
+  # Every test case the binaries hold must be accounted for: what the VM did
+  # not report is SKIPPED (VM unavailable) or FAILED (VM crashed/timed out).
+  for b in "${vm_bins[@]}"; do
+    name=$(basename "$b")
+    "$b" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
+      [ -n "$tc" ] || continue
+      if grep -qF -- "$name: $tc" "$work/vm.results"; then continue; fi
+      if [ "$vm_rc" = 77 ]; then
+        echo "@@iouloop-test SKIP $name: $tc" >>"$lines"
+      else
+        echo "@@iouloop-test FAIL $name: $tc (no result from the VM)" >>"$lines"
+      fi
+    done
+  done
+  cat "$work/vm.results" >>"$lines"
+  if [ "$vm_rc" = 77 ]; then
+    echo "SKIPPED: VM tests: $(grep -m1 '^SKIPPED' "$work/vm.out" | sed 's/^SKIPPED: VM tests: //')"
+    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+      echo "@@iouloop-test FAIL vm: IOULOOP_REQUIRE_VM=1 but the VM could not run" >>"$lines"
+    fi
+  fi
+fi
+
+# ---- summary --------------------------------------------------------------------
+grep ' FAIL ' "$lines" | sed 's/^@@iouloop-test /  /' | head -50
+skipped=$(grep -c '^@@iouloop-test SKIP ' "$lines" || true)
+if [ "$skipped" -gt 0 ]; then
+  echo "SKIPPED ($skipped test cases did not run; they are not counted as passed):"
+  grep '^@@iouloop-test SKIP ' "$lines" | sed 's/^@@iouloop-test SKIP /  /' | head -20
+fi
+passed=$(grep -c '^@@iouloop-test PASS ' "$lines" || true)
+failed=$(grep -c '^@@iouloop-test FAIL ' "$lines" || true)
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

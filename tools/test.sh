@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole iouloop test suite, on a fresh bookworm machine or this one:
 #   1. set-up (tools/setup.sh; skipped with IOULOOP_SKIP_SETUP=1),
-#   2. host tests: bazel test //...,
+#   2. host tests: bazel test //..., and a consumer workspace (tests/consumer),
 #   3. VM tests: the BPF engine (and the userspace engine) on a kernel with
 #      io_uring_bpf_ops, booted under QEMU (tools/vm/run.sh).
 # Every test case prints "@@iouloop-test PASS|FAIL|SKIP <binary>: <name>";
@@ -52,7 +52,19 @@ if [ "$bazel_rc" != 0 ] && ! grep -q '^//' "$work/bazel.out"; then
   echo "@@iouloop-test FAIL bazel: the build failed before any test ran (exit $bazel_rc)" >>"$lines"
 fi
 
-# ---- 2. VM tests --------------------------------------------------------------
+# ---- 2. a consumer workspace ------------------------------------------------------
+# tests/consumer depends on @iouloop and builds its own policy with the rule.
+echo "== consumer workspace: tests/consumer"
+if (cd tests/consumer && bazel build //:app "$@" >"$work/consumer.out" 2>&1 && ./bazel-bin/app >>"$work/consumer.out" 2>&1); then
+  echo "@@iouloop-test PASS consumer: a workspace depending on @iouloop builds its policy and runs it" >>"$lines"
+else
+  tail -n 30 "$work/consumer.out"
+  echo "@@iouloop-test FAIL consumer: a workspace depending on @iouloop builds its policy and runs it" >>"$lines"
+fi
+tail -n 1 "$work/consumer.out"
+(cd tests/consumer && bazel shutdown >/dev/null 2>&1) || true
+
+# ---- 3. VM tests --------------------------------------------------------------
 vm_targets="//tests:semantics_bpf_test_static //tests:engines_bpf_test_static //tests:probe_test_static
 //tests:semantics_userspace_test_static //tests:workloads_userspace_test_static"
 echo "== VM tests: building static test binaries"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole iouloop test suite, on a fresh bookworm machine or this one:
 #   1. set-up (tools/setup.sh; skipped with IOULOOP_SKIP_SETUP=1),
-#   2. host tests: bazel test //..., and a consumer workspace (tests/consumer),
+#   2. host tests: bazel test //..., again under ASan+UBSan (--config=asan),
+#      and a consumer workspace (tests/consumer),
 #   3. VM tests: the BPF engine (and the userspace engine) on a kernel with
 #      io_uring_bpf_ops, booted under QEMU (tools/vm/run.sh).
 # Every test case prints "@@iouloop-test PASS|FAIL|SKIP <binary>: <name>";
@@ -9,7 +10,7 @@
 # A VM test that cannot run is reported SKIPPED with the reason, never passed;
 # IOULOOP_REQUIRE_VM=1 (set by CI) makes that a failure.
 #
-#   tools/test.sh [--config=asan] [bazel test flags...]
+#   tools/test.sh [bazel flags...]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -27,30 +28,37 @@ trap 'rm -rf "$work"' EXIT
 lines=$work/results   # "@@iouloop-test VERDICT name" lines, all sources
 : >"$lines"
 
-# ---- 1. host tests ----------------------------------------------------------
-echo "== host tests: bazel test //... $*"
-bazel test //... --test_summary=short "$@" 2>&1 | tee "$work/bazel.out" | grep -E '^(//|INFO: Build|ERROR|FAILED|Executed)' 
-bazel_rc=${PIPESTATUS[0]}
-testlogs=$(bazel info bazel-testlogs "$@" 2>/dev/null)
-# One line per test target: "//pkg:name   (cached) PASSED in 0.1s"
-grep -E '^//[^ ]+ +.*(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$work/bazel.out" |
-while read -r target rest; do
-  log=$testlogs/$(echo "${target#//}" | tr ':' '/')/test.log
-  found=0
-  if [ -f "$log" ]; then
-    found=$(grep -c '^@@iouloop-test ' "$log" || true)
-    grep '^@@iouloop-test ' "$log" >>"$lines"
+# ---- 1. host tests (plain, then under ASan+UBSan) ------------------------------
+# host_pass LABEL [bazel flags...]: runs bazel test //... and collects results.
+host_pass() {
+  local label=$1; shift
+  echo "== host tests ($label): bazel test //... $*"
+  bazel test //... --test_summary=short "$@" 2>&1 | tee "$work/bazel.out" |
+    grep -E '^(//|INFO: Build|ERROR|FAILED|Executed)'
+  local bazel_rc=${PIPESTATUS[0]}
+  local testlogs
+  testlogs=$(bazel info bazel-testlogs "$@" 2>/dev/null)
+  # One line per test target: "//pkg:name   (cached) PASSED in 0.1s"
+  grep -E '^//[^ ]+ +.*(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$work/bazel.out" |
+  while read -r target rest; do
+    local log=$testlogs/$(echo "${target#//}" | tr ':' '/')/test.log found=0
+    if [ -f "$log" ]; then
+      found=$(grep -ac '^@@iouloop-test ' "$log" || true)
+      grep -a '^@@iouloop-test ' "$log" | sed "s/^@@iouloop-test \([A-Z]*\) /@@iouloop-test \1 [$label] /" >>"$lines"
+    fi
+    case "$rest" in
+      *PASSED*) [ "$found" -gt 0 ] || echo "@@iouloop-test PASS [$label] $target" >>"$lines" ;;
+      *) if ! grep -aq '^@@iouloop-test FAIL' "$log" 2>/dev/null; then
+           echo "@@iouloop-test FAIL [$label] $target: ${rest// in */} (see $log)" >>"$lines"
+         fi ;;
+    esac
+  done
+  if [ "$bazel_rc" != 0 ] && ! grep -q '^//' "$work/bazel.out"; then
+    echo "@@iouloop-test FAIL [$label] bazel: the build failed before any test ran (exit $bazel_rc)" >>"$lines"
   fi
-  case "$rest" in
-    *PASSED*) [ "$found" -gt 0 ] || echo "@@iouloop-test PASS $target" >>"$lines" ;;
-    *) if ! grep -q '^@@iouloop-test FAIL' "$log" 2>/dev/null; then
-         echo "@@iouloop-test FAIL $target: ${rest// in */} (see $log)" >>"$lines"
-       fi ;;
-  esac
-done
-if [ "$bazel_rc" != 0 ] && ! grep -q '^//' "$work/bazel.out"; then
-  echo "@@iouloop-test FAIL bazel: the build failed before any test ran (exit $bazel_rc)" >>"$lines"
-fi
+}
+host_pass host "$@"
+host_pass asan --config=asan "$@"
 
 # ---- 2. a consumer workspace ------------------------------------------------------
 # tests/consumer depends on @iouloop and builds its own policy with the rule.

@@ -1,5 +1,5 @@
-// Counts of what a test could leak: open fds, and the BPF programs, maps and
-// links that exist system-wide (the VM runs one test at a time).
+// Counts of what a test could leak: open fds, memory mappings (rings, param
+// regions, buffers), and the BPF programs, maps and links that exist system-wide (the VM runs one test at a time).
 //
 // The kernel frees BPF objects asynchronously (after an RCU grace period, in
 // a work queue), so a count taken right after a close can still include
@@ -14,9 +14,10 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstdio>
 
 struct census {
-  int fds = 0, progs = 0, maps = 0, links = 0;
+  int fds = 0, mappings = 0, progs = 0, maps = 0, links = 0;
   bool operator==(const census&) const = default;
 
   static census now() {
@@ -25,6 +26,11 @@ struct census {
       while (readdir(d)) c.fds++;
       closedir(d);
       c.fds -= 1;  // the DIR's own fd
+    }
+    if (std::FILE* f = std::fopen("/proc/self/maps", "r")) {
+      for (int ch; (ch = std::fgetc(f)) != EOF;)
+        if (ch == '\n') c.mappings++;
+      std::fclose(f);
     }
     c.progs = count(bpf_prog_get_next_id);
     c.maps = count(bpf_map_get_next_id);
@@ -46,7 +52,7 @@ struct census {
   }
   // No count above `want`'s (what was there before may be freed meanwhile).
   bool within(const census& want) const {
-    return fds <= want.fds && progs <= want.progs && maps <= want.maps && links <= want.links;
+    return fds <= want.fds && mappings <= want.mappings && progs <= want.progs && maps <= want.maps && links <= want.links;
   }
   // The counts once they are within `want`, or as they are after 10 s.
   static census until_within(const census& want) {
@@ -73,5 +79,5 @@ struct census {
 
 #include <ostream>
 inline std::ostream& operator<<(std::ostream& o, const census& c) {
-  return o << "{fds " << c.fds << ", progs " << c.progs << ", maps " << c.maps << ", links " << c.links << "}";
+  return o << "{fds " << c.fds << ", mappings " << c.mappings << ", progs " << c.progs << ", maps " << c.maps << ", links " << c.links << "}";
 }

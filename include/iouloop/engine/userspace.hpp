@@ -122,6 +122,9 @@ class userspace_engine {
   // Runs the loop until the step returns STOP (0), an invalid value
   // (-EINVAL) or a signal arrives (-EINTR).
   int run() {
+    // What io_uring_enter on this fd would say first: -EBADF for a closed
+    // fd, -EOPNOTSUPP for one that is not an io_uring.
+    if (int e = sys::io_uring_enter(ring_.fd(), 0, 0, 0, nullptr, 0); e < 0) return e;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -164,6 +167,9 @@ class userspace_engine {
                                           abi::enter::getevents | abi::enter::ext_arg, &wait_arg,
                                           sizeof wait_arg);
         if (e == -EINTR) return -EINTR;
+        // A wake-up is a hint (-ETIME, -EAGAIN, -EBUSY: look again); a dead
+        // ring is not.
+        if (e == -EBADF || e == -EOPNOTSUPP || e == -EEXIST || e == -EFAULT) return e;
       } else if (detail::load_acquire(reinterpret_cast<u32*>(rings + L.sq_flags)) &
                  (abi::sq_flag::taskrun | abi::sq_flag::cq_overflow)) {
         // Deferred completions or overflowed CQEs wait in the kernel: post them.

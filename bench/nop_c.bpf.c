@@ -35,7 +35,7 @@ struct iouloop_bpf_config {
   struct ring_layout layout;
   __u64 params_uaddr;
 };
-const volatile struct iouloop_bpf_config iouloop_config = {};
+SEC(".rodata.iouloop_config") const volatile struct iouloop_bpf_config iouloop_config = {};
 
 struct nop_params {
   __u32 total, depth, submitted, completed, errors;

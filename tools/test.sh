@@ -74,9 +74,11 @@ tail -n 1 "$work/consumer.out"
 
 # ---- 3. VM tests --------------------------------------------------------------
 vm_targets="//tests:semantics_bpf_test_static //tests:engines_bpf_test_static //tests:probe_test_static
-//tests/bad_input:bad_input_bpf_test_static
+//tests/bad_input:bad_input_bpf_test_static //tests/fuzz:diff_fuzz_test_static
+//examples/echo:echo_bpf_test_static //examples/timer:timer_bpf_test_static
 //tests:semantics_userspace_test_static //tests:workloads_userspace_test_static
-//tests/bad_input:bad_input_userspace_test_static"
+//tests/bad_input:bad_input_userspace_test_static
+//examples/echo:echo_test_static //examples/timer:timer_test_static"
 echo "== VM tests: building static test binaries"
 vm_bins=()
 if bazel build $vm_targets "$@" >"$work/vm-build.out" 2>&1; then

@@ -1,7 +1,10 @@
 // File copy: up to `depth` blocks in flight, each a read linked to a write
 // of the same buffer. Reads post no CQE on success (skip_success), so each
-// block normally completes with one write CQE. A short read breaks the link
-// (the write completes with -ECANCELED) and the block is simply redone.
+// block normally completes with one write CQE. A read that fails or comes up
+// short does post its CQE, and the kernel then cancels the linked write
+// without a CQE (a failed skip_success request hides its chain's CQEs): the
+// read CQE ends the block. A short block is redone; one that comes up short
+// `max_redo` times means the source shrank: -EIO.
 #pragma once
 
 #include <iouloop/combinators.hpp>
@@ -10,6 +13,7 @@ namespace cp {
 using namespace iouloop;
 
 inline constexpr u32 max_depth = 64;
+inline constexpr u8 max_redo = 3;
 
 struct params {
   // set by the host
@@ -22,23 +26,37 @@ struct params {
   u64 next_off;  // next block to start
   u64 copied;    // bytes written
   u64 free_slots;  // bit i: buffer slot i is free
+  u64 redo_slots;  // bit i: slot i's block must be read again
   u32 in_flight;
   u32 redone;    // blocks restarted after a short read
   s32 error;     // first failure (-errno); the loop stops on it
   u32 pad;
   u64 slot_off[max_depth];
   u32 slot_len[max_depth];
+  u8 slot_redo[max_depth];
 };
 
 enum class tag : u8 { read = 1, write };
 using ud = user_data<tag, u32>;
 
+// Index of the lowest set bit of a non-zero mask, without a loop (BPF has
+// no count-trailing-zeros instruction, and a 64-step loop inside the refill
+// loop multiplies the verifier's work): de Bruijn multiplication.
+IOULOOP_INLINE u32 lowest_bit(u64 mask) {
+  static constexpr u8 index[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
+                                   62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+                                   63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+                                   46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
+  return index_below<64>(index[((mask & (~mask + 1)) * 0x03f79d71b4cb0a89ull) >> 58]);
+}
+
+// Only called with two free SQ slots (next_block checks).
 template <class Loop>
 IOULOOP_INLINE void start_block(Loop& loop, u32 slot, u64 off, u32 len) {
   params& p = loop.params;
   abi::sqe* r = loop.sq.next();
   abi::sqe* w = loop.sq.next();
-  if (!r || !w) return;  // the producer checked space() first
+  if (!r || !w) return;
   u64 buf = p.buffers + u64(slot) * p.block;
   prep_read(*r, p.fd_in, buf, len, off, ud::make(tag::read, slot)).link().skip_success();
   prep_write(*w, p.fd_out, buf, len, off, ud::make(tag::write, slot));
@@ -47,11 +65,20 @@ IOULOOP_INLINE void start_block(Loop& loop, u32 slot, u64 off, u32 len) {
   p.in_flight++;
 }
 
-struct read_failed {
+struct read_cut_short {  // the read failed or was short; its write never ran
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32) {
-    // Only failures post: the linked write then completes with -ECANCELED.
-    if (loop.params.error == 0) loop.params.error = c.res() < 0 ? c.res() : -5 /* EIO */;
+  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+    params& p = loop.params;
+    slot &= max_depth - 1;
+    p.in_flight--;
+    if (c.res() < 0) {
+      if (p.error == 0) p.error = c.res();
+    } else if (++p.slot_redo[slot] > max_redo) {
+      if (p.error == 0) p.error = -5;  // EIO: the source is shorter than `size`
+    } else {
+      p.redone++;
+      p.redo_slots |= u64(1) << slot;
+    }
   }
 };
 
@@ -64,9 +91,6 @@ struct write_done {
     if (c.res() == s32(p.slot_len[slot])) {
       p.copied += p.slot_len[slot];
       p.free_slots |= u64(1) << slot;
-    } else if (c.res() == -125 /* ECANCELED: short read */ && p.error == 0) {
-      p.redone++;
-      start_block(loop, slot, p.slot_off[slot], p.slot_len[slot]);
     } else if (p.error == 0) {
       p.error = c.res() < 0 ? c.res() : -5 /* EIO: short write */;
     }
@@ -77,11 +101,17 @@ struct next_block {
   template <class Loop>
   IOULOOP_INLINE static bool produce(Loop& loop) {
     params& p = loop.params;
-    if (p.error || p.next_off >= p.size || p.free_slots == 0 || loop.sq.space() < 2) return false;
-    u32 slot = 0;
-    for (; slot < max_depth - 1; ++slot)
-      if (p.free_slots & (u64(1) << slot)) break;
+    if (p.error || loop.sq.space() < 2) return false;
+    if (p.redo_slots) {  // blocks cut short first
+      u32 slot = lowest_bit(p.redo_slots);
+      p.redo_slots &= ~(u64(1) << slot);
+      start_block(loop, slot, p.slot_off[slot], p.slot_len[slot]);
+      return true;
+    }
+    if (p.next_off >= p.size || p.free_slots == 0) return false;
+    u32 slot = lowest_bit(p.free_slots);
     p.free_slots &= ~(u64(1) << slot);
+    p.slot_redo[slot] = 0;
     u64 left = p.size - p.next_off;
     u32 len = left < p.block ? u32(left) : p.block;
     start_block(loop, slot, p.next_off, len);
@@ -98,7 +128,7 @@ struct finished {  // everything written, or failed with nothing left in flight
   }
 };
 
-struct policy : sequence<drain<dispatch<ud, on<tag::read, read_failed>, on<tag::write, write_done>>>,
+struct policy : sequence<drain<dispatch<ud, on<tag::read, read_cut_short>, on<tag::write, write_done>>>,
                          stop_when<finished>, refill<next_block>, wait_for<1>> {
   using params_type = params;
 };

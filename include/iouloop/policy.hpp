@@ -21,6 +21,16 @@ inline constexpr int loop_continue = abi::loop_continue;
 inline constexpr int loop_stop = abi::loop_stop;
 inline constexpr usize default_param_region_bytes = 4096;
 
+// `v & (Size - 1)`, kept even where the compiler can prove it is a no-op
+// (a value read from a constant table, say): the BPF verifier cannot, and
+// needs the mask to bound an array index.
+template <u32 Size>
+IOULOOP_INLINE u32 index_below(u32 v) {
+  static_assert(Size && (Size & (Size - 1)) == 0, "index_below<Size>: Size must be a power of two");
+  asm volatile("" : "+r"(v));  // hide the value's known range from the optimiser
+  return v & (Size - 1);
+}
+
 // The loop as one step sees it. `Backend` is where submission goes: the
 // kfunc bpf_io_uring_submit_sqes in BPF, io_uring_enter on the host.
 template <class Backend, class Params>

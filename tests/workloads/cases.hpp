@@ -84,4 +84,18 @@ cp_outcome run_copy(size_t size, iouloop::u32 block, iouloop::u32 depth, uint64_
     REQUIRE(s.run() == 0);                                                                         \
     REQUIRE(s.params().error == -EBADF);                                                           \
     REQUIRE(s.params().in_flight == 0);                                                            \
+  } \
+  TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO",         \
+            "[workload][cp][" #Runner "]") {                                                       \
+    const size_t claimed = 200000;                                                                 \
+    auto data = testfiles::pattern(claimed / 2 + 100, 6);                                          \
+    testfiles::temp_file in("cp-in", data), out("cp-out");                                         \
+    testfiles::buffers bufs(4 * 16384);                                                            \
+    typename Runner::template session<cp::policy> s;                                               \
+    s.params() = cp::make_params(in.fd(), out.fd(), claimed, bufs.addr(), 16384, 4);               \
+    REQUIRE(s.run() == 0);                                                                         \
+    REQUIRE(s.params().error == -EIO);                                                             \
+    REQUIRE(s.params().redone >= cp::max_redo);                                                    \
+    REQUIRE(s.params().in_flight == 0);                                                            \
+    REQUIRE(s.params().copied <= data.size());                                                     \
   }

@@ -3,7 +3,7 @@
 # small initramfs and run programs inside it; their output comes back on the
 # serial console.
 #
-#   run.sh [--timeout SECS] [--args "ARGS"] [--log FILE] PROGRAM...
+#   run.sh [--timeout SECS] [--args "ARGS"] [--env NAME=VALUE]... [--log FILE] PROGRAM...
 #
 # Each PROGRAM must be statically linked; it runs as /bin/<name> ARGS with
 # IOULOOP_IN_VM=1, in order. The console shows
@@ -17,11 +17,15 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 timeout_s=600
 args=""
 log=""
+envs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
     --args) args=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
+    --env)
+      [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || { echo "run.sh: --env wants NAME=VALUE (plain characters)" >&2; exit 2; }
+      envs="$envs export $2;"; shift 2 ;;
     --) shift; break ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
@@ -55,6 +59,7 @@ cat >"$root/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin IOULOOP_IN_VM=1 HOME=/tmp TMPDIR=/tmp
+$envs
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -47,7 +47,11 @@ struct iouloop_bpf_config {
   struct iouloop::ring_layout layout;
   unsigned long long params_uaddr;  // user address of the param region
 };
-extern "C" const volatile struct iouloop_bpf_config iouloop_config __attribute__((weak)) = {};
+// In a section of its own (a map of its own, at offset 0), so that the host
+// finds it whatever else the policy puts in .rodata; read-only and frozen,
+// so the verifier sees its fields as constants.
+extern "C" const volatile struct iouloop_bpf_config iouloop_config
+    __attribute__((section(".rodata.iouloop_config"), weak)) = {};
 
 // Per program: what the host checks before attaching, so an object built
 // for another policy is refused by name instead of corrupting memory.

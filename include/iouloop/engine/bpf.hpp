@@ -56,14 +56,26 @@ namespace detail {
 inline thread_local std::string* libbpf_capture = nullptr;
 inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_list again;
+  va_copy(again, args);
+  int n = std::vsnprintf(nullptr, 0, fmt, again);
+  va_end(again);
+  if (n <= 0) return 0;
+  std::string text(usize(n) + 1, '\0');  // a verifier log comes in one piece
+  std::vsnprintf(text.data(), text.size(), fmt, args);
+  text.resize(usize(n));
   if (libbpf_capture) {
-    libbpf_capture->append(buf, n < 0 ? 0 : (usize(n) < sizeof buf ? usize(n) : sizeof buf - 1));
+    *libbpf_capture += text;
   } else if (std::getenv("IOULOOP_LIBBPF_VERBOSE")) {
-    std::fputs(buf, stderr);
+    std::fputs(text.c_str(), stderr);
   }
   return 0;
+}
+// A verifier log can run to megabytes; its reason is at the end.
+inline std::string log_excerpt(const std::string& log, usize head = 2048, usize tail = 8192) {
+  if (log.size() <= head + tail) return log;
+  return log.substr(0, head) + "\n  [... " + std::to_string(log.size() - head - tail) + " bytes of the log left out ...]\n" +
+         log.substr(log.size() - tail);
 }
 class libbpf_log {
  public:
@@ -138,17 +150,12 @@ class bpf_object {
   // Ring layout and the param region's address: what the step needs before
   // the verifier sees it (the sizes bound every ring access).
   void configure(const ring& r, u64 params_uaddr) {
-    bpf_map* rodata = nullptr;
-    bpf_map* m;
-    bpf_object__for_each_map(m, obj_) {
-      const char* n = bpf_map__name(m);
-      if (std::strlen(n) >= 7 && std::strcmp(n + std::strlen(n) - 7, ".rodata") == 0) rodata = m;
-    }
+    bpf_map* rodata = bpf_object__find_map_by_name(obj_, ".rodata.iouloop_config");
     size_t size = 0;
     auto* cfg = rodata ? static_cast<iouloop_bpf_config_host*>(bpf_map__initial_value(rodata, &size)) : nullptr;
     if (!cfg || size < sizeof(iouloop_bpf_config_host))
-      throw error(EINVAL, "BPF object " + image_name_ + " lacks iouloop_config in .rodata: was it built with "
-                                                        "iouloop/bpf/program.hpp?");
+      throw error(EINVAL, "BPF object " + image_name_ + " lacks iouloop_config (section .rodata.iouloop_config): "
+                                                        "was it built with iouloop/bpf/program.hpp?");
     cfg->layout = r.layout();
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;
@@ -175,7 +182,7 @@ class bpf_object {
       throw error(EPERM, "not allowed to load BPF programs: run as root or with CAP_BPF and CAP_PERFMON "
                          "(see kernel.unprivileged_bpf_disabled)");
     throw error(e, "the kernel refused BPF program '" + program_ + "_step' of " + image_name_ +
-                       "; the verifier said:\n" + trim(said));
+                       "; the verifier said:\n" + trim(detail::log_excerpt(said)));
   }
 
   bpf_map* struct_ops_map() const { return map_; }

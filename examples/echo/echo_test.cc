@@ -1,0 +1,5 @@
+// The echo server on the userspace engine (host, and the VM via echo_test_static).
+#include "examples/echo/echo_cases.hpp"
+#include "tests/support/runners.hpp"
+
+IOULOOP_ECHO_CASES(userspace_runner)

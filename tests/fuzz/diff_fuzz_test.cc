@@ -1,0 +1,184 @@
+// Differential fuzzing: random workloads, ring sizes and injected failures,
+// each run on the userspace engine and on the BPF engine; every observable
+// result must agree. Runs in the VM (it needs io_uring_bpf_ops).
+//
+//   IOULOOP_FUZZ_SEED  the seed (default: from the clock; always printed)
+//   IOULOOP_FUZZ_CASES how many cases (default 1000)
+//   IOULOOP_FUZZ_CASE  run only this case (to replay one)
+//   IOULOOP_FUZZ_VERBOSE=1 print each case before running it
+// A difference prints the command that replays it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "examples/cp/cp_bpf.bpf.h"
+#include "examples/cp/cp_policy.hpp"
+#include "examples/nop/nop_bpf.bpf.h"
+#include "examples/nop/nop_policy.hpp"
+#include "iouloop/engine/bpf.hpp"
+#include "iouloop/iouloop.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/runners.hpp"
+
+namespace {
+using iouloop::u32;
+using iouloop::u64;
+
+struct rng {
+  u64 s;
+  u64 next() {
+    s += 0x9E3779B97F4A7C15ull;
+    u64 z = s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  u32 below(u32 n) { return u32(next() % n); }
+};
+
+u64 env_u64(const char* name, u64 fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+enum class fault { none, closed_out, closed_in, readonly_out, short_source, dir_in, count };
+const char* fault_name(fault f) {
+  static const char* names[] = {"none", "closed-out", "closed-in", "readonly-out", "short-source", "dir-in"};
+  return names[int(f)];
+}
+
+struct copy_case {
+  size_t size;
+  u32 block, depth;
+  fault f;
+  iouloop::ring_options ring;
+};
+struct nop_case {
+  u32 total, depth;
+  iouloop::ring_options ring;
+};
+
+// A number that is certainly not an open fd, and stays so (nothing opens
+// that high while the lowest free number is far below).
+int closed_fd() {
+  int fd = ::fcntl(0, F_DUPFD_CLOEXEC, 5000);
+  ::close(fd);
+  return fd;
+}
+
+struct copy_result {
+  int ret;
+  cp::params end;
+  std::vector<unsigned char> out;
+};
+
+template <class Engine, class... Extra>
+copy_result run_copy(const copy_case& c, u64 seed, Extra&&... extra) {
+  auto data = testfiles::pattern(c.size, seed);
+  size_t on_disk = c.f == fault::short_source ? c.size / 2 : c.size;
+  testfiles::temp_file in("fz-in", std::vector<unsigned char>(data.begin(), data.begin() + on_disk));
+  testfiles::temp_file out("fz-out");
+  testfiles::buffers bufs(size_t(c.block) * c.depth);
+  int in_fd = in.fd(), out_fd = out.fd(), extra_fd = -1;
+  if (c.f == fault::closed_out) out_fd = closed_fd();
+  if (c.f == fault::closed_in) in_fd = closed_fd();
+  if (c.f == fault::readonly_out) out_fd = extra_fd = ::open(out.path().c_str(), O_RDONLY | O_CLOEXEC);
+  if (c.f == fault::dir_in) in_fd = extra_fd = ::open(testfiles::temp_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  iouloop::ring r(c.ring);
+  iouloop::param_region<cp::policy> p(cp::make_params(in_fd, out_fd, c.size, bufs.addr(), c.block, c.depth));
+  copy_result res;
+  {
+    Engine e(r, p, extra...);
+    res.ret = e.run();
+  }
+  res.end = *p;
+  res.out = out.read_all();
+  if (extra_fd >= 0) ::close(extra_fd);
+  return res;
+}
+
+template <class Engine, class... Extra>
+std::pair<int, nop::params> run_nops(const nop_case& c, Extra&&... extra) {
+  iouloop::ring r(c.ring);
+  iouloop::param_region<nop::policy> p(nop::params{c.total, c.depth, 0, 0, 0});
+  int ret;
+  {
+    Engine e(r, p, extra...);
+    ret = e.run();
+  }
+  return {ret, *p};
+}
+
+iouloop::ring_options random_ring(rng& g) {
+  iouloop::ring_options o;
+  o.sq_entries = 2u << g.below(7);                           // 2 .. 128
+  o.cq_entries = g.below(2) ? 0 : o.sq_entries << g.below(3);  // default, or 1x..4x
+  return o;
+}
+}  // namespace
+
+TEST_CASE("differential fuzzing: userspace and BPF engines agree", "[fuzz][bpf]") {
+  require_bpf_engine();
+  const u64 seed = env_u64("IOULOOP_FUZZ_SEED", u64(std::chrono::steady_clock::now().time_since_epoch().count()) % 1000000007);
+  const u64 cases = env_u64("IOULOOP_FUZZ_CASES", 1000);
+  const u64 only = env_u64("IOULOOP_FUZZ_CASE", ~0ull);
+  const bool verbose = env_u64("IOULOOP_FUZZ_VERBOSE", 0) != 0;
+  std::printf("diff_fuzz: seed %llu, %llu cases%s\n", seed, cases, only != ~0ull ? " (replaying one)" : "");
+  std::fflush(stdout);
+  u64 differences = 0, ran = 0, faults = 0;
+  for (u64 i = 0; i < cases; ++i) {
+    if (only != ~0ull && i != only) continue;
+    rng g{seed * 1000003 + i};
+    std::ostringstream what;
+    bool same = true;
+    if (g.below(4) == 0) {
+      nop_case c{1 + g.below(3000), 1 + g.below(64), random_ring(g)};
+      what << "nop total " << c.total << " depth " << c.depth << " sq " << c.ring.sq_entries << " cq "
+           << c.ring.cq_entries;
+      if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
+      auto u = run_nops<iouloop::userspace_engine<nop::policy>>(c);
+      auto b = run_nops<iouloop::bpf_engine<nop::policy>>(c, nop_bpf::image(), std::string("nop"));
+      same = u.first == b.first && u.second.completed == b.second.completed &&
+             u.second.submitted == b.second.submitted && u.second.errors == b.second.errors;
+      if (!same)
+        what << " -> userspace ret " << u.first << " completed " << u.second.completed << ", bpf ret " << b.first
+             << " completed " << b.second.completed;
+    } else {
+      copy_case c;
+      const u32 shape = g.below(4);
+      c.size = shape == 0 ? g.below(3) : (shape == 1 ? g.below(70000) : g.below(3u << 20));
+      c.block = g.below(2) ? 512u << g.below(10) : 512u * (1 + g.below(256));
+      c.depth = 1 + g.below(cp::max_depth);
+      c.f = g.below(3) == 0 ? fault(1 + g.below(int(fault::count) - 1)) : fault::none;
+      c.ring = random_ring(g);
+      faults += c.f != fault::none;
+      what << "cp size " << c.size << " block " << c.block << " depth " << c.depth << " fault " << fault_name(c.f)
+           << " sq " << c.ring.sq_entries << " cq " << c.ring.cq_entries;
+      if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
+      auto u = run_copy<iouloop::userspace_engine<cp::policy>>(c, seed + i);
+      auto b = run_copy<iouloop::bpf_engine<cp::policy>>(c, seed + i, cp_bpf::image(), std::string("cp"));
+      same = u.ret == b.ret && u.end.error == b.end.error && u.end.in_flight == b.end.in_flight &&
+             u.end.copied == b.end.copied && u.out == b.out;
+      if (c.f == fault::none && same) same = u.end.error == 0 && u.out == testfiles::pattern(c.size, seed + i);
+      if (!same)
+        what << " -> userspace ret " << u.ret << " error " << u.end.error << " copied " << u.end.copied
+             << ", bpf ret " << b.ret << " error " << b.end.error << " copied " << b.end.copied;
+    }
+    ran++;
+    if (!same) {
+      differences++;
+      FAIL_CHECK("case " << i << ": " << what.str() << "\n  replay: tools/vm/run.sh --env IOULOOP_FUZZ_SEED=" << seed
+                         << " --env IOULOOP_FUZZ_CASE=" << i << " bazel-bin/tests/fuzz/diff_fuzz_test_static");
+    }
+  }
+  std::printf("diff_fuzz: seed %llu, %llu cases run (%llu with injected failures), %llu differences\n", seed, ran,
+              faults, differences);
+  REQUIRE(differences == 0);
+}

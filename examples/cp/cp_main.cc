@@ -17,6 +17,7 @@
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/cp/cp_policy.hpp"
+#include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
 
 namespace {
@@ -30,12 +31,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-unsigned long number(const char* flag, const char* s) {
-  char* end = nullptr;
-  unsigned long v = std::strtoul(s, &end, 10);
-  if (!*s || *end) throw iouloop::error(EINVAL, std::string(flag) + " wants a number, not '" + s + "'");
-  return v;
-}
 
 std::vector<unsigned char> demo_bytes(size_t n) {
   std::vector<unsigned char> v(n);
@@ -56,14 +51,11 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      auto value = [&](const char* flag) {
-        if (i + 1 >= argc) throw iouloop::error(EINVAL, std::string(flag) + " needs a value");
-        return argv[++i];
-      };
+      auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
       if (a == "--engine") engine = value("--engine");
-      else if (a == "--block") block = number("--block", value("--block"));
-      else if (a == "--depth") depth = number("--depth", value("--depth"));
-      else if (a == "--demo") demo_mib = number("--demo", value("--demo"));
+      else if (a == "--block") block = example::number("--block", value("--block"));
+      else if (a == "--depth") depth = example::number("--depth", value("--depth"));
+      else if (a == "--demo") demo_mib = example::number("--demo", value("--demo"));
       else if (a == "-h" || a == "--help") return usage(argv[0]);
       else if (!a.empty() && a[0] == '-') throw iouloop::error(EINVAL, "unknown option " + a);
       else paths.push_back(a);

@@ -21,6 +21,7 @@
 #include "examples/echo/echo_bpf.bpf.h"
 #include "examples/echo/echo_host.hpp"
 #include "examples/echo/echo_policy.hpp"
+#include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
 
 namespace {
@@ -40,14 +41,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-unsigned long number(const char* flag, const char* s) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long v = std::strtoul(s, &end, 10);
-  if (!*s || *end || errno || s[0] == '-')
-    throw iouloop::error(EINVAL, std::string(flag) + " wants a number, not '" + s + "'");
-  return v;
-}
 
 volatile sig_atomic_t interrupted_by = 0;
 void on_signal(int s) { interrupted_by = s; }
@@ -60,16 +53,13 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      auto value = [&](const char* flag) {
-        if (i + 1 >= argc) throw iouloop::error(EINVAL, std::string(flag) + " needs a value");
-        return argv[++i];
-      };
+      auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
       if (a == "--engine") engine = value("--engine");
-      else if (a == "--port") port = number("--port", value("--port"));
-      else if (a == "--clients") clients = number("--clients", value("--clients"));
-      else if (a == "--selftest") selftest = number("--selftest", value("--selftest"));
-      else if (a == "--slots") slots = number("--slots", value("--slots"));
-      else if (a == "--slot-bytes") slot_bytes = number("--slot-bytes", value("--slot-bytes"));
+      else if (a == "--port") port = example::number("--port", value("--port"));
+      else if (a == "--clients") clients = example::number("--clients", value("--clients"));
+      else if (a == "--selftest") selftest = example::number("--selftest", value("--selftest"));
+      else if (a == "--slots") slots = example::number("--slots", value("--slots"));
+      else if (a == "--slot-bytes") slot_bytes = example::number("--slot-bytes", value("--slot-bytes"));
       else if (a == "-h" || a == "--help") return usage(argv[0]);
       else throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
     }

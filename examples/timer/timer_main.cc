@@ -21,6 +21,7 @@
 
 #include "examples/timer/timer_bpf.bpf.h"
 #include "examples/timer/timer_policy.hpp"
+#include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
 
 namespace {
@@ -35,12 +36,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-unsigned long number(const char* flag, const char* s) {
-  char* end = nullptr;
-  unsigned long v = std::strtoul(s, &end, 10);
-  if (!*s || *end) throw iouloop::error(EINVAL, std::string(flag) + " wants a number, not '" + s + "'");
-  return v;
-}
 
 void check_range(const char* flag, unsigned long v, unsigned long lo, unsigned long hi) {
   if (v < lo || v > hi)
@@ -100,14 +95,11 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      auto value = [&](const char* flag) {
-        if (i + 1 >= argc) throw iouloop::error(EINVAL, std::string(flag) + " needs a value");
-        return argv[++i];
-      };
+      auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
       if (a == "--engine") engine = value("--engine");
-      else if (a == "--period-ms") period = number("--period-ms", value("--period-ms"));
-      else if (a == "--ticks") ticks = number("--ticks", value("--ticks"));
-      else if (a == "--read-timeout-ms") read_timeout = number("--read-timeout-ms", value("--read-timeout-ms"));
+      else if (a == "--period-ms") period = example::number("--period-ms", value("--period-ms"));
+      else if (a == "--ticks") ticks = example::number("--ticks", value("--ticks"));
+      else if (a == "--read-timeout-ms") read_timeout = example::number("--read-timeout-ms", value("--read-timeout-ms"));
       else if (a == "--log") log_path = value("--log");
       else if (a == "-h" || a == "--help") return usage(argv[0]);
       else throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");

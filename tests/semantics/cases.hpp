@@ -25,17 +25,20 @@ namespace sem_test {
 
 inline void on_sigusr1(int) {}
 
-// Sends SIGUSR1 to the calling thread after `ms`, from another thread.
+// Sends `signo` to the calling thread after `ms`, from another thread.
+// SIGUSR1 gets an empty handler; other signals keep their disposition.
 class signal_after {
  public:
-  explicit signal_after(int ms) : target_(pthread_self()) {
-    struct sigaction sa {};
-    sa.sa_handler = on_sigusr1;  // no SA_RESTART: the wait must see EINTR
-    sigaction(SIGUSR1, &sa, nullptr);
-    thread_ = std::thread([this, ms] {
+  explicit signal_after(int ms, int signo = SIGUSR1) : target_(pthread_self()) {
+    if (signo == SIGUSR1) {
+      struct sigaction sa {};
+      sa.sa_handler = on_sigusr1;  // no SA_RESTART: the wait must see EINTR
+      sigaction(SIGUSR1, &sa, nullptr);
+    }
+    thread_ = std::thread([this, ms, signo] {
       struct timespec t {ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&t, nullptr);
-      pthread_kill(target_, SIGUSR1);
+      pthread_kill(target_, signo);
     });
   }
   ~signal_after() { thread_.join(); }
@@ -147,6 +150,35 @@ inline iouloop::ring_options small_cq() {
     }                                                                                              \
     REQUIRE(ret == -EINTR);                                                                        \
     REQUIRE(s.params().steps < s.params().limit);                                                  \
+  }                                                                                                \
+  TEST_CASE("a signal whose action is to ignore it does not end the loop",                        \
+            "[semantics][signal][" #Runner "]") {                                                  \
+    struct sigaction dfl {};                                                                       \
+    dfl.sa_handler = SIG_DFL;                                                                      \
+    sigaction(SIGCHLD, &dfl, nullptr); /* SIGCHLD's default action: ignore */                     \
+    {                                                                                              \
+      typename Runner::template session<sem::sleep_until_cqes> s;                                  \
+      s.params().value = 1;                                                                        \
+      s.params().limit = 50;                                                                       \
+      int ret;                                                                                     \
+      {                                                                                            \
+        sem_test::signal_after sig(5, SIGCHLD); /* during the 20 ms sleep */                       \
+        ret = s.run();                                                                             \
+      }                                                                                            \
+      REQUIRE(ret == 0);                                                                           \
+      REQUIRE(s.params().last_res == -ETIME);                                                      \
+    }                                                                                              \
+    {                                                                                              \
+      typename Runner::template session<sem::busy_until_signal> s;                                 \
+      s.params().limit = 3000000;                                                                  \
+      int ret;                                                                                     \
+      {                                                                                            \
+        sem_test::signal_after sig(1, SIGCHLD); /* between steps */                                \
+        ret = s.run();                                                                             \
+      }                                                                                            \
+      REQUIRE(ret == 0);                                                                           \
+      REQUIRE(s.params().steps == s.params().limit);                                               \
+    }                                                                                              \
   }                                                                                                \
   TEST_CASE("rings the loop cannot drive are refused with a named error",                          \
             "[semantics][errors][" #Runner "]") {                                                  \

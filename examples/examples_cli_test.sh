@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The example programs as a user runs them: each does its job on the default
+# engine and exits 0, and refuses bad input with a named error and exit 1.
+set -u
+here=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}examples
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+export TMPDIR=$tmp
+fail=0
+verdict() { echo "@@iouloop-test $1 examples_cli_test: $2"; [ "$1" = PASS ] || fail=1; }
+# expect NAME RC PATTERN CMD...: CMD exits RC and prints PATTERN.
+expect() {
+  local name=$1 want_rc=$2 pattern=$3; shift 3
+  local out rc
+  out=$(timeout 120 "$@" 2>&1); rc=$?
+  if [ "$rc" = "$want_rc" ] && grep -qE -- "$pattern" <<<"$out"; then verdict PASS "$name"
+  else echo "$out" | tail -n 20; verdict FAIL "$name (exit $rc, wanted $want_rc and /$pattern/)"; fi
+}
+
+expect "cp --demo copies and verifies" 0 "output verified byte for byte" "$here/cp/cp" --demo 8 --block 4096 --depth 8
+head -c 300001 /dev/urandom >"$tmp/src"
+expect "cp SRC DST copies a file" 0 "copied 300001 bytes" "$here/cp/cp" "$tmp/src" "$tmp/dst"
+if cmp -s "$tmp/src" "$tmp/dst"; then verdict PASS "cp output equals its input"; else verdict FAIL "cp output equals its input"; fi
+expect "cp names a bad depth" 1 "--depth 100 is outside 1 .. 64" "$here/cp/cp" --depth 100 "$tmp/src" "$tmp/dst"
+expect "cp names a missing source" 1 "cannot open $tmp/nope for reading" "$here/cp/cp" "$tmp/nope" "$tmp/dst"
+expect "cp names an unknown engine" 1 "unknown engine 'fast'" "$here/cp/cp" --engine fast "$tmp/src" "$tmp/dst"
+expect "nop runs the composed policy" 0 "20000 NOPs completed \(0 errors\)" "$here/nop/nop" --total 20000 --depth 8
+expect "echo --selftest serves and checks clients" 0 "." "$here/echo/echo" --selftest 4
+expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"
+exit $fail

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "bench/nop_c_bpf.bpf.h"
+#include "bench/spin_bpf.bpf.h"
+#include "bench/spin_policy.hpp"
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/cp/cp_policy.hpp"
 #include "examples/nop/nop_bpf.bpf.h"
@@ -37,6 +39,18 @@ double nops(unsigned total, unsigned depth, Extra&&... extra) {
     std::fprintf(stderr, "NOP run failed: ret %d completed %u\n", ret, p->completed);
     std::exit(1);
   }
+  return rate;
+}
+
+template <class Engine, class... Extra>
+double spins(unsigned total, Extra&&... extra) {
+  iouloop::ring r;
+  iouloop::param_region<spin::policy> p(spin::params{0, total});
+  Engine e(r, p, extra...);
+  auto t0 = clock_type::now();
+  int ret = e.run();
+  double rate = total / seconds_since(t0);
+  if (ret != 0 || p->steps != total) std::exit(1);
   return rate;
 }
 
@@ -92,6 +106,9 @@ int main(int argc, char** argv) {
   insn_figures("NOP policy, C++ by hand", nop_bpf::image(), "nop_by_hand");
   insn_figures("NOP program, hand-written C", nop_c_bpf::image(), "nop_c");
 
+  compare("empty steps (loop overhead)", "st/s", rounds,
+          [&] { return spins<iouloop::bpf_engine<spin::policy>>(total * 5, spin_bpf::image(), std::string("spin")); },
+          [&] { return spins<iouloop::userspace_engine<spin::policy>>(total * 5); });
   using U = iouloop::userspace_engine<nop::policy>;
   using B = iouloop::bpf_engine<nop::policy>;
   compare("NOP chain, 1 in flight", "ops/s", rounds,

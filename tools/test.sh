@@ -93,7 +93,7 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   echo "== VM tests: booting the test kernel"
   tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
   vm_rc=$?
-  grep -E '^(vm:|SKIPPED|run.sh)' "$work/vm.out"
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz:)' "$work/vm.out"
   grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200
   grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
   # Every test case the binaries hold must be accounted for: what the VM did

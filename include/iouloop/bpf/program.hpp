@@ -21,45 +21,19 @@
 #error "iouloop/bpf/program.hpp is for BPF translation units: compile with clang -target bpf (see bpf/defs.bzl)"
 #endif
 
+#include "iouloop/bpf/shared.hpp"
 #include "iouloop/policy.hpp"
-
-// ---- kernel types, as named in the kernel's BTF ---------------------------
-// The kernel's iou_ctx is an empty struct (never dereferenced). It must be a
-// STRUCT here too, not a forward declaration: libbpf matches kfunc
-// prototypes kind by kind.
-struct iou_ctx {};
-struct iou_loop_params {
-  unsigned int cq_wait_idx;
-};
-struct io_uring_bpf_ops {
-  int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
-  unsigned int ring_fd;
-  void* priv;
-};
 
 extern "C" int bpf_io_uring_submit_sqes(struct iou_ctx* ctx, unsigned int nr) __attribute__((section(".ksyms")));
 extern "C" unsigned char* bpf_io_uring_get_region(struct iou_ctx* ctx, unsigned int id, const unsigned long size)
     __attribute__((section(".ksyms")));
 
-// ---- what the host fills in before load ------------------------------------
-// One per object: an object is loaded for one ring.
-struct iouloop_bpf_config {
-  struct iouloop::ring_layout layout;
-  unsigned long long params_uaddr;  // user address of the param region
-};
+// ---- what the host fills in before load -----------------------------------
 // In a section of its own (a map of its own, at offset 0), so that the host
 // finds it whatever else the policy puts in .rodata; read-only and frozen,
 // so the verifier sees its fields as constants.
 extern "C" const volatile struct iouloop_bpf_config iouloop_config
     __attribute__((section(".rodata.iouloop_config"), weak)) = {};
-
-// Per program: what the host checks before attaching, so an object built
-// for another policy is refused by name instead of corrupting memory.
-struct iouloop_policy_meta {
-  char name[48];
-  unsigned int params_bytes;
-  unsigned int region_bytes;
-};
 
 extern "C" const char iouloop_license[] __attribute__((section("license"), used, weak)) = "GPL";
 

@@ -24,22 +24,12 @@
 #include <string>
 #include <utility>
 
+#include "iouloop/bpf/shared.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/param_region.hpp"
 #include "iouloop/engine/ring.hpp"
 #include "iouloop/policy.hpp"
 #include "iouloop/probe.hpp"
-
-// The same plain structs the BPF side defines in iouloop/bpf/program.hpp.
-struct iouloop_bpf_config_host {
-  iouloop::ring_layout layout;
-  unsigned long long params_uaddr;
-};
-struct iouloop_policy_meta_host {
-  char name[48];
-  unsigned int params_bytes;
-  unsigned int region_bytes;
-};
 
 namespace iouloop {
 
@@ -137,11 +127,11 @@ class bpf_object {
   ~bpf_object() { close(); }
 
   // The sizes the object was compiled with for this program's params.
-  iouloop_policy_meta_host meta() const {
+  iouloop_policy_meta meta() const {
     bpf_map* m = bpf_object__find_map_by_name(obj_, ".rodata.iouloop");
     size_t size = 0;
-    auto* metas = m ? static_cast<const iouloop_policy_meta_host*>(bpf_map__initial_value(m, &size)) : nullptr;
-    for (usize i = 0; metas && i < size / sizeof(iouloop_policy_meta_host); ++i)
+    auto* metas = m ? static_cast<const iouloop_policy_meta*>(bpf_map__initial_value(m, &size)) : nullptr;
+    for (usize i = 0; metas && i < size / sizeof(iouloop_policy_meta); ++i)
       if (program_ == metas[i].name) return metas[i];
     throw error(ENOENT, "BPF object " + image_name_ + " has no metadata for '" + program_ +
                             "': was it built with IOULOOP_BPF_POLICY?");
@@ -152,18 +142,17 @@ class bpf_object {
   void configure(const ring& r, u64 params_uaddr) {
     bpf_map* rodata = bpf_object__find_map_by_name(obj_, ".rodata.iouloop_config");
     size_t size = 0;
-    auto* cfg = rodata ? static_cast<iouloop_bpf_config_host*>(bpf_map__initial_value(rodata, &size)) : nullptr;
-    if (!cfg || size < sizeof(iouloop_bpf_config_host))
+    auto* cfg = rodata ? static_cast<iouloop_bpf_config*>(bpf_map__initial_value(rodata, &size)) : nullptr;
+    if (!cfg || size < sizeof(iouloop_bpf_config))
       throw error(EINVAL, "BPF object " + image_name_ + " lacks iouloop_config (section .rodata.iouloop_config): "
                                                         "was it built with iouloop/bpf/program.hpp?");
     cfg->layout = r.layout();
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;
-    auto* ops = static_cast<unsigned char*>(bpf_map__initial_value(map_, &ops_size));
-    // io_uring_bpf_ops { loop_step; ring_fd; priv } — ring_fd at offset 8.
-    if (!ops || ops_size < 12) throw error(EINVAL, "struct_ops map '" + program_ + "' has an unexpected layout");
-    u32 fd = static_cast<u32>(r.fd());
-    std::memcpy(ops + 8, &fd, sizeof fd);
+    auto* ops = static_cast<io_uring_bpf_ops*>(bpf_map__initial_value(map_, &ops_size));
+    if (!ops || ops_size < sizeof(io_uring_bpf_ops))
+      throw error(EINVAL, "struct_ops map '" + program_ + "_ops' is not an io_uring_bpf_ops");
+    ops->ring_fd = static_cast<unsigned>(r.fd());
   }
 
   void load() {
@@ -271,7 +260,7 @@ class bpf_engine {
     // The kernel's own checks come later (at attach); say it first, plainly.
     std::string why = loop_flags_problem(r.flags());
     if (!why.empty()) throw error(EOPNOTSUPP, why);
-    iouloop_policy_meta_host m = object_.meta();
+    iouloop_policy_meta m = object_.meta();
     if (m.params_bytes != sizeof(params_type) || m.region_bytes != param_region<P>::bytes)
       throw error(EINVAL, "BPF program '" + program + "' of " + image.name + " was built for a policy with " +
                               std::to_string(m.params_bytes) + "-byte params in a " +

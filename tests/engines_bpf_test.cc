@@ -152,3 +152,25 @@ TEST_CASE("the probe sees io_uring_bpf_ops on this kernel", "[probe][bpf]") {
   REQUIRE(pr.sq_rewind);
   REQUIRE(pr.bpf_engine());
 }
+
+TEST_CASE("SQ_REWIND rings: SQEs from slot 0 every submission, on both engines", "[rewind][bpf]") {
+  require_bpf_engine();
+  iouloop::probe_result pr = iouloop::probe();
+  if (!pr.sq_rewind) SKIP("this kernel lacks IORING_SETUP_SQ_REWIND");
+  ring_options o;
+  o.flags |= abi::setup::sq_rewind;
+  auto [total, depth] = GENERATE(table<u32, u32>({{1, 1}, {1000, 1}, {5000, 32}, {640, 64}}));
+  CAPTURE(total, depth);
+  bpf::session<nop::policy> b(o);
+  userspace_runner::session<nop::policy> u(o);
+  REQUIRE((b.ring().flags() & abi::setup::sq_rewind) != 0);
+  b.params() = u.params() = nop::params{total, depth, 0, 0, 0};
+  REQUIRE(b.run() == 0);
+  REQUIRE(u.run() == 0);
+  REQUIRE(b.params().completed == total);
+  REQUIRE(u.params().completed == total);
+  REQUIRE(b.params().errors == 0);
+  REQUIRE(u.params().errors == 0);
+  // The SQ head and tail never move in this mode.
+  REQUIRE(*reinterpret_cast<u32*>(b.ring().rings() + b.ring().layout().sq_tail) == 0);
+}

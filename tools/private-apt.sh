@@ -43,8 +43,14 @@ CONF
   # at files that are gone.
   local stamp=$dir/state/updated
   if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
-    apt-get -c "$conf" update -qq >&2
-    touch "$stamp"
+    if apt-get -c "$conf" update -qq >&2; then
+      touch "$stamp"
+    elif compgen -G "$dir/state/lists/*Packages*" >/dev/null; then
+      echo "private-apt: update failed (offline?); using the lists from $(date -r "$dir/state/lists" +%F)" >&2
+    else
+      echo "private-apt: update failed and no lists are cached: the Debian package registry is needed once" >&2
+      exit 1
+    fi
   fi
 }
 

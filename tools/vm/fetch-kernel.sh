@@ -13,7 +13,14 @@ log() { printf 'fetch-kernel: %s\n' "$*" >&2; }
 
 image=$("$top/tools/private-apt.sh" depends "$meta" |
         sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
-[ -n "$image" ] || { log "cannot resolve $meta to a kernel image package"; exit 1; }
+if [ -z "$image" ]; then
+  if [ -f "$kdir/current/vmlinuz" ]; then
+    log "cannot resolve $meta now; keeping the kernel fetched before ($(readlink "$kdir/current"))"
+    echo "$kdir/current/vmlinuz"
+    exit 0
+  fi
+  log "cannot resolve $meta to a kernel image package"; exit 1
+fi
 kver=${image#linux-image-}
 dest=$kdir/$kver
 if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/config" ]; then

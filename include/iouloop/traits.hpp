@@ -19,7 +19,4 @@ template <> inline constexpr bool is_unsigned_int<unsigned long long> = true;
 template <class T> inline constexpr bool is_enum = __is_enum(T);
 template <class T> inline constexpr bool is_shareable = __is_trivially_copyable(T) && __is_standard_layout(T);
 
-template <class T> struct remove_ref { using type = T; };
-template <class T> struct remove_ref<T&> { using type = T; };
-
 }  // namespace iouloop::traits

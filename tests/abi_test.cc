@@ -71,6 +71,20 @@ TEST_CASE("constants match <linux/io_uring.h> where it has them", "[abi]") {
   STATIC_REQUIRE(abi::accept_multishot == IORING_ACCEPT_MULTISHOT);
   STATIC_REQUIRE(abi::recv_multishot == IORING_RECV_MULTISHOT);
   STATIC_REQUIRE(abi::enter::ext_arg == IORING_ENTER_EXT_ARG);
+  STATIC_REQUIRE(abi::setup::sqe128 == IORING_SETUP_SQE128);
+  STATIC_REQUIRE(abi::setup::cqe32 == IORING_SETUP_CQE32);
+  STATIC_REQUIRE(abi::setup::r_disabled == IORING_SETUP_R_DISABLED);
+  STATIC_REQUIRE(abi::setup::coop_taskrun == IORING_SETUP_COOP_TASKRUN);
+  // Newer than some uapi headers this builds with: checked where the header has them.
+#ifdef IORING_SETUP_CQE_MIXED
+  STATIC_REQUIRE(abi::setup::cqe_mixed == IORING_SETUP_CQE_MIXED);
+#endif
+#ifdef IORING_SETUP_SQE_MIXED
+  STATIC_REQUIRE(abi::setup::sqe_mixed == IORING_SETUP_SQE_MIXED);
+#endif
+#ifdef IORING_ENTER_EXT_ARG_REG
+  STATIC_REQUIRE(abi::enter::ext_arg_reg == IORING_ENTER_EXT_ARG_REG);
+#endif
   // Newer than bookworm's 6.1 headers: defined by iouloop, guarded.
   STATIC_REQUIRE(IORING_SETUP_NO_SQARRAY == abi::setup::no_sqarray);
   STATIC_REQUIRE(IORING_SETUP_SQ_REWIND == abi::setup::sq_rewind);

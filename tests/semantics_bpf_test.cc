@@ -19,7 +19,10 @@ PROGRAM(wait_idx_lifetime)
 PROGRAM(submit_count)
 PROGRAM(overflow_flush)
 PROGRAM(interrupted_sleep)
-PROGRAM(busy_until_signal)
+PROGRAM(signal_with_completions)
+PROGRAM(timer_chain)
+PROGRAM(busy_poll)
+PROGRAM(assumes_full_batch)
 #undef PROGRAM
 
 using bpf = bpf_runner<semantics_programs>;

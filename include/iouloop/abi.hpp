@@ -32,15 +32,20 @@ inline constexpr u32 r_disabled = 1u << 6;
 inline constexpr u32 submit_all = 1u << 7;
 inline constexpr u32 coop_taskrun = 1u << 8;
 inline constexpr u32 taskrun_flag = 1u << 9;
+inline constexpr u32 sqe128 = 1u << 10;
+inline constexpr u32 cqe32 = 1u << 11;
 inline constexpr u32 single_issuer = 1u << 12;
 inline constexpr u32 defer_taskrun = 1u << 13;
 inline constexpr u32 no_sqarray = 1u << 16;
+inline constexpr u32 cqe_mixed = 1u << 18;  // Linux 6.18+
+inline constexpr u32 sqe_mixed = 1u << 19;  // Linux 6.19+
 inline constexpr u32 sq_rewind = 1u << 20;  // loop feature, Linux 7.1+
 }  // namespace setup
 
 namespace enter {
 inline constexpr u32 getevents = 1u << 0;
 inline constexpr u32 ext_arg = 1u << 3;
+inline constexpr u32 ext_arg_reg = 1u << 6;  // Linux 6.13+: argp is an offset into a registered wait region
 }  // namespace enter
 
 namespace sq_flag {  // io_uring_params.sq_off.flags word

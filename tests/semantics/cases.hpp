@@ -15,7 +15,9 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <atomic>
 #include <cerrno>
+#include <initializer_list>
 #include <thread>
 
 #include "iouloop/iouloop.hpp"
@@ -45,6 +47,51 @@ class signal_after {
 
  private:
   pthread_t target_;
+  std::thread thread_;
+};
+
+// Sends each of `signals` in turn to the calling thread every `us`
+// microseconds, from another thread, until destroyed.
+class signal_storm {
+ public:
+  signal_storm(std::initializer_list<int> signals, long us) : target_(pthread_self()) {
+    int n = 0;
+    for (int s : signals) signals_[n++] = s;
+    thread_ = std::thread([this, n, us] {
+      for (unsigned i = 0; !stop_.load(); ++i) {
+        struct timespec t {0, us * 1000};
+        nanosleep(&t, nullptr);
+        pthread_kill(target_, signals_[i % n]);
+        sent_++;
+      }
+    });
+  }
+  ~signal_storm() {
+    stop_ = true;
+    thread_.join();
+  }
+  unsigned sent() const { return sent_.load(); }
+
+ private:
+  pthread_t target_;
+  int signals_[8] = {};
+  std::atomic<bool> stop_{false};
+  std::atomic<unsigned> sent_{0};
+  std::thread thread_;
+};
+
+// Calls `f` from another thread after `ms`.
+template <class F>
+class after_ms {
+ public:
+  after_ms(int ms, F f) : thread_([ms, f] {
+      struct timespec t {ms / 1000, (ms % 1000) * 1000000L};
+      nanosleep(&t, nullptr);
+      f();
+    }) {}
+  ~after_ms() { thread_.join(); }
+
+ private:
   std::thread thread_;
 };
 
@@ -80,7 +127,7 @@ inline iouloop::ring_options small_cq() {
     s.params().value = iouloop::loop_stop; /* the ring is still usable */                          \
     REQUIRE(s.run() == 0);                                                                         \
   }                                                                                                \
-  TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][" #Runner "]") { \
+  TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][exact-wake][" #Runner "]") { \
     const int timers = GENERATE(1, 3);                                                             \
     CAPTURE(timers);                                                                               \
     typename Runner::template session<sem::sleep_until_cqes> s;                                                      \
@@ -136,12 +183,13 @@ inline iouloop::ring_options small_cq() {
     REQUIRE(first == -EINTR);                                                                      \
     REQUIRE(s.params().phase == 1);                                                                \
     REQUIRE(s.params().completed == 0);                                                            \
+    s.params().resume = 1;                                                                         \
     REQUIRE(s.run() == 0); /* cancels the timer and collects both CQEs */                          \
     REQUIRE(s.params().completed == 2);                                                            \
     REQUIRE(s.params().last_res == -ECANCELED);                                                    \
   }                                                                                                \
   TEST_CASE("a signal between steps ends a busy loop with -EINTR", "[semantics][signal][" #Runner "]") { \
-    typename Runner::template session<sem::busy_until_signal> s;                                                     \
+    typename Runner::template session<sem::continue_until_limit> s;                                                     \
     s.params().limit = 400000000; /* a bound: a deaf engine fails, it does not hang */             \
     int ret;                                                                                       \
     {                                                                                              \
@@ -169,7 +217,7 @@ inline iouloop::ring_options small_cq() {
       REQUIRE(s.params().last_res == -ETIME);                                                      \
     }                                                                                              \
     {                                                                                              \
-      typename Runner::template session<sem::busy_until_signal> s;                                 \
+      typename Runner::template session<sem::continue_until_limit> s;                                 \
       s.params().limit = 3000000;                                                                  \
       int ret;                                                                                     \
       {                                                                                            \
@@ -194,8 +242,179 @@ inline iouloop::ring_options small_cq() {
         {abi::setup::sqpoll, "IORING_SETUP_SQPOLL"},                                               \
         {abi::setup::iopoll | abi::setup::single_issuer | abi::setup::defer_taskrun,               \
          "IORING_SETUP_IOPOLL"},                                                                   \
+        {ring_options{}.flags | abi::setup::sqe128, "IORING_SETUP_SQE128"},                        \
+        {ring_options{}.flags | abi::setup::cqe32, "IORING_SETUP_CQE32"},                          \
     }));                                                                                           \
     ring_options o;                                                                                \
     o.flags = r.flags;                                                                             \
     Runner::template expect_refused<sem::stop_at_once>(o, r.says);                                 \
+  }                                                                                                  \
+  TEST_CASE("a handled signal that arrives with completions ends the run with -EINTR",               \
+            "[semantics][signal][" #Runner "]") {                                                    \
+    /* io_uring/loop.c __io_run_loop: task_sigpending() after every wait, */                         \
+    /* whatever the wait found. (io_cqring_wait would run the handler and */                         \
+    /* report the CQEs instead: the userspace engine must not.) */                                   \
+    typename Runner::template session<sem::signal_with_completions> s;                               \
+    s.params().value = 20;    /* the short timer (ms): its CQE is in the CQ when the signal comes */ \
+    s.params().limit = 1000;  /* the long timer (ms) */                                              \
+    int first;                                                                                       \
+    {                                                                                                \
+      sem_test::signal_after sig(200);                                                               \
+      first = s.run();                                                                               \
+    }                                                                                                \
+    REQUIRE(first == -EINTR);                                                                        \
+    REQUIRE(s.params().completed == 0);                                                              \
+    REQUIRE(s.ring().cq_tail() - s.ring().cq_head() == 1u);                                          \
+    REQUIRE(s.run() == 0);  /* resumes: the long timer, then both CQEs */                            \
+    REQUIRE(s.params().completed == 2);                                                              \
+    REQUIRE(s.params().last_res == -ETIME);                                                          \
+  }                                                                                                  \
+  TEST_CASE("signals whose action is to ignore them never end a run, between a step and its sleep too", \
+            "[semantics][signal][" #Runner "]") {                                                    \
+    /* kernel/signal.c prepare_signal(): an ignored signal that is not */                            \
+    /* blocked is dropped at generation, so io_uring/loop.c never sees */                            \
+    /* task_sigpending() for it. Default-ignored (SIGCHLD) and SIG_IGN */                            \
+    /* (SIGUSR2), every 100 us, over a chain of short sleeps. */                                     \
+    struct sigaction ign {}, dfl {}, old_usr2 {};                                                    \
+    ign.sa_handler = SIG_IGN;                                                                        \
+    dfl.sa_handler = SIG_DFL;                                                                        \
+    sigaction(SIGUSR2, &ign, &old_usr2);                                                             \
+    sigaction(SIGCHLD, &dfl, nullptr);                                                               \
+    typename Runner::template session<sem::timer_chain> s;                                           \
+    s.params().rounds = 1000;                                                                        \
+    int ret;                                                                                         \
+    unsigned sent;                                                                                   \
+    {                                                                                                \
+      sem_test::signal_storm storm({SIGCHLD, SIGUSR2}, 100);                                         \
+      ret = s.run();                                                                                 \
+      sent = storm.sent();                                                                           \
+    }                                                                                                \
+    sigaction(SIGUSR2, &old_usr2, nullptr);                                                          \
+    CAPTURE(sent, s.params().steps);                                                                 \
+    REQUIRE(ret == 0);                                                                               \
+    REQUIRE(s.params().completed == 1000u);                                                          \
+    REQUIRE(sent > 10u);                                                                             \
+  }                                                                                                  \
+  TEST_CASE("task work runs every iteration, on rings without IORING_SETUP_TASKRUN_FLAG too",        \
+            "[semantics][" #Runner "]") {                                                            \
+    /* io_uring/loop.c __io_run_loop: io_run_local_work_locked() each */                             \
+    /* iteration, whatever IORING_SETUP_TASKRUN_FLAG says: a step that never */                      \
+    /* asks to sleep still sees its completions. */                                                  \
+    iouloop::ring_options o;                                                                         \
+    o.flags = iouloop::abi::setup::single_issuer | iouloop::abi::setup::defer_taskrun |              \
+              iouloop::abi::setup::no_sqarray;                                                       \
+    typename Runner::template session<sem::busy_poll> s(o);                                          \
+    s.params().value = 5;            /* the timer (ms) */                                            \
+    s.params().limit = 20000000;     /* a bound: an engine that never runs the task work fails */    \
+    REQUIRE(s.run() == 0);                                                                           \
+    CAPTURE(s.params().steps);                                                                       \
+    REQUIRE(s.params().completed == 1);                                                              \
+    REQUIRE(s.params().last_res == -ETIME);                                                          \
+    REQUIRE(s.params().steps < s.params().limit);                                                    \
+  }                                                                                                  \
+  TEST_CASE("run() from a thread that is not the ring's submitter gives -EEXIST, with no step run",  \
+            "[semantics][errors][" #Runner "]") {                                                    \
+    /* io_uring/loop.c io_run_loop: !io_allowed_run_tw(ctx) -> -EEXIST before */                     \
+    /* the first step (IORING_SETUP_SINGLE_ISSUER: the creating task owns it). */                    \
+    typename Runner::template session<sem::stop_at_once> s;                                          \
+    int other = 1;                                                                                   \
+    std::thread([&] { other = s.run(); }).join();                                                    \
+    REQUIRE(other == -EEXIST);                                                                       \
+    REQUIRE(s.params().steps == 0);                                                                  \
+    REQUIRE(s.run() == 0);  /* the owner still can */                                                \
+    REQUIRE(s.params().steps == 1);                                                                  \
+  }                                                                                                  \
+  TEST_CASE("a ring still R_DISABLED gives -EBADFD, with no step run", "[semantics][errors][" #Runner "]") { \
+    /* io_uring/io_uring.c io_uring_enter: IORING_SETUP_R_DISABLED -> -EBADFD, */                    \
+    /* checked before io_has_loop_ops(). */                                                          \
+    iouloop::ring_options o;                                                                         \
+    o.flags |= iouloop::abi::setup::r_disabled;                                                      \
+    typename Runner::template session<sem::stop_at_once> s(o);                                       \
+    REQUIRE(s.run() == -EBADFD);                                                                     \
+    REQUIRE(s.params().steps == 0);                                                                  \
+  }                                                                                                  \
+  TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say so too",          \
+            "[semantics][errors][" #Runner "]") {                                                    \
+    /* io_uring/loop.c __io_run_loop: !ctx->loop_step -> -EFAULT at the next */                      \
+    /* iteration (bpf-ops.c bpf_io_unreg/io_eject_bpf clear it while the loop */                     \
+    /* sleeps); after that io_uring_enter is no loop, and the engines say */                         \
+    /* -EFAULT rather than 0 (which would read as STOP). */                                          \
+    typename Runner::template session<sem::signal_with_completions> s;                               \
+    s.params().value = 300;                                                                          \
+    s.params().limit = 1000;                                                                         \
+    int ret;                                                                                         \
+    {                                                                                                \
+      sem_test::after_ms detach(50, [&] { s.detach(); });                                            \
+      ret = s.run();                                                                                 \
+    }                                                                                                \
+    REQUIRE(ret == -EFAULT);                                                                         \
+    REQUIRE(s.params().steps >= 1);                                                                  \
+    const auto steps = s.params().steps;                                                             \
+    REQUIRE(s.run() == -EFAULT);                                                                     \
+    REQUIRE(s.params().steps == steps);                                                              \
+  }                                                                                                  \
+  TEST_CASE("a step may see part of what it waited for: timeouts wake the loop early",               \
+            "[semantics][" #Runner "]") {                                                            \
+    /* io_uring/loop.c io_loop_wait is one schedule(), and a timeout's task                          \
+       work is not lazy (io_uring/tw.c io_req_local_work_add wakes at once);                         \
+       the userspace engine's wait ends at each timeout too (io_uring/wait.c                         \
+       io_should_wake counts cq_timeouts). A policy that assumes full                                \
+       batches sees short ones on both engines. */                                                   \
+    typename Runner::template session<sem::assumes_full_batch> s(iouloop::ring_options{}, iouloop::chaos::off()); \
+    s.params().value = 0;                                                                            \
+    s.params().rounds = 4;                                                                           \
+    s.params().limit = 1000;                                                                         \
+    REQUIRE(s.run() == 0);                                                                           \
+    REQUIRE(s.params().completed == 12);                                                             \
+    CAPTURE(s.params().steps);                                                                       \
+    REQUIRE(s.params().short_batches >= 1);                                                          \
+  }                                                                                                  \
+  TEST_CASE("a policy that assumes full batches is caught by chaos mode",                            \
+            "[semantics][chaos][" #Runner "]") {                                                     \
+    /* io_uring/loop.c io_loop_wait may return before cq_wait_idx is reached                         \
+       (io-wq completions are not lazy task work); without chaos the                                 \
+       userspace engine sleeps to the target, so the assumption goes unseen                          \
+       there. Expected to "fail" under chaos: short_batches > 0. */                                  \
+    typename Runner::template session<sem::assumes_full_batch> s(iouloop::ring_options{},            \
+                                                                 iouloop::chaos::with_seed(1));      \
+    s.params().value = 1;                                                                            \
+    s.params().rounds = 8;                                                                           \
+    s.params().limit = 1000;                                                                         \
+    REQUIRE(s.run() == 0);                                                                           \
+    REQUIRE(s.params().completed == 24);                                                             \
+    CAPTURE(s.params().steps, s.params().short_batches);                                             \
+    if constexpr (!Runner::kernel) {                                                                 \
+      REQUIRE(s.params().short_batches >= 1);                                                        \
+      typename Runner::template session<sem::assumes_full_batch> calm(iouloop::ring_options{},       \
+                                                                      iouloop::chaos::off());        \
+      calm.params().value = 1;                                                                       \
+      calm.params().rounds = 8;                                                                      \
+      calm.params().limit = 1000;                                                                    \
+      REQUIRE(calm.run() == 0);                                                                      \
+      REQUIRE(calm.params().completed == 24);                                                        \
+      REQUIRE(calm.params().short_batches == 0); /* without chaos the assumption goes unseen */      \
+    }                                                                                                \
+  }                                                                                                  \
+  TEST_CASE("rings with mixed-size SQEs or CQEs are refused by name", "[semantics][errors][" #Runner "]") { \
+    /* The views read 64-byte SQEs and 16-byte CQEs only; the mixed modes */                         \
+    /* (Linux 6.18+/6.19+) would be misread. Where this kernel cannot even */                        \
+    /* make such a ring, the check the engines run is tested on the flags. */                        \
+    using namespace iouloop;                                                                         \
+    struct row {                                                                                     \
+      u32 flag;                                                                                      \
+      const char* says;                                                                              \
+    };                                                                                               \
+    const row r = GENERATE(values<row>({{abi::setup::cqe_mixed, "IORING_SETUP_CQE_MIXED"},           \
+                                        {abi::setup::sqe_mixed, "IORING_SETUP_SQE_MIXED"}}));        \
+    ring_options o;                                                                                  \
+    o.flags |= r.flag;                                                                               \
+    bool made = true;                                                                                \
+    try {                                                                                            \
+      ring probe(o);                                                                                 \
+    } catch (const iouloop::error& e) {                                                              \
+      made = false;                                                                                  \
+      WARN("this kernel cannot make a ring with " << r.says << " (" << e.what() << "): checking the flags only"); \
+      REQUIRE_THAT(loop_flags_problem(o.flags), Catch::Matchers::ContainsSubstring(r.says));         \
+    }                                                                                                \
+    if (made) Runner::template expect_refused<sem::stop_at_once>(o, r.says);                         \
   }

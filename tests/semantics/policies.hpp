@@ -1,6 +1,6 @@
 // Policies for the loop-semantics table (tests/semantics/cases.hpp). They
 // compile for both engines: the userspace engine runs them on the host, the
-// BPF build (tests/semantics/bpf_programs.cc) turns each into a program.
+// BPF build (tests/semantics/programs.bpf.cc) turns each into a program.
 #pragma once
 
 #include <iouloop/combinators.hpp>
@@ -21,6 +21,10 @@ struct params {
   u32 second_wait_idx; // ... and the second step
   u32 max_ready;       // most CQEs seen ready at once
   u32 phase;
+  u32 resume;          // set by the host before a run that should finish the work
+  u32 rounds;          // rounds wanted (timer_chain, assumes_full_batch)
+  u32 round;           // rounds done
+  u32 short_batches;   // steps that found fewer CQEs than they had waited for
   abi::kernel_timespec ts[3];
 };
 
@@ -38,6 +42,7 @@ struct stop_at_once {
 };
 
 // Rule: CONTINUE runs the step again (with nothing to wait for, at once).
+// Also the busy loop the signal cases interrupt between steps.
 struct continue_until_limit {
   using params_type = params;
   template <class Loop>
@@ -200,7 +205,9 @@ struct interrupted_sleep {
       l.wait_cqes(1);
       return loop_continue;
     }
-    if (p.phase == 1) {  // only reached by a run after the interruption
+    // A step may run with nothing new (a spurious wake-up): only the run the
+    // host marked as the resumption cancels the timer.
+    if (p.phase == 1 && p.resume) {
       p.phase = 2;
       abi::sqe* s = l.sq.next();
       if (!s) return loop_stop;
@@ -217,13 +224,143 @@ struct interrupted_sleep {
   }
 };
 
-// Rule: a signal is noticed between steps even when the loop never sleeps.
-struct busy_until_signal {
+// Rule (loop.c __io_run_loop: task_sigpending after the wait, whatever the
+// wait returned): a handled signal that arrives while completions are
+// posted ends the run with -EINTR. Two timers, one short (value ms) and one
+// long (limit ms); the step waits for both and consumes nothing until both
+// are there, so the short one's CQE sits in the CQ when the signal comes.
+struct signal_with_completions {
   using params_type = params;
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& l) {
-    l.params.steps++;
-    return l.params.steps >= l.params.limit ? loop_stop : loop_continue;
+    params& p = l.params;
+    p.steps++;
+    if (p.phase == 0) {
+      p.phase = 1;
+      set_ms(p.ts[0], u32(p.value));
+      set_ms(p.ts[1], p.limit);
+      for (u32 i = 0; i < 2; ++i) {
+        abi::sqe* s = l.sq.next();
+        if (!s) return loop_stop;
+        prep_timeout(*s, l.user_addr(p.ts[i]), 0, 0, ud::make(tag::timer, i));
+      }
+      p.submit_ret = l.submit();
+      l.wait_cqes(2);
+      return loop_continue;
+    }
+    if (l.cq.ready() < 2) {
+      l.wait_cqes(2);
+      return loop_continue;
+    }
+    for (cqe_view c : l.cq.template batch<4>()) {
+      p.completed++;
+      p.last_res = c.res();
+    }
+    return loop_stop;
+  }
+};
+
+// Rule (the kernel discards a signal whose action is to ignore it at
+// generation, kernel/signal.c prepare_signal, so it never makes
+// task_sigpending true): a chain of short sleeps under a storm of ignored
+// signals ends normally. Each step arms a 50 us timer and sleeps on it.
+struct timer_chain {
+  using params_type = params;
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& l) {
+    params& p = l.params;
+    p.steps++;
+    for (cqe_view c : l.cq.template batch<4>()) {
+      p.completed++;
+      p.last_res = c.res();
+    }
+    if (p.completed >= p.rounds) return loop_stop;
+    if (p.submitted > p.completed) {  // woken before the timer: sleep again
+      l.wait_cqes(1);
+      return loop_continue;
+    }
+    p.ts[0].tv_sec = 0;
+    p.ts[0].tv_nsec = 50000;
+    abi::sqe* s = l.sq.next();
+    if (!s) return loop_stop;
+    prep_timeout(*s, l.user_addr(p.ts[0]), 0, 0, ud::make(tag::timer, p.submitted));
+    p.submitted++;
+    p.submit_ret = l.submit();
+    l.wait_cqes(1);
+    return loop_continue;
+  }
+};
+
+// Rule (loop.c: io_run_local_work_locked every iteration, whatever
+// IORING_SETUP_TASKRUN_FLAG says): a step that never asks to sleep still
+// sees its completions. Arms a timer (value ms), then polls the CQ.
+struct busy_poll {
+  using params_type = params;
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& l) {
+    params& p = l.params;
+    p.steps++;
+    if (p.phase == 0) {
+      p.phase = 1;
+      set_ms(p.ts[0], u32(p.value));
+      abi::sqe* s = l.sq.next();
+      if (!s) return loop_stop;
+      prep_timeout(*s, l.user_addr(p.ts[0]), 0, 0, ud::make(tag::timer, 0));
+      p.submit_ret = l.submit();
+      return loop_continue;
+    }
+    for (cqe_view c : l.cq.template batch<4>()) {
+      p.completed++;
+      p.last_res = c.res();
+    }
+    if (p.completed >= 1 || p.steps >= p.limit) return loop_stop;
+    return loop_continue;
+  }
+};
+
+// A policy that assumes "after wait_cqes(3), 3 CQEs are ready". The kernel
+// does not promise it (loop.c io_loop_wait is one schedule(): task work that
+// is not lazy wakes the loop before the target), so the policy counts the
+// steps where the assumption failed. Rounds of three timers 10 ms apart
+// (value 0) or three NOPs run in io-wq (value 1).
+struct assumes_full_batch {
+  using params_type = params;
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& l) {
+    params& p = l.params;
+    p.steps++;
+    if (p.steps > p.limit) return loop_stop;
+    if (p.phase == 1) {
+      {  // The assumption: the batch is complete.
+        auto b = l.cq.template batch<4>();
+        if (b.size() < 3) p.short_batches++;
+        for (cqe_view c : b) {
+          p.completed++;
+          p.last_res = c.res();
+        }
+      }  // the batch releases its CQEs here
+      if (p.completed < 3 * (p.round + 1)) {
+        l.wait_cqes(3 * (p.round + 1) - p.completed);
+        return loop_continue;
+      }
+      p.round++;
+      p.phase = 0;
+    }
+    if (p.round >= p.rounds) return loop_stop;
+    for (u32 i = 0; i < 3; ++i) {
+      abi::sqe* s = l.sq.next();
+      if (!s) return loop_stop;
+      if (p.value == 0) {  // timers 10 ms apart
+        set_ms(p.ts[i], 10 * (i + 1));
+        prep_timeout(*s, l.user_addr(p.ts[i]), 0, 0, ud::make(tag::timer, i));
+      } else {  // NOPs that complete in io-wq, close together
+        prep_nop(*s, ud::make(tag::nop, i)).async();
+      }
+    }
+    p.submit_ret = l.submit();
+    p.phase = 1;
+    l.wait_cqes(3);
+    return loop_continue;
   }
 };
 

@@ -11,4 +11,7 @@ IOULOOP_BPF_POLICY(wait_idx_lifetime, sem::wait_idx_lifetime);
 IOULOOP_BPF_POLICY(submit_count, sem::submit_count);
 IOULOOP_BPF_POLICY(overflow_flush, sem::overflow_flush);
 IOULOOP_BPF_POLICY(interrupted_sleep, sem::interrupted_sleep);
-IOULOOP_BPF_POLICY(busy_until_signal, sem::busy_until_signal);
+IOULOOP_BPF_POLICY(signal_with_completions, sem::signal_with_completions);
+IOULOOP_BPF_POLICY(timer_chain, sem::timer_chain);
+IOULOOP_BPF_POLICY(busy_poll, sem::busy_poll);
+IOULOOP_BPF_POLICY(assumes_full_batch, sem::assumes_full_batch);

@@ -13,13 +13,17 @@
 
 struct userspace_runner {
   static constexpr const char* name = "userspace";
+  static constexpr bool kernel = false;  // the kernel's own loop runs the step
 
+  // `c`: chaos mode (by default from IOULOOP_CHAOS_SEED).
   template <class P>
   class session {
    public:
-    explicit session(const iouloop::ring_options& o = {}) : ring_(o), engine_(ring_, params_) {}
+    explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& c = iouloop::chaos::from_env())
+        : ring_(o), engine_(ring_, params_, c) {}
     typename P::params_type& params() { return *params_; }
     int run() { return engine_.run(); }
+    void detach() { engine_.detach(); }
     iouloop::ring& ring() { return ring_; }
 
    private:
@@ -51,14 +55,17 @@ inline void require_bpf_engine() {
 template <class Programs>
 struct bpf_runner {
   static constexpr const char* name = "bpf";
+  static constexpr bool kernel = true;
 
+  // Chaos options are for the userspace engine; the kernel needs none.
   template <class P>
   class session {
    public:
-    explicit session(const iouloop::ring_options& o = {})
+    explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& = {})
         : ring_((require_bpf_engine(), o)), engine_(ring_, params_, Programs::template image<P>(), Programs::template name<P>()) {}
     typename P::params_type& params() { return *params_; }
     int run() { return engine_.run(); }
+    void detach() { engine_.detach(); }
     iouloop::ring& ring() { return ring_; }
     iouloop::bpf_program_stats stats() const { return engine_.stats(); }
 

@@ -281,8 +281,27 @@ class bpf_engine {
   }
 
   // One io_uring_enter: the kernel runs the loop until the step returns
-  // STOP (0), an invalid value (-EINVAL) or a signal arrives (-EINTR).
-  int run() { return sys::io_uring_enter(ring_.fd(), 0, 0, 0, nullptr, 0); }
+  // STOP (0), an invalid value (-EINVAL) or a signal arrives (-EINTR);
+  // -EEXIST from a thread that is not the ring's submitter (io_run_loop),
+  // -EBADFD for a ring still R_DISABLED, -EFAULT when the loop ops are gone.
+  //
+  // The arguments are ones the loop ignores but the ordinary io_uring_enter
+  // path refuses with -EFAULT (an unaligned registered-wait offset,
+  // io_get_ext_arg_reg): so a ring whose ops were removed says -EFAULT, the
+  // same as __io_run_loop says when they go during a run, instead of
+  // returning 0 as if the step had said STOP.
+  int run() {
+    constexpr u32 flags = abi::enter::getevents | abi::enter::ext_arg | abi::enter::ext_arg_reg;
+    constexpr usize reg_wait_bytes = 64;  // sizeof(struct io_uring_reg_wait)
+    return sys::io_uring_enter(ring_.fd(), 0, 0, flags, reinterpret_cast<const void*>(1), reg_wait_bytes);
+  }
+
+  // Detaches the loop ops (destroys the link), as the kernel does on
+  // unregistration: a run sleeping in the loop ends with -EFAULT when it
+  // wakes, later runs say -EFAULT at once. May be called from another thread
+  // while run() is in the kernel (it waits until the loop sleeps).
+  void detach() { attachment_.reset(); }
+  bool attached() const { return attachment_.has_value(); }
 
   bpf_program_stats stats() const { return object_.stats(); }
 

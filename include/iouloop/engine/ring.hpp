@@ -47,7 +47,10 @@ struct ring_options {
 };
 
 // Says what is wrong with `flags` for a callback-driven loop, or "" if
-// nothing is. The same rules as the kernel's io_uring_bpf_ops attach.
+// nothing is. Both engines refuse the same rings: the kernel's
+// io_install_bpf (io_uring/bpf-ops.c) refuses SQPOLL, IOPOLL and rings
+// without DEFER_TASKRUN with EOPNOTSUPP; iouloop also refuses the SQE/CQE
+// sizes its views cannot read (they assume 64-byte SQEs and 16-byte CQEs).
 inline std::string loop_flags_problem(u32 flags) {
   if (flags & abi::setup::sqpoll)
     return "ring uses IORING_SETUP_SQPOLL, which the loop does not support (the kernel says EOPNOTSUPP): "
@@ -57,9 +60,23 @@ inline std::string loop_flags_problem(u32 flags) {
            "create the ring without it";
   if (!(flags & abi::setup::defer_taskrun))
     return "ring lacks IORING_SETUP_DEFER_TASKRUN, which the loop needs: create it with "
-           "iouloop::ring_options{} defaults, or add abi::setup::defer_taskrun | abi::setup::single_issuer";
+           "iouloop::ring_options{} defaults, or add abi::setup::defer_taskrun | abi::setup::single_issuer | "
+           "abi::setup::taskrun_flag (without TASKRUN_FLAG the userspace engine pays a system call per step "
+           "to run task work)";
   if ((flags & abi::setup::sq_rewind) && !(flags & abi::setup::no_sqarray))
     return "IORING_SETUP_SQ_REWIND needs IORING_SETUP_NO_SQARRAY: add abi::setup::no_sqarray";
+  if (flags & abi::setup::sqe128)
+    return "ring uses IORING_SETUP_SQE128 (128-byte SQEs), which iouloop's SQ view cannot fill: create the "
+           "ring without it";
+  if (flags & abi::setup::cqe32)
+    return "ring uses IORING_SETUP_CQE32 (32-byte CQEs), which iouloop's CQ view would misread: create the "
+           "ring without it";
+  if (flags & abi::setup::sqe_mixed)
+    return "ring uses IORING_SETUP_SQE_MIXED (mixed 64/128-byte SQEs), which iouloop's SQ view cannot fill: "
+           "create the ring without it";
+  if (flags & abi::setup::cqe_mixed)
+    return "ring uses IORING_SETUP_CQE_MIXED (mixed 16/32-byte CQEs), which iouloop's CQ view would misread: "
+           "create the ring without it";
   return {};
 }
 
@@ -92,10 +109,14 @@ class ring {
     L.sq_entries = p.sq_entries;
     L.cq_entries = p.cq_entries;
     L.setup_flags = p.flags;
+    // SQE128/CQE32 rings are made (so that the engines can refuse them by
+    // name), with the sizes the kernel gives them.
+    const usize sqe_bytes = (p.flags & abi::setup::sqe128) ? 2 * sizeof(abi::sqe) : sizeof(abi::sqe);
+    const usize cqe_bytes = (p.flags & abi::setup::cqe32) ? 2 * sizeof(abi::cqe) : sizeof(abi::cqe);
     usize sq_bytes = (p.flags & abi::setup::no_sqarray) ? 0 : p.sq_off.array + p.sq_entries * sizeof(u32);
-    usize cq_bytes = p.cq_off.cqes + p.cq_entries * sizeof(abi::cqe);
+    usize cq_bytes = p.cq_off.cqes + p.cq_entries * cqe_bytes;
     rings_bytes_ = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;
-    sqes_bytes_ = p.sq_entries * sizeof(abi::sqe);
+    sqes_bytes_ = p.sq_entries * sqe_bytes;
     L.rings_size = static_cast<u32>(rings_bytes_);
     L.sqes_size = static_cast<u32>(sqes_bytes_);
 

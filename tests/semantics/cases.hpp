@@ -410,7 +410,7 @@ inline iouloop::ring_options small_cq() {
     o.flags |= r.flag;                                                                               \
     bool made = true;                                                                                \
     try {                                                                                            \
-      ring probe(o);                                                                                 \
+      iouloop::ring probe(o);                                                                        \
     } catch (const iouloop::error& e) {                                                              \
       made = false;                                                                                  \
       WARN("this kernel cannot make a ring with " << r.says << " (" << e.what() << "): checking the flags only"); \

@@ -68,8 +68,10 @@ double nops_liburing(unsigned total, unsigned depth) {
   return total / seconds_since(t0);
 }
 
-double nops_engine(unsigned total, unsigned depth) {
-  iouloop::ring r;
+double nops_engine(unsigned total, unsigned depth, unsigned flags = iouloop::ring_options{}.flags) {
+  iouloop::ring_options o;
+  o.flags = flags;
+  iouloop::ring r(o);
   iouloop::param_region<nop::policy> p(nop::params{total, depth, 0, 0, 0});
   iouloop::userspace_engine<nop::policy> e(r, p);
   auto t0 = clock_type::now();
@@ -199,6 +201,19 @@ int main(int argc, char** argv) {
           [&] { return nops_engine(nops, 1); });
   compare("NOP chain, 32 in flight", "ops/s", rounds, [&] { return nops_liburing(nops, 32); },
           [&] { return nops_engine(nops, 32); });
+  // What a ring without IORING_SETUP_TASKRUN_FLAG costs the engine: it runs
+  // task work with a system call on every step that does not sleep, as the
+  // kernel's loop runs it every iteration (docs/semantics.md rule 15).
+  const unsigned no_flag = iouloop::ring_options{}.flags & ~iouloop::abi::setup::taskrun_flag;
+  {
+    double with = 0, without = 0;
+    for (unsigned i = 0; i < rounds; ++i) {
+      with = std::max(with, nops_engine(nops, 1));
+      without = std::max(without, nops_engine(nops, 1, no_flag));
+    }
+    std::printf("%-28s with TASKRUN_FLAG %9.0f ops/s   without %9.0f ops/s   ratio %.3f\n",
+                "engine, NOP chain, 1", with, without, without / with);
+  }
   copy_files f(size_t(copy_mib) << 20);
   compare("file copy, 64 KiB x 16", "blk/s", rounds, [&] { return copy_liburing(f, 65536, 16); },
           [&] { return copy_engine(f, 65536, 16); });

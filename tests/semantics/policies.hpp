@@ -263,7 +263,8 @@ struct signal_with_completions {
 // Rule (the kernel discards a signal whose action is to ignore it at
 // generation, kernel/signal.c prepare_signal, so it never makes
 // task_sigpending true): a chain of short sleeps under a storm of ignored
-// signals ends normally. Each step arms a 50 us timer and sleeps on it.
+// signals ends normally. Each step arms a 50 us timer and sleeps on it,
+// until the host sets `resume`.
 struct timer_chain {
   using params_type = params;
   template <class Loop>
@@ -274,7 +275,8 @@ struct timer_chain {
       p.completed++;
       p.last_res = c.res();
     }
-    if (p.completed >= p.rounds) return loop_stop;
+    // Until the host says "enough" (resume), with rounds as a bound.
+    if (p.completed >= p.rounds || (p.resume && p.submitted == p.completed)) return loop_stop;
     if (p.submitted > p.completed) {  // woken before the timer: sleep again
       l.wait_cqes(1);
       return loop_continue;

@@ -104,8 +104,8 @@ TEST_CASE("a second attach to the same ring gives the named EBUSY error", "[nega
   {
     iouloop::ring r;
     param_region<nop::policy> p(nop::params{10, 1, 0, 0, 0});
-    bpf_engine<nop::policy> first(r, p, nop_bpf::image(), "nop");
-    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::image(), "nop_by_hand"),
+    bpf_engine<nop::policy> first(r, p, nop_bpf::programs::nop{});  // typed handle: layout checked at compile time
+    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::programs::nop_by_hand{}),
                         ContainsSubstring("already has loop ops attached") && ContainsSubstring("EBUSY"));
     REQUIRE(first.run() == 0);  // the first attachment is untouched
     REQUIRE(p->completed == 10);
@@ -133,7 +133,7 @@ TEST_CASE("attach, run, detach many times: nothing leaks", "[leaks][bpf]") {
   for (int i = 0; i < 20; ++i) {
     iouloop::ring r;
     param_region<nop::policy> p(nop::params{50, 4, 0, 0, 0});
-    bpf_engine<nop::policy> e(r, p, nop_bpf::image(), "nop");
+    bpf_engine<nop::policy> e(r, p, nop_bpf::programs::nop{});
     REQUIRE(e.run() == 0);
     REQUIRE(p->completed == 50);
   }

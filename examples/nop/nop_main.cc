@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     o.sq_entries = depth < 64 ? 64 : unsigned(depth);
     iouloop::ring ring(o);
     iouloop::param_region<nop::policy> params(nop::params{unsigned(total), unsigned(depth), 0, 0, 0});
-    iouloop::any_engine<nop::policy> e(choice, ring, params, nop_bpf::image(), "nop");
+    iouloop::any_engine<nop::policy> e(choice, ring, params, nop_bpf::programs::nop{});
     auto t0 = std::chrono::steady_clock::now();
     int ret = e.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

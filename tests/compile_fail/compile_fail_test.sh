@@ -10,7 +10,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
 report() { echo "@@iouloop-test $1 compile_fail_test: $2"; [ "$1" = PASS ] || fail=1; }
 
-compile() { "$cxx" -std=c++20 -fsyntax-only -I"$inc" "$@" "$src" >"$tmp/out" 2>&1; }
+# The generated tests/compile_fail/layout_bpf.bpf.h is found from the runfiles root.
+compile() { "$cxx" -std=c++20 -fsyntax-only -I"$inc" -I"${here:-.}" "$@" "$src" >"$tmp/out" 2>&1; }
 
 if compile; then report PASS "the control compiles"; else
   cat "$tmp/out"; report FAIL "the control compiles"; fi
@@ -33,5 +34,11 @@ CASE_REGION_NOT_PAGES|param_region_bytes must be a non-zero multiple of the page
 CASE_USER_DATA_TOO_WIDE|tag bits + payload bits exceed the 64 bits
 CASE_USER_DATA_SIGNED_PAYLOAD|the payload must be an unsigned integer or an enum
 CASE_STEP_NOT_INT|constraints not satisfied
+CASE_LAYOUT_SWAPPED|BPF program 'pair' (//tests/compile_fail:layout_bpf) was compiled with: member 'a' is at byte 0 there
+CASE_LAYOUT_MISSING|member 'b' (byte 4, 4 bytes there) is missing here
+CASE_LAYOUT_MEMBER_SIZE|member 'b' is 4 bytes there
+CASE_LAYOUT_SIZE|params_type differs from the one BPF program 'pair' (//tests/compile_fail:layout_bpf) was compiled with: it is 40 bytes there
+CASE_LAYOUT_NESTED|member 'io[0].len' is at byte 8 there
+CASE_LAYOUT_REGION|the BPF program was compiled for a param region of another size
 CASES
 exit $fail

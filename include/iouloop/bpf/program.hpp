@@ -72,6 +72,21 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
 
 // Defines program NAME_step, struct_ops map NAME_ops and metadata NAME_meta
 // for POLICY. NAME must be a C identifier; the host finds the program by it.
+//
+// With IOULOOP_LAYOUT_PROBE defined (the rule's second compile of the same
+// translation unit, into a probe object that is never loaded), it defines
+// instead NAME_layout_probe (a pointer to the policy's params_type) and
+// NAME_layout_region (a pointer to an array of region_bytes bytes): their
+// BTF is how bpf/btf_layout.cc learns the params layout the BPF side was
+// compiled with. The probe's BTF may hold C++ types the kernel would refuse,
+// which is why it lives in an object of its own.
+#if defined(IOULOOP_LAYOUT_PROBE)
+#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
+  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
+  extern "C" __attribute__((used)) typename ::iouloop::policy_traits<POLICY>::params_type* const   \
+      NAME##_layout_probe = nullptr;                                                               \
+  extern "C" __attribute__((used)) const unsigned char (*const NAME##_layout_region)[::iouloop::policy_traits<POLICY>::region_bytes] = nullptr
+#else
 #define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
   static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
   extern "C" __attribute__((section("struct_ops.s/" #NAME "_step"), used)) int NAME##_step(      \
@@ -84,3 +99,4 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
   extern "C" __attribute__((section(".rodata.iouloop"), used)) const struct iouloop_policy_meta NAME##_meta = { \
       #NAME, sizeof(typename ::iouloop::policy_traits<POLICY>::params_type),                       \
       ::iouloop::policy_traits<POLICY>::region_bytes}
+#endif

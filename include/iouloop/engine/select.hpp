@@ -1,7 +1,8 @@
 // iouloop/engine/select.hpp — pick an engine at run time.
 //
 //   iouloop::engine_choice c = iouloop::choose_engine(iouloop::parse_engine(flag));
-//   iouloop::any_engine<P> e(c, ring, params, my_bpf::image(), "my_policy");
+//   iouloop::any_engine<P> e(c, ring, params, my_bpf::programs::my_policy{});
+//   (or my_bpf::image(), "my_policy": by name, with no compile-time layout check)
 //   std::printf("engine: %s\n", c.describe().c_str());
 //
 // `auto` takes the BPF engine where the probe says it can run, else the
@@ -54,6 +55,15 @@ class any_engine {
              const std::string& program) {
     if (c.kind == engine_kind::bpf)
       bpf_.emplace(r, params, image, program);
+    else
+      user_.emplace(r, params);
+  }
+  // The program by its generated handle: the params layout is checked at
+  // compile time whichever engine runs (see bpf_engine).
+  template <bpf_program_handle Program>
+  any_engine(const engine_choice& c, ring& r, param_region<P>& params, Program program) {
+    if (c.kind == engine_kind::bpf)
+      bpf_.emplace(r, params, program);
     else
       user_.emplace(r, params);
   }

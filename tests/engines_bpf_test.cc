@@ -23,18 +23,11 @@ namespace abi = iouloop::abi;
 // iouloop::ring and iouloop::bpf_object stay qualified: libbpf has a
 // struct ring and a struct bpf_object of its own.
 
-struct example_programs {
-  template <class P> static bpf_image image();
-  template <class P> static const char* name();
-};
-template <> bpf_image example_programs::image<nop::policy>() { return nop_bpf::image(); }
-template <> bpf_image example_programs::image<nop::nop_by_hand>() { return nop_bpf::image(); }
-template <> bpf_image example_programs::image<cp::policy>() { return cp_bpf::image(); }
-template <> const char* example_programs::name<nop::policy>() { return "nop"; }
-template <> const char* example_programs::name<nop::nop_by_hand>() { return "nop_by_hand"; }
-template <> const char* example_programs::name<cp::policy>() { return "cp"; }
+IOULOOP_PROGRAM_FOR(nop::policy, nop_bpf::programs::nop);
+IOULOOP_PROGRAM_FOR(nop::nop_by_hand, nop_bpf::programs::nop_by_hand);
+IOULOOP_PROGRAM_FOR(cp::policy, cp_bpf::programs::cp);
 
-using bpf = bpf_runner<example_programs>;
+using bpf = bpf_runner;
 IOULOOP_WORKLOAD_CASES(bpf)
 
 TEST_CASE("differential: NOP pipeline ends in the same state on both engines", "[differential][bpf]") {

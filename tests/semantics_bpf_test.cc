@@ -4,26 +4,18 @@
 #include "tests/semantics/semantics_bpf.bpf.h"
 #include "tests/support/runners.hpp"
 
-struct semantics_programs {
-  template <class P> static iouloop::bpf_image image() { return semantics_bpf::image(); }
-  template <class P> static const char* name();
-};
-#define PROGRAM(P) \
-  template <>      \
-  const char* semantics_programs::name<sem::P>() { return #P; }
-PROGRAM(stop_at_once)
-PROGRAM(continue_until_limit)
-PROGRAM(return_value)
-PROGRAM(sleep_until_cqes)
-PROGRAM(wait_idx_lifetime)
-PROGRAM(submit_count)
-PROGRAM(overflow_flush)
-PROGRAM(interrupted_sleep)
-PROGRAM(signal_with_completions)
-PROGRAM(timer_chain)
-PROGRAM(busy_poll)
-PROGRAM(assumes_full_batch)
-#undef PROGRAM
+IOULOOP_PROGRAM_FOR(sem::stop_at_once, semantics_bpf::programs::stop_at_once);
+IOULOOP_PROGRAM_FOR(sem::continue_until_limit, semantics_bpf::programs::continue_until_limit);
+IOULOOP_PROGRAM_FOR(sem::return_value, semantics_bpf::programs::return_value);
+IOULOOP_PROGRAM_FOR(sem::sleep_until_cqes, semantics_bpf::programs::sleep_until_cqes);
+IOULOOP_PROGRAM_FOR(sem::wait_idx_lifetime, semantics_bpf::programs::wait_idx_lifetime);
+IOULOOP_PROGRAM_FOR(sem::submit_count, semantics_bpf::programs::submit_count);
+IOULOOP_PROGRAM_FOR(sem::overflow_flush, semantics_bpf::programs::overflow_flush);
+IOULOOP_PROGRAM_FOR(sem::interrupted_sleep, semantics_bpf::programs::interrupted_sleep);
+IOULOOP_PROGRAM_FOR(sem::signal_with_completions, semantics_bpf::programs::signal_with_completions);
+IOULOOP_PROGRAM_FOR(sem::timer_chain, semantics_bpf::programs::timer_chain);
+IOULOOP_PROGRAM_FOR(sem::busy_poll, semantics_bpf::programs::busy_poll);
+IOULOOP_PROGRAM_FOR(sem::assumes_full_batch, semantics_bpf::programs::assumes_full_batch);
 
-using bpf = bpf_runner<semantics_programs>;
+using bpf = bpf_runner;
 IOULOOP_SEMANTICS_CASES(bpf)

@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     iouloop::ring ring;
     iouloop::param_region<cp::policy> params(cp::make_params(in, out, iouloop::u64(st.st_size), reinterpret_cast<iouloop::u64>(bufs),
                                                              iouloop::u32(block), iouloop::u32(depth)));
-    iouloop::any_engine<cp::policy> e(choice, ring, params, cp_bpf::image(), "cp");
+    iouloop::any_engine<cp::policy> e(choice, ring, params, cp_bpf::programs::cp{});
 
     auto t0 = std::chrono::steady_clock::now();
     int ret = e.run();

@@ -5,14 +5,9 @@
 #include "examples/echo/echo_cases.hpp"
 #include "tests/support/runners.hpp"
 
-struct echo_programs {
-  template <class P> static iouloop::bpf_image image();
-  template <class P> static const char* name();
-};
-template <> iouloop::bpf_image echo_programs::image<echo::policy>() { return echo_bpf::image(); }
-template <> const char* echo_programs::name<echo::policy>() { return "echo"; }
+IOULOOP_PROGRAM_FOR(echo::policy, echo_bpf::programs::echo);
 
-using bpf = bpf_runner<echo_programs>;
+using bpf = bpf_runner;
 IOULOOP_ECHO_CASES(bpf)
 
 TEST_CASE("differential: the same clients end in the same counters on both engines", "[differential][echo][bpf]") {

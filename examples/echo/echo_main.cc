@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     iouloop::ring ring;
     iouloop::param_region<echo::policy> params(echo::make_params(
         lis.fd(), bufs.addr(), iouloop::u32(slots), iouloop::u32(slot_bytes), iouloop::u32(clients)));
-    iouloop::any_engine<echo::policy> e(choice, ring, params, echo_bpf::image(), "echo");
+    iouloop::any_engine<echo::policy> e(choice, ring, params, echo_bpf::programs::echo{});
 
     // Ctrl-C or SIGTERM end the run (-EINTR) and the summary is still printed.
     struct sigaction sa {};

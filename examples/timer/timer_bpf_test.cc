@@ -4,12 +4,9 @@
 #include "examples/timer/timer_cases.hpp"
 #include "tests/support/runners.hpp"
 
-struct timer_programs {
-  template <class P> static iouloop::bpf_image image() { return timer_bpf::image(); }
-  template <class P> static const char* name() { return "timer"; }
-};
+IOULOOP_PROGRAM_FOR(timer::policy, timer_bpf::programs::timer);
 
-using bpf = bpf_runner<timer_programs>;
+using bpf = bpf_runner;
 IOULOOP_TIMER_CASES(bpf)
 
 TEST_CASE("differential: the timer ends with the same counters and log on both engines",

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     iouloop::ring ring;
     iouloop::param_region<timer::policy> params(timer::make_params(
         log, pipe_fds[0], iouloop::u32(period), iouloop::u32(read_timeout), iouloop::u32(ticks)));
-    iouloop::any_engine<timer::policy> e(choice, ring, params, timer_bpf::image(), "timer");
+    iouloop::any_engine<timer::policy> e(choice, ring, params, timer_bpf::programs::timer{});
     std::printf("timer: %lu ticks every %lu ms; reads time out after %lu ms; log %s\n", ticks, period,
                 read_timeout, log_path.c_str());
 

@@ -1,5 +1,6 @@
 // The ABI header's layouts and constants against the system's kernel headers.
 #include <linux/io_uring.h>
+#include <poll.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <cstddef>
@@ -71,6 +72,10 @@ TEST_CASE("constants match <linux/io_uring.h> where it has them", "[abi]") {
   STATIC_REQUIRE(abi::accept_multishot == IORING_ACCEPT_MULTISHOT);
   STATIC_REQUIRE(abi::recv_multishot == IORING_RECV_MULTISHOT);
   STATIC_REQUIRE(abi::enter::ext_arg == IORING_ENTER_EXT_ARG);
+  STATIC_REQUIRE(abi::op::poll_add == IORING_OP_POLL_ADD);
+  STATIC_REQUIRE(abi::poll_add_multi == IORING_POLL_ADD_MULTI);
+  STATIC_REQUIRE(abi::poll::in == POLLIN && abi::poll::out == POLLOUT && abi::poll::err == POLLERR);
+  STATIC_REQUIRE(abi::poll::hup == POLLHUP && abi::poll::pri == POLLPRI && abi::poll::rdhup == POLLRDHUP);
   STATIC_REQUIRE(abi::setup::sqe128 == IORING_SETUP_SQE128);
   STATIC_REQUIRE(abi::setup::cqe32 == IORING_SETUP_CQE32);
   STATIC_REQUIRE(abi::setup::r_disabled == IORING_SETUP_R_DISABLED);

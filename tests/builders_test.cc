@@ -97,6 +97,16 @@ TEST_CASE("timeouts and cancel", "[builders]") {
   REQUIRE((s.opcode == abi::op::async_cancel && s.addr == 1234));
 }
 
+TEST_CASE("poll_add: events, one-shot and multishot", "[builders]") {
+  abi::sqe s = dirty();
+  prep_poll_add(s, 9, abi::poll::in | abi::poll::hup, true, 5);
+  REQUIRE((s.opcode == abi::op::poll_add && s.fd == 9 && s.op_flags == (abi::poll::in | abi::poll::hup) &&
+           s.len == abi::poll_add_multi && s.user_data == 5 && s.addr == 0 && s.off == 0));
+  s = dirty();
+  prep_poll_add(s, 9, abi::poll::out, false, 6);
+  REQUIRE((s.opcode == abi::op::poll_add && s.len == 0 && s.op_flags == abi::poll::out));
+}
+
 TEST_CASE("per-request flags combine", "[builders]") {
   abi::sqe s = dirty();
   prep_read(s, 1, 0, 1, 0, 0).link().skip_success();

@@ -59,6 +59,7 @@ inline constexpr u8 nop = 0;
 inline constexpr u8 readv = 1;
 inline constexpr u8 writev = 2;
 inline constexpr u8 fsync = 3;
+inline constexpr u8 poll_add = 6;
 inline constexpr u8 timeout = 11;
 inline constexpr u8 timeout_remove = 12;
 inline constexpr u8 accept = 13;
@@ -92,6 +93,16 @@ inline constexpr u32 buffer_shift = 16;
 
 inline constexpr u16 accept_multishot = 1u << 0;   // sqe.ioprio for accept
 inline constexpr u16 recv_multishot = 1u << 1;     // sqe.ioprio for recv
+inline constexpr u32 poll_add_multi = 1u << 0;     // sqe.len for poll_add: multishot
+// poll event bits (sqe.poll32_events), as <poll.h> defines them on Linux
+namespace poll {
+inline constexpr u32 in = 0x001;
+inline constexpr u32 pri = 0x002;
+inline constexpr u32 out = 0x004;
+inline constexpr u32 err = 0x008;
+inline constexpr u32 hup = 0x010;
+inline constexpr u32 rdhup = 0x2000;
+}  // namespace poll
 inline constexpr u32 timeout_abs = 1u << 0;        // sqe.timeout_flags
 inline constexpr u32 timeout_multishot = 1u << 6;  // sqe.timeout_flags
 

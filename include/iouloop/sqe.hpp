@@ -127,6 +127,14 @@ IOULOOP_INLINE sqe_ref prep_link_timeout(abi::sqe& s, u64 ts, u32 flags, u64 ud)
   s.op_flags = flags;
   return r;
 }
+// Completes when `fd` is ready for any of `events` (abi::poll::*), with the
+// ready events in res. `multishot`: one CQE per readiness while
+// cqe_view::more() holds (IORING_POLL_ADD_MULTI).
+IOULOOP_INLINE sqe_ref prep_poll_add(abi::sqe& s, s32 fd, u32 events, bool multishot, u64 ud) {
+  sqe_ref r = detail::prep(s, abi::op::poll_add, fd, 0, multishot ? abi::poll_add_multi : 0, 0, ud);
+  s.op_flags = events;
+  return r;
+}
 // Cancels the request whose user_data is `target`.
 IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, u64 target, u32 flags, u64 ud) {
   sqe_ref r = detail::prep(s, abi::op::async_cancel, -1, target, 0, 0, ud);

@@ -38,7 +38,6 @@
 // for a later iteration. Seeded and reproducible; the seed is printed.
 #pragma once
 
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -134,7 +133,10 @@ class signal_watch {
     sigemptyset(&none);
     fd_ = signalfd(-1, &none, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd_ < 0) throw error(errno, "signalfd failed (the userspace engine watches signals with it)");
-    arm();
+    if (int e = arm(); e < 0) {
+      ::close(fd_);
+      throw error(-e, "arming the signal watch failed (a multishot poll on a signalfd, Linux 5.13+)");
+    }
   }
   signal_watch(const signal_watch&) = delete;
   signal_watch& operator=(const signal_watch&) = delete;
@@ -158,25 +160,28 @@ class signal_watch {
       if (int e = arm(); e < 0) return e;
     }
     // A new mask wakes the signalfd's pollers; that is not a signal.
-    settle();
-    return 0;
+    return settle();
   }
 
-  bool maybe_pending() const { return (ring_.sq_flags() & abi::sq_flag::taskrun) != 0; }
+  // True when a signal may have been generated since the last settle(): the
+  // poll's task work waits on the watch ring. If the watch ring ever fails,
+  // it always says true (each iteration then asks sigpending(): slower, not
+  // wrong).
+  bool maybe_pending() const { return broken_ || (ring_.sq_flags() & abi::sq_flag::taskrun) != 0; }
 
   // Runs the watch ring's task work and reaps its CQEs; rearms the poll if
-  // the kernel ended the multishot.
-  void settle() {
-    ring_.get_events(0);
-    u32* head = reinterpret_cast<u32*>(ring_.rings() + ring_.layout().cq_head);
-    const u32 tail = ring_.cq_tail();
-    for (u32 h = *head; h != tail; ++h) {
-      const auto* c = reinterpret_cast<const abi::cqe*>(ring_.rings() + ring_.layout().cq_cqes) +
-                      (h & (ring_.layout().cq_entries - 1));
-      if (!(c->flags & abi::cqe_flag::more)) armed_ = false;
-    }
-    detail::store_release(head, tail);
-    if (!armed_) arm();
+  // the kernel ended the multishot. Returns 0 or -errno (and the watch is
+  // then marked broken, see maybe_pending()).
+  int settle() {
+    int e = ring_.get_events(0);
+    if (e < 0 && e != -EINTR && e != -EAGAIN && e != -EBUSY) return fail(e);
+    cq_ring cq(ring_.rings(), ring_.layout());
+    while (cq.ready() != 0)
+      for (cqe_view c : cq.batch<4>())
+        if (!c.more()) armed_ = false;
+    if (!armed_)
+      if ((e = arm()) < 0) return fail(e);
+    return 0;
   }
 
  private:
@@ -185,12 +190,16 @@ class signal_watch {
     o.sq_entries = 2;
     return o;
   }
+  int fail(int e) {
+    broken_ = true;
+    return e;
+  }
+  // A multishot poll for POLLIN on the signalfd.
   int arm() {
     sq_ring sq(ring_.rings(), ring_.sqes(), ring_.layout());
     abi::sqe* s = sq.next();
     if (!s) return -EBUSY;
-    detail::prep(*s, 6 /* IORING_OP_POLL_ADD */, fd_, 0, 1 /* IORING_POLL_ADD_MULTI */, 0, 0);
-    s->op_flags = POLLIN;
+    prep_poll_add(*s, fd_, abi::poll::in, true, 0);
     const int r = sys::io_uring_enter(ring_.fd(), sq.flush(), 0, 0, nullptr, 0);
     if (r < 0) return r;
     armed_ = true;
@@ -206,6 +215,7 @@ class signal_watch {
   ring ring_;
   int fd_ = -1;
   bool armed_ = false;
+  bool broken_ = false;
   bool has_mask_ = false;
   sigset_t mask_{};
 };
@@ -357,7 +367,7 @@ class userspace_engine {
     // Settle, look, and again while the watch fires meanwhile: a signal
     // generated during the look must not be taken for a new one later.
     for (int pass = 0; pass < 8; ++pass) {
-      signals_.settle();
+      (void)signals_.settle();  // a failure leaves the watch broken: maybe_pending() stays true
       sigset_t pending;
       if (sigpending(&pending) != 0) break;
       bool any = false;

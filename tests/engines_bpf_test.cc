@@ -27,14 +27,14 @@ IOULOOP_PROGRAM_FOR(nop::policy, nop_bpf::programs::nop);
 IOULOOP_PROGRAM_FOR(nop::nop_by_hand, nop_bpf::programs::nop_by_hand);
 IOULOOP_PROGRAM_FOR(cp::policy, cp_bpf::programs::cp);
 
-using bpf = bpf_runner;
-IOULOOP_WORKLOAD_CASES(bpf)
+#define IOULOOP_RUNNER bpf_runner
+#include "tests/workloads/table.hpp"
 
 TEST_CASE("differential: NOP pipeline ends in the same state on both engines", "[differential][bpf]") {
   require_bpf_engine();
   auto [total, depth] = GENERATE(table<u32, u32>({{1, 1}, {999, 7}, {4096, 33}, {2000, 64}}));
   CAPTURE(total, depth);
-  bpf::session<nop::policy> b;
+  bpf_runner::session<nop::policy> b;
   userspace_runner::session<nop::policy> u;
   b.params() = u.params() = nop::params{total, depth, 0, 0, 0};
   REQUIRE(b.run() == u.run());
@@ -48,7 +48,7 @@ TEST_CASE("differential: file copy gives the same bytes and state on both engine
   auto [size, block, depth] = GENERATE(table<size_t, u32, u32>(
       {{0, 4096, 1}, {5000, 4096, 3}, {(2 << 20) + 1, 8192, 16}, {(1 << 20), 65536, 64}}));
   CAPTURE(size, block, depth);
-  auto b = workload::run_copy<bpf>(size, block, depth, 99);
+  auto b = workload::run_copy<bpf_runner>(size, block, depth, 99);
   auto u = workload::run_copy<userspace_runner>(size, block, depth, 99);
   REQUIRE(b.ret == u.ret);
   REQUIRE(b.end.copied == u.end.copied);
@@ -154,7 +154,7 @@ TEST_CASE("SQ_REWIND rings: SQEs from slot 0 every submission, on both engines",
   o.flags |= abi::setup::sq_rewind;
   auto [total, depth] = GENERATE(table<u32, u32>({{1, 1}, {1000, 1}, {5000, 32}, {640, 64}}));
   CAPTURE(total, depth);
-  bpf::session<nop::policy> b(o);
+  bpf_runner::session<nop::policy> b(o);
   userspace_runner::session<nop::policy> u(o);
   REQUIRE((b.ring().flags() & abi::setup::sq_rewind) != 0);
   b.params() = u.params() = nop::params{total, depth, 0, 0, 0};

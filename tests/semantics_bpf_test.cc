@@ -17,5 +17,5 @@ IOULOOP_PROGRAM_FOR(sem::timer_chain, semantics_bpf::programs::timer_chain);
 IOULOOP_PROGRAM_FOR(sem::busy_poll, semantics_bpf::programs::busy_poll);
 IOULOOP_PROGRAM_FOR(sem::assumes_full_batch, semantics_bpf::programs::assumes_full_batch);
 
-using bpf = bpf_runner;
-IOULOOP_SEMANTICS_CASES(bpf)
+#define IOULOOP_RUNNER bpf_runner
+#include "tests/semantics/table.hpp"

@@ -2,4 +2,5 @@
 #include "tests/semantics/cases.hpp"
 #include "tests/support/runners.hpp"
 
-IOULOOP_SEMANTICS_CASES(userspace_runner)
+#define IOULOOP_RUNNER userspace_runner
+#include "tests/semantics/table.hpp"

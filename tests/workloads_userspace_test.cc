@@ -2,4 +2,5 @@
 #include "tests/support/runners.hpp"
 #include "tests/workloads/cases.hpp"
 
-IOULOOP_WORKLOAD_CASES(userspace_runner)
+#define IOULOOP_RUNNER userspace_runner
+#include "tests/workloads/table.hpp"

@@ -7,8 +7,8 @@
 
 IOULOOP_PROGRAM_FOR(echo::policy, echo_bpf::programs::echo);
 
-using bpf = bpf_runner;
-IOULOOP_ECHO_CASES(bpf)
+#define IOULOOP_RUNNER bpf_runner
+#include "examples/echo/echo_table.hpp"
 
 TEST_CASE("differential: the same clients end in the same counters on both engines", "[differential][echo][bpf]") {
   require_bpf_engine();
@@ -21,7 +21,7 @@ TEST_CASE("differential: the same clients end in the same counters on both engin
   };
   const iouloop::u32 slots = workload == 0 ? 8 : workload == 1 ? 4 : 1;
   const iouloop::u32 expect = workload == 0 ? 8 : workload == 1 ? 5 : 20;
-  auto b = echo_test::serve<bpf>(slots, 4096, expect, clients);
+  auto b = echo_test::serve<bpf_runner>(slots, 4096, expect, clients);
   auto u = echo_test::serve<userspace_runner>(slots, 4096, expect, clients);
   echo_test::require_clients_ok(b);
   echo_test::require_clients_ok(u);

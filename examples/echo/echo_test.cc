@@ -2,4 +2,5 @@
 #include "examples/echo/echo_cases.hpp"
 #include "tests/support/runners.hpp"
 
-IOULOOP_ECHO_CASES(userspace_runner)
+#define IOULOOP_RUNNER userspace_runner
+#include "examples/echo/echo_table.hpp"

@@ -6,8 +6,8 @@
 
 IOULOOP_PROGRAM_FOR(timer::policy, timer_bpf::programs::timer);
 
-using bpf = bpf_runner;
-IOULOOP_TIMER_CASES(bpf)
+#define IOULOOP_RUNNER bpf_runner
+#include "examples/timer/timer_table.hpp"
 
 TEST_CASE("differential: the timer ends with the same counters and log on both engines",
           "[differential][timer][bpf]") {
@@ -15,7 +15,7 @@ TEST_CASE("differential: the timer ends with the same counters and log on both e
   auto [period, ticks, chunks] =
       GENERATE(table<iouloop::u32, iouloop::u32, iouloop::u32>({{20, 1, 0}, {20, 4, 2}, {30, 3, 3}}));
   CAPTURE(period, ticks, chunks);
-  auto b = timer_test::run<bpf>(period, ticks, chunks);
+  auto b = timer_test::run<bpf_runner>(period, ticks, chunks);
   auto u = timer_test::run<userspace_runner>(period, ticks, chunks);
   CAPTURE(b.end.steps, u.end.steps, b.elapsed_ms, u.elapsed_ms);
   REQUIRE(b.ret == u.ret);

@@ -2,4 +2,5 @@
 #include "examples/timer/timer_cases.hpp"
 #include "tests/support/runners.hpp"
 
-IOULOOP_TIMER_CASES(userspace_runner)
+#define IOULOOP_RUNNER userspace_runner
+#include "examples/timer/timer_table.hpp"

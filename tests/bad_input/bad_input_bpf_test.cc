@@ -11,5 +11,5 @@ IOULOOP_PROGRAM_FOR(bad::oversubscribe, bad_input_bpf::programs::oversubscribe);
 IOULOOP_PROGRAM_FOR(bad::forever, bad_input_bpf::programs::forever);
 IOULOOP_PROGRAM_FOR(cp::policy, cp_bpf::programs::cp);
 
-using bpf = bpf_runner;
-IOULOOP_BAD_INPUT_CASES(bpf)
+#define IOULOOP_RUNNER bpf_runner
+#include "tests/bad_input/table.hpp"

@@ -1,4 +1,5 @@
 #include "tests/bad_input/cases.hpp"
 #include "tests/support/runners.hpp"
 
-IOULOOP_BAD_INPUT_CASES(userspace_runner)
+#define IOULOOP_RUNNER userspace_runner
+#include "tests/bad_input/table.hpp"

@@ -1,0 +1,350 @@
+// The loop-semantics table, as plain test cases: included once per test binary,
+// after `#define IOULOOP_RUNNER <runner type>` (tests/support/runners.hpp:
+// userspace_runner, or bpf_runner with IOULOOP_PROGRAM_FOR declarations),
+// so every engine runs the very same cases and a failure points at its own
+// line here. Helpers and policies: tests/semantics/cases.hpp.
+#if !defined(IOULOOP_RUNNER)
+#error "define IOULOOP_RUNNER (userspace_runner or bpf_runner) before including tests/semantics/table.hpp"
+#endif
+#if defined(IOULOOP_TABLE_TESTS_SEMANTICS_TABLE_HPP)
+#error "tests/semantics/table.hpp defines test cases: include it once per test binary"
+#endif
+#define IOULOOP_TABLE_TESTS_SEMANTICS_TABLE_HPP
+
+#include "tests/semantics/cases.hpp"
+
+TEST_CASE("STOP ends the loop and io_uring_enter returns 0", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::stop_at_once> s;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().steps == 1);
+}
+TEST_CASE("CONTINUE runs the step again", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::continue_until_limit> s;
+  s.params().limit = 1000;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().steps == 1000);
+}
+TEST_CASE("any other return value ends the loop with -EINVAL", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  const int value = GENERATE(2, 3, -1, -22, 255, 0x7fffffff);
+  CAPTURE(value);
+  Runner::session<sem::return_value> s;
+  s.params().value = value;
+  REQUIRE(s.run() == -EINVAL);
+  REQUIRE(s.params().steps == 1);
+  s.params().steps = 0;
+  s.params().value = iouloop::loop_stop; /* the ring is still usable */
+  REQUIRE(s.run() == 0);
+}
+TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][exact-wake]") {
+  using Runner = IOULOOP_RUNNER;
+  const int timers = GENERATE(1, 3);
+  CAPTURE(timers);
+  Runner::session<sem::sleep_until_cqes> s;
+  s.params().value = timers;
+  s.params().limit = 50; /* spinning would take thousands of steps */
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().submit_ret == timers);
+  REQUIRE(s.params().completed == iouloop::u32(timers));
+  REQUIRE(s.params().last_res == -ETIME);
+  // one wake per timer, and a few early wake-ups at most (it is a hint)
+  REQUIRE(s.params().steps <= iouloop::u32(timers) + 1 + 4);
+  REQUIRE(s.params().empty_wakes <= 4);
+}
+TEST_CASE("iou_loop_params is zeroed per run and kept between steps",
+          "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::wait_idx_lifetime> s;
+  for (int run = 0; run < 2; ++run) {
+    s.params().steps = 0;
+    s.params().first_wait_idx = 1;
+    REQUIRE(s.run() == 0);
+    REQUIRE(s.params().steps == 2);
+    REQUIRE(s.params().first_wait_idx == 0);
+    REQUIRE(s.params().second_wait_idx == s.ring().cq_tail());
+  }
+}
+TEST_CASE("a submission returns the number submitted", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::submit_count> s;
+  s.params().limit = 20;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().submit_ret == 3);
+  REQUIRE(s.params().completed == 3);
+  REQUIRE(s.params().last_res == 0);
+}
+TEST_CASE("CQ overflow is flushed by the loop; no completion is lost",
+          "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::overflow_flush> s(sem_test::small_cq());
+  s.params().value = 64; /* four times the CQ */
+  s.params().limit = 1000;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().submitted >= 64);
+  REQUIRE(s.params().completed == s.params().submitted);
+  REQUIRE(s.params().max_ready <= 16);
+}
+TEST_CASE("a signal during a sleep ends the loop with -EINTR; the next run resumes",
+          "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::interrupted_sleep> s;
+  s.params().limit = 50;
+  int first;
+  {
+    sem_test::signal_after sig(100, SIGUSR1, [&] { return sem_test::watch(s.params().steps) >= 1; });
+    first = s.run();
+  }
+  REQUIRE(first == -EINTR);
+  REQUIRE(s.params().phase == 1);
+  REQUIRE(s.params().completed == 0);
+  s.params().resume = 1;
+  REQUIRE(s.run() == 0); /* cancels the timer and collects both CQEs */
+  REQUIRE(s.params().completed == 2);
+  REQUIRE(s.params().last_res == -ECANCELED);
+}
+TEST_CASE("a signal between steps ends a busy loop with -EINTR", "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::continue_until_limit> s;
+  s.params().limit = 400000000; /* a bound: a deaf engine fails, it does not hang */
+  int ret;
+  {
+    sem_test::signal_after sig(50, SIGUSR1, [&] { return sem_test::watch(s.params().steps) >= 1; });
+    ret = s.run();
+  }
+  REQUIRE(ret == -EINTR);
+  REQUIRE(s.params().steps < s.params().limit);
+}
+TEST_CASE("a signal whose action is to ignore it does not end the loop",
+          "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, nullptr); /* SIGCHLD's default action: ignore */
+  {
+    Runner::session<sem::sleep_until_cqes> s;
+    s.params().value = 1;
+    s.params().limit = 50;
+    int ret;
+    {
+      sem_test::signal_after sig(5, SIGCHLD, [&] { return sem_test::watch(s.params().steps) >= 1; });
+      ret = s.run();
+    }
+    REQUIRE(ret == 0);
+    REQUIRE(s.params().last_res == -ETIME);
+  }
+  {
+    Runner::session<sem::continue_until_limit> s;
+    s.params().limit = 3000000;
+    int ret;
+    {
+      sem_test::signal_after sig(1, SIGCHLD, [&] { return sem_test::watch(s.params().steps) >= 1; });
+      ret = s.run();
+    }
+    REQUIRE(ret == 0);
+    REQUIRE(s.params().steps == s.params().limit);
+  }
+}
+TEST_CASE("rings the loop cannot drive are refused with a named error",
+          "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  using namespace iouloop;
+  struct row {
+    u32 flags;
+    const char* says;
+  };
+  const row r = GENERATE(values<row>({
+      {abi::setup::no_sqarray, "IORING_SETUP_DEFER_TASKRUN"},
+      {abi::setup::single_issuer | abi::setup::no_sqarray, "IORING_SETUP_DEFER_TASKRUN"},
+      {abi::setup::coop_taskrun | abi::setup::taskrun_flag, "IORING_SETUP_DEFER_TASKRUN"},
+      {abi::setup::sqpoll, "IORING_SETUP_SQPOLL"},
+      {abi::setup::iopoll | abi::setup::single_issuer | abi::setup::defer_taskrun,
+       "IORING_SETUP_IOPOLL"},
+      {ring_options{}.flags | abi::setup::sqe128, "IORING_SETUP_SQE128"},
+      {ring_options{}.flags | abi::setup::cqe32, "IORING_SETUP_CQE32"},
+  }));
+  ring_options o;
+  o.flags = r.flags;
+  Runner::expect_refused<sem::stop_at_once>(o, r.says);
+}
+TEST_CASE("a handled signal that arrives with completions ends the run with -EINTR",
+          "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/loop.c __io_run_loop: task_sigpending() after every wait,
+  // whatever the wait found. (io_cqring_wait would run the handler and
+  // report the CQEs instead: the userspace engine must not.)
+  Runner::session<sem::signal_with_completions> s;
+  s.params().value = 20;    /* the short timer (ms): its CQE is in the CQ when the signal comes */
+  s.params().limit = 3000;  /* the long timer (ms) */
+  int first;
+  {
+    sem_test::signal_after sig(20, SIGUSR1, [&] { /* the short CQE is in, the loop sleeps */
+      return sem_test::watch(s.params().steps) >= 1 && s.ring().cq_tail() != s.ring().cq_head();
+    });
+    first = s.run();
+  }
+  REQUIRE(first == -EINTR);
+  REQUIRE(s.params().completed == 0);
+  REQUIRE(s.ring().cq_tail() - s.ring().cq_head() == 1u);
+  REQUIRE(s.run() == 0);  /* resumes: the long timer, then both CQEs */
+  REQUIRE(s.params().completed == 2);
+  REQUIRE(s.params().last_res == -ETIME);
+}
+TEST_CASE("signals whose action is to ignore them never end a run, between a step and its sleep too",
+          "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  // kernel/signal.c prepare_signal(): an ignored signal that is not
+  // blocked is dropped at generation, so io_uring/loop.c never sees
+  // task_sigpending() for it. Default-ignored (SIGCHLD) and SIG_IGN
+  // (SIGUSR2), every 100 us, over a chain of short sleeps.
+  struct sigaction ign {}, dfl {}, old_usr2 {};
+  ign.sa_handler = SIG_IGN;
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGUSR2, &ign, &old_usr2);
+  sigaction(SIGCHLD, &dfl, nullptr);
+  Runner::session<sem::timer_chain> s;
+  s.params().rounds = 1000000; /* a bound; the policy stops when the storm says it has sent enough */
+  int ret;
+  unsigned sent;
+  {
+    sem_test::signal_storm storm({SIGCHLD, SIGUSR2}, 100, 300, &s.params().resume);
+    ret = s.run();
+    sent = storm.sent();
+  }
+  sigaction(SIGUSR2, &old_usr2, nullptr);
+  CAPTURE(sent, s.params().steps);
+  REQUIRE(ret == 0);
+  REQUIRE(s.params().resume == 1u);
+  REQUIRE(sent >= 300u);
+}
+TEST_CASE("task work runs every iteration, on rings without IORING_SETUP_TASKRUN_FLAG too",
+          "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/loop.c __io_run_loop: io_run_local_work_locked() each
+  // iteration, whatever IORING_SETUP_TASKRUN_FLAG says: a step that never
+  // asks to sleep still sees its completions.
+  iouloop::ring_options o;
+  o.flags = iouloop::abi::setup::single_issuer | iouloop::abi::setup::defer_taskrun |
+            iouloop::abi::setup::no_sqarray;
+  Runner::session<sem::busy_poll> s(o);
+  s.params().value = 5;            /* the timer (ms) */
+  s.params().limit = 20000000;     /* a bound: an engine that never runs the task work fails */
+  REQUIRE(s.run() == 0);
+  CAPTURE(s.params().steps);
+  REQUIRE(s.params().completed == 1);
+  REQUIRE(s.params().last_res == -ETIME);
+  REQUIRE(s.params().steps < s.params().limit);
+}
+TEST_CASE("run() from a thread that is not the ring's submitter gives -EEXIST, with no step run",
+          "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/loop.c io_run_loop: !io_allowed_run_tw(ctx) -> -EEXIST before
+  // the first step (IORING_SETUP_SINGLE_ISSUER: the creating task owns it).
+  Runner::session<sem::stop_at_once> s;
+  int other = 1;
+  std::thread([&] { other = s.run(); }).join();
+  REQUIRE(other == -EEXIST);
+  REQUIRE(s.params().steps == 0);
+  REQUIRE(s.run() == 0);  /* the owner still can */
+  REQUIRE(s.params().steps == 1);
+}
+TEST_CASE("a ring still R_DISABLED gives -EBADFD, with no step run", "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/io_uring.c io_uring_enter: IORING_SETUP_R_DISABLED -> -EBADFD,
+  // checked before io_has_loop_ops().
+  iouloop::ring_options o;
+  o.flags |= iouloop::abi::setup::r_disabled;
+  Runner::session<sem::stop_at_once> s(o);
+  REQUIRE(s.run() == -EBADFD);
+  REQUIRE(s.params().steps == 0);
+}
+TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say so too",
+          "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/loop.c __io_run_loop: !ctx->loop_step -> -EFAULT at the next
+  // iteration (bpf-ops.c bpf_io_unreg/io_eject_bpf clear it while the loop
+  // sleeps); after that io_uring_enter is no loop, and the engines say
+  // -EFAULT rather than 0 (which would read as STOP).
+  Runner::session<sem::signal_with_completions> s;
+  s.params().value = 300;
+  s.params().limit = 3000;
+  int ret;
+  {
+    sem_test::after_ms detach(50, [&] { return sem_test::watch(s.params().steps) >= 1; }, [&] { s.detach(); });
+    ret = s.run();
+  }
+  REQUIRE(ret == -EFAULT);
+  REQUIRE(s.params().steps >= 1);
+  const auto steps = s.params().steps;
+  REQUIRE(s.run() == -EFAULT);
+  REQUIRE(s.params().steps == steps);
+}
+TEST_CASE("a step may see part of what it waited for: timeouts wake the loop early",
+          "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  /* io_uring/loop.c io_loop_wait is one schedule(), and a timeout's task
+     work is not lazy (io_uring/tw.c io_req_local_work_add wakes at once);
+     the userspace engine's wait ends at each timeout too (io_uring/wait.c
+     io_should_wake counts cq_timeouts). A policy that assumes full
+     batches sees short ones on both engines. */
+  Runner::session<sem::assumes_full_batch> s(iouloop::ring_options{}, iouloop::chaos::off());
+  s.params().value = 0;
+  s.params().rounds = 4;
+  s.params().limit = 1000;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().completed == 12);
+  CAPTURE(s.params().steps);
+  REQUIRE(s.params().short_batches >= 1);
+}
+TEST_CASE("a policy that assumes full batches is caught by chaos mode",
+          "[semantics][chaos]") {
+  using Runner = IOULOOP_RUNNER;
+  /* io_uring/loop.c io_loop_wait may return before cq_wait_idx is reached
+     (io-wq completions are not lazy task work); without chaos the
+     userspace engine sleeps to the target, so the assumption goes unseen
+     there. Expected to "fail" under chaos: short_batches > 0. */
+  Runner::session<sem::assumes_full_batch> s(iouloop::ring_options{},
+                                                               iouloop::chaos::with_seed(1));
+  s.params().value = 1;
+  s.params().rounds = 8;
+  s.params().limit = 1000;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().completed == 24);
+  CAPTURE(s.params().steps, s.params().short_batches);
+  if constexpr (!Runner::kernel) {
+    REQUIRE(s.params().short_batches >= 1);
+    Runner::session<sem::assumes_full_batch> calm(iouloop::ring_options{},
+                                                                    iouloop::chaos::off());
+    calm.params().value = 1;
+    calm.params().rounds = 8;
+    calm.params().limit = 1000;
+    REQUIRE(calm.run() == 0);
+    REQUIRE(calm.params().completed == 24);
+    REQUIRE(calm.params().short_batches == 0); /* without chaos the assumption goes unseen */
+  }
+}
+TEST_CASE("rings with mixed-size SQEs or CQEs are refused by name", "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  // The views read 64-byte SQEs and 16-byte CQEs only; the mixed modes
+  // (Linux 6.18+/6.19+) would be misread. Where this kernel cannot even
+  // make such a ring, the check the engines run is tested on the flags.
+  using namespace iouloop;
+  struct row {
+    u32 flag;
+    const char* says;
+  };
+  const row r = GENERATE(values<row>({{abi::setup::cqe_mixed, "IORING_SETUP_CQE_MIXED"},
+                                      {abi::setup::sqe_mixed, "IORING_SETUP_SQE_MIXED"}}));
+  ring_options o;
+  o.flags |= r.flag;
+  bool made = true;
+  try {
+    iouloop::ring probe(o);
+  } catch (const iouloop::error& e) {
+    made = false;
+    WARN("this kernel cannot make a ring with " << r.says << " (" << e.what() << "): checking the flags only");
+    REQUIRE_THAT(loop_flags_problem(o.flags), Catch::Matchers::ContainsSubstring(r.says));
+  }
+  if (made) Runner::expect_refused<sem::stop_at_once>(o, r.says);
+}

@@ -1,0 +1,83 @@
+// The workload table, as plain test cases: included once per test binary,
+// after `#define IOULOOP_RUNNER <runner type>` (tests/support/runners.hpp:
+// userspace_runner, or bpf_runner with IOULOOP_PROGRAM_FOR declarations),
+// so every engine runs the very same cases and a failure points at its own
+// line here. Helpers and policies: tests/workloads/cases.hpp.
+#if !defined(IOULOOP_RUNNER)
+#error "define IOULOOP_RUNNER (userspace_runner or bpf_runner) before including tests/workloads/table.hpp"
+#endif
+#if defined(IOULOOP_TABLE_TESTS_WORKLOADS_TABLE_HPP)
+#error "tests/workloads/table.hpp defines test cases: include it once per test binary"
+#endif
+#define IOULOOP_TABLE_TESTS_WORKLOADS_TABLE_HPP
+
+#include "tests/workloads/cases.hpp"
+
+TEST_CASE("NOP pipeline: N in flight, M total", "[workload][nop]") {
+  using Runner = IOULOOP_RUNNER;
+  auto [total, depth] = GENERATE(table<iouloop::u32, iouloop::u32>(
+      {{1, 1}, {100, 1}, {1000, 8}, {5000, 32}, {640, 64}, {7, 100}}));
+  CAPTURE(total, depth);
+  Runner::session<nop::policy> s;
+  s.params() = nop::params{total, depth, 0, 0, 0};
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().completed == total);
+  REQUIRE(s.params().submitted == total);
+  REQUIRE(s.params().errors == 0);
+}
+TEST_CASE("NOP pipeline written by hand behaves the same", "[workload][nop]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<nop::nop_by_hand> s;
+  s.params() = nop::params{3000, 16, 0, 0, 0};
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().completed == 3000);
+}
+TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byte",
+          "[workload][cp]") {
+  using Runner = IOULOOP_RUNNER;
+  auto [size, block, depth] = GENERATE(table<size_t, iouloop::u32, iouloop::u32>({
+      {0, 4096, 4},
+      {1, 4096, 4},
+      {4095, 4096, 1},
+      {4096, 4096, 2},
+      {(1 << 20) + 123, 4096, 8},
+      {(1 << 20) + 123, 65536, 1},
+      {(3 << 20) + 7, 16384, 64},
+      {(8 << 20), 131072, 16},
+  }));
+  CAPTURE(size, block, depth);
+  auto o = workload::run_copy<Runner>(size, block, depth, size * 31 + block);
+  REQUIRE(o.ret == 0);
+  REQUIRE(o.end.error == 0);
+  REQUIRE(o.end.copied == size);
+  REQUIRE(o.end.in_flight == 0);
+  REQUIRE(o.out.size() == size);
+  REQUIRE(o.out == testfiles::pattern(size, size * 31 + block));
+}
+TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]") {
+  using Runner = IOULOOP_RUNNER;
+  auto data = testfiles::pattern(100000, 5);
+  testfiles::temp_file in("cp-in", data);
+  testfiles::buffers bufs(4 * 8192);
+  Runner::session<cp::policy> s;
+  // stdin-like bad fd for the output
+  s.params() = cp::make_params(in.fd(), 1 << 20, data.size(), bufs.addr(), 8192, 4);
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().error == -EBADF);
+  REQUIRE(s.params().in_flight == 0);
+}
+TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO",
+          "[workload][cp]") {
+  using Runner = IOULOOP_RUNNER;
+  const size_t claimed = 200000;
+  auto data = testfiles::pattern(claimed / 2 + 100, 6);
+  testfiles::temp_file in("cp-in", data), out("cp-out");
+  testfiles::buffers bufs(4 * 16384);
+  Runner::session<cp::policy> s;
+  s.params() = cp::make_params(in.fd(), out.fd(), claimed, bufs.addr(), 16384, 4);
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().error == -EIO);
+  REQUIRE(s.params().redone >= cp::max_redo);
+  REQUIRE(s.params().in_flight == 0);
+  REQUIRE(s.params().copied <= data.size());
+}

@@ -44,7 +44,7 @@ def _bpf_object_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".bpf.o")
     headers = []
     includes = []
-    for dep in ctx.attr.deps:
+    for dep in ctx.attr.deps + [ctx.attr._glue]:
         cc = dep[CcInfo].compilation_context
         headers.append(cc.headers)
         for inc in cc.includes.to_list() + cc.quote_includes.to_list() + cc.system_includes.to_list():
@@ -88,6 +88,8 @@ iouloop_bpf_object = rule(
         "layout_probe": attr.bool(default = False),
         # An absolute path: clang-19 is the first Debian bookworm clang with -mcpu=v4.
         "clang": attr.string(default = "/usr/bin/clang-19"),
+        # iouloop/bpf/program.hpp (IOULOOP_BPF_POLICY) and what it includes
+        "_glue": attr.label(default = Label("//:bpf_glue"), providers = [CcInfo]),
     },
 )
 
@@ -161,14 +163,14 @@ def iouloop_bpf_program(name, src, deps = [], copts = [], visibility = None, tag
     iouloop_bpf_object(
         name = name + ".object",
         src = src,
-        deps = deps + [Label("//:iouloop")],
+        deps = deps,
         copts = copts,
         tags = tags,
     )
     iouloop_bpf_object(
         name = name + ".probe",
         src = src,
-        deps = deps + [Label("//:iouloop")],
+        deps = deps,
         copts = copts,
         layout_probe = True,
         tags = tags,
@@ -184,7 +186,25 @@ def iouloop_bpf_program(name, src, deps = [], copts = [], visibility = None, tag
     native.cc_library(
         name = name,
         hdrs = [":" + name + ".embed"],
-        deps = [Label("//:iouloop_bpf")],
+        deps = [Label("//:bpf_engine")],
         visibility = visibility,
         tags = tags,
+    )
+
+def iouloop_binary(name, srcs, deps = [], **kwargs):
+    """Declares cc_binary `name` and its static twin `name + "_static"`.
+
+    The twin (tags = ["manual"]) is what tools/vm/run.sh puts in the VM's
+    initramfs, to run the program on a kernel with io_uring_bpf_ops:
+
+        bazel build //examples/cp:cp_static && tools/vm/run.sh --args "--demo 8" bazel-bin/examples/cp/cp_static
+    """
+    native.cc_binary(name = name, srcs = srcs, deps = deps, **kwargs)
+    native.cc_binary(
+        name = name + "_static",
+        srcs = srcs,
+        deps = deps,
+        linkopts = ["-static"],
+        tags = ["manual"],
+        **kwargs
     )

@@ -1,4 +1,6 @@
-"""iouloop_test: a Catch2 test on the host, and optionally a static twin for the VM."""
+"""iouloop_test: a Catch2 test on the host, and optionally a static twin for the VM.
+
+(iouloop_binary, the same for programs, is public: //bpf:defs.bzl.)"""
 
 def iouloop_test(name, srcs, deps = [], vm = True, host = True, tags = [], data = [], size = "small", **kwargs):
     """Declares cc_test `name`; with vm = True also cc_binary `name + "_static"`.
@@ -29,19 +31,3 @@ def iouloop_test(name, srcs, deps = [], vm = True, host = True, tags = [], data 
             tags = ["manual"],
             **kwargs
         )
-
-def iouloop_binary(name, srcs, deps = [], **kwargs):
-    """Declares cc_binary `name` and its static twin `name + "_static"`.
-
-    The twin (tags = ["manual"]) is what tools/vm/run.sh can put in the VM's
-    initramfs, for example programs run on the test kernel.
-    """
-    native.cc_binary(name = name, srcs = srcs, deps = deps, **kwargs)
-    native.cc_binary(
-        name = name + "_static",
-        srcs = srcs,
-        deps = deps,
-        linkopts = ["-static"],
-        tags = ["manual"],
-        **kwargs
-    )

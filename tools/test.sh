@@ -77,6 +77,20 @@ for seed in ${IOULOOP_CHAOS_SEEDS:-1 2 3}; do
   fi
 done
 
+# ---- layering: a header from a layer a target does not depend on fails ------------
+# (tests/layering/BUILD.bazel; Bazel cannot run inside a test, so here)
+for t in policy_wrong_include:iouloop/engine/userspace.hpp userspace_wrong_include:iouloop/engine/bpf.hpp; do
+  target=//tests/layering:${t%%:*} header=${t#*:}
+  if bazel build "$target" "$@" >"$work/layering.out" 2>&1; then
+    echo "@@iouloop-test FAIL layering: $target built, but it includes $header from a layer it does not depend on" >>"$lines"
+  elif grep -q "$header: No such file or directory\|undeclared inclusion" "$work/layering.out"; then
+    echo "@@iouloop-test PASS layering: $target fails to build: $header is not in its layer" >>"$lines"
+  else
+    tail -n 20 "$work/layering.out"
+    echo "@@iouloop-test FAIL layering: $target failed to build for another reason than the wrong include" >>"$lines"
+  fi
+done
+
 # ---- 2. a consumer workspace ------------------------------------------------------
 # tests/consumer depends on @iouloop and builds its own policy with the rule.
 echo "== consumer workspace: tests/consumer"

@@ -1,0 +1,2 @@
+// Must not build: //:userspace does not provide the BPF engine (libbpf).
+#include "iouloop/engine/bpf.hpp"

@@ -81,7 +81,7 @@ TEST_CASE("a ring without DEFER_TASKRUN is refused by name, by iouloop and by th
     REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::image(), "nop"),
                         ContainsSubstring("lacks IORING_SETUP_DEFER_TASKRUN"));
     // Past iouloop's own check, the kernel says the same at attach.
-    REQUIRE(p.register_with(r) == 0);
+    REQUIRE(p.try_register(r) == 0);
     iouloop::bpf_object obj(nop_bpf::image(), "nop");
     obj.configure(r, reinterpret_cast<u64>(p.data()));
     obj.load();

@@ -88,33 +88,29 @@ int main(int argc, char** argv) {
       dst = paths[1];
     }
 
-    int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) throw iouloop::error(errno, "cannot open " + src + " for reading");
+    // Owners: whatever throws below, nothing is leaked.
+    iouloop::unique_fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) throw iouloop::error(errno, "cannot open " + src + " for reading");
     struct stat st {};
-    ::fstat(in, &st);
+    ::fstat(in.get(), &st);
     if (!S_ISREG(st.st_mode)) throw iouloop::error(EINVAL, src + " is not a regular file");
-    int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) throw iouloop::error(errno, "cannot open " + dst + " for writing");
-
-    void* bufs = ::mmap(nullptr, block * depth, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (bufs == MAP_FAILED) throw iouloop::error(errno, "cannot allocate " + std::to_string(block * depth) + " bytes of buffers");
+    iouloop::unique_fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!out) throw iouloop::error(errno, "cannot open " + dst + " for writing");
+    iouloop::mapping bufs = iouloop::mapping::anonymous(block * depth, "the copy buffers");
 
     iouloop::ring ring;
-    iouloop::param_region<cp::policy> params(cp::make_params(in, out, iouloop::u64(st.st_size), reinterpret_cast<iouloop::u64>(bufs),
+    iouloop::param_region<cp::policy> params(cp::make_params(in.get(), out.get(), iouloop::u64(st.st_size), bufs.addr(),
                                                              iouloop::u32(block), iouloop::u32(depth)));
     iouloop::any_engine<cp::policy> e(choice, ring, params, cp_bpf::programs::cp{});
 
     auto t0 = std::chrono::steady_clock::now();
     int ret = e.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ::munmap(bufs, block * depth);
-    ::close(in);
     if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(params->copied) + " bytes");
     if (ret < 0) throw iouloop::error(-ret, "the loop ended with an error");
     if (params->error < 0)
       throw iouloop::error(-params->error, "copy failed after " + std::to_string(params->copied) + " bytes");
-    if (::fsync(out) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
-    ::close(out);
+    if (::fsync(out.get()) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
     std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone\n",
                 params->copied, secs, params->copied / 1048576.0 / (secs > 0 ? secs : 1e-9), block, depth,
                 params->redone);

@@ -30,6 +30,7 @@
 
 #include "examples/echo/echo_policy.hpp"
 #include "iouloop/engine/error.hpp"
+#include "iouloop/engine/owned.hpp"
 
 namespace echo_host {
 
@@ -116,18 +117,12 @@ class listener {
 // `slots` receive buffers of `slot_bytes` each, in one mapping.
 class slot_buffers {
  public:
-  slot_buffers(uint32_t slots, uint32_t slot_bytes) : bytes_(std::max<size_t>(size_t(slots) * slot_bytes, 1)) {
-    p_ = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p_ == MAP_FAILED) throw error(errno, "cannot allocate " + std::to_string(bytes_) + " bytes of slot buffers");
-  }
-  slot_buffers(const slot_buffers&) = delete;
-  slot_buffers& operator=(const slot_buffers&) = delete;
-  ~slot_buffers() { ::munmap(p_, bytes_); }
-  uint64_t addr() const { return reinterpret_cast<uint64_t>(p_); }
+  slot_buffers(uint32_t slots, uint32_t slot_bytes)
+      : m_(iouloop::mapping::anonymous(size_t(slots) * slot_bytes, "the echo slot buffers")) {}
+  uint64_t addr() const { return m_.addr(); }
 
  private:
-  size_t bytes_;
-  void* p_;
+  iouloop::mapping m_;
 };
 
 // After a run that stopped early (an error, the watchdog, a signal): closes

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "iouloop/engine/owned.hpp"
+
 namespace testfiles {
 
 // Deterministic bytes: the same seed gives the same file on every engine.
@@ -38,32 +40,29 @@ class temp_file {
  public:
   explicit temp_file(const std::string& tag) {
     path_ = temp_dir() + "/iouloop-" + tag + "-XXXXXX";
-    fd_ = ::mkstemp(path_.data());
-    if (fd_ < 0) throw std::runtime_error("mkstemp failed in " + temp_dir());
+    fd_.reset(::mkstemp(path_.data()));
+    if (!fd_) throw std::runtime_error("mkstemp failed in " + temp_dir());
   }
   temp_file(const std::string& tag, const std::vector<unsigned char>& contents) : temp_file(tag) {
     size_t done = 0;
     while (done < contents.size()) {
-      ssize_t n = ::pwrite(fd_, contents.data() + done, contents.size() - done, done);
+      ssize_t n = ::pwrite(fd_.get(), contents.data() + done, contents.size() - done, done);
       if (n <= 0) throw std::runtime_error("pwrite failed");
       done += size_t(n);
     }
   }
-  ~temp_file() {
-    if (fd_ >= 0) ::close(fd_);
-    ::unlink(path_.c_str());
-  }
+  ~temp_file() { ::unlink(path_.c_str()); }
   temp_file(const temp_file&) = delete;
   temp_file& operator=(const temp_file&) = delete;
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
   std::vector<unsigned char> read_all() const {
     struct stat st {};
-    ::fstat(fd_, &st);
+    ::fstat(fd_.get(), &st);
     std::vector<unsigned char> v(size_t(st.st_size));
     size_t done = 0;
     while (done < v.size()) {
-      ssize_t n = ::pread(fd_, v.data() + done, v.size() - done, done);
+      ssize_t n = ::pread(fd_.get(), v.data() + done, v.size() - done, done);
       if (n <= 0) break;
       done += size_t(n);
     }
@@ -73,24 +72,17 @@ class temp_file {
 
  private:
   std::string path_;
-  int fd_ = -1;
+  iouloop::unique_fd fd_;
 };
 
 // Page-aligned anonymous memory for I/O buffers.
 class buffers {
  public:
-  explicit buffers(size_t bytes) : bytes_(bytes ? bytes : 4096) {
-    p_ = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p_ == MAP_FAILED) throw std::runtime_error("mmap of I/O buffers failed");
-  }
-  ~buffers() { ::munmap(p_, bytes_); }
-  buffers(const buffers&) = delete;
-  buffers& operator=(const buffers&) = delete;
-  uint64_t addr() const { return reinterpret_cast<uint64_t>(p_); }
+  explicit buffers(size_t bytes) : m_(iouloop::mapping::anonymous(bytes, "I/O buffers")) {}
+  uint64_t addr() const { return m_.addr(); }
 
  private:
-  size_t bytes_;
-  void* p_;
+  iouloop::mapping m_;
 };
 
 }  // namespace testfiles

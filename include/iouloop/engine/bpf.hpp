@@ -285,14 +285,7 @@ class bpf_engine {
                               std::to_string(m.region_bytes) + "-byte region, not this one (" +
                               std::to_string(sizeof(params_type)) + " in " +
                               std::to_string(param_region<P>::bytes) + "): pass the program built from this policy");
-    if (params.registered_with() != r.fd()) {
-      int e = params.register_with(r);
-      if (e == -EBUSY)
-        throw error(EBUSY, "the ring already has a param region (one per ring): use the param_region that "
-                           "was registered first");
-      if (e < 0)
-        throw error(-e, "IORING_REGISTER_MEM_REGION failed: the BPF engine needs it (Linux 6.13+)");
-    }
+    params.ensure_registered(r, true);
     object_.configure(r, reinterpret_cast<u64>(params.data()));
     object_.load();
     attachment_.emplace(object_.struct_ops_map(), program);

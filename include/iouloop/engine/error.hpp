@@ -1,9 +1,17 @@
-// iouloop/engine/error.hpp — the one exception type of the host API.
+// iouloop/engine/error.hpp — the one exception type of the host API, and
+// the host's one error convention:
 //
-// Host set-up (rings, param regions, BPF objects) throws iouloop::error at
-// the API edge, with a message that names the cause and the fix. Running a
-// loop does not throw: run() returns what io_uring_enter would (0, -EINTR,
-// -EINVAL, ...). Nothing that compiles for BPF includes this file.
+//  - Set-up throws. Constructors (ring, param_region, mapping, the engines,
+//    bpf_object, bpf_attachment) and the functions that prepare a loop
+//    (param_region::ensure_registered, mapping::map) throw iouloop::error
+//    with a message that names the cause and the fix, and leave nothing
+//    behind (their members own every fd and mapping).
+//  - Running returns -errno. What a running loop or its host calls again and
+//    again (run(), ring::get_events, param_region::try_register, the sys::
+//    wrappers) returns a count or 0, or -errno, and never throws: run()
+//    returns exactly what io_uring_enter would (0, -EINTR, -EINVAL, ...).
+//
+// Nothing that compiles for BPF includes this file.
 #pragma once
 
 #include <cerrno>

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "iouloop/engine/error.hpp"
+#include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/ring.hpp"
 #include "iouloop/policy.hpp"
 
@@ -25,44 +26,52 @@ class param_region {
   using params_type = typename policy_traits<P>::params_type;
   static constexpr usize bytes = policy_traits<P>::region_bytes;
 
-  // `init` is copied in; the rest of the region is zero.
-  explicit param_region(const params_type& init = params_type{}) {
-    void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (m == MAP_FAILED) throw error(errno, "mmap of a " + std::to_string(bytes) + "-byte param region failed");
-    mem_ = m;
-    params_ = new (mem_) params_type(init);
-  }
-  param_region(const param_region&) = delete;
-  param_region& operator=(const param_region&) = delete;
-  ~param_region() {
-    if (mem_) ::munmap(mem_, bytes);
+  // `init` is copied in; the rest of the region is zero. Throws
+  // iouloop::error when the memory cannot be had.
+  explicit param_region(const params_type& init = params_type{})
+      : mem_(mapping::anonymous(bytes, "a param region", MAP_POPULATE)) {
+    new (mem_.data()) params_type(init);
   }
 
-  params_type& operator*() const { return *params_; }
-  params_type* operator->() const { return params_; }
-  params_type& get() const { return *params_; }
-  void* data() const { return mem_; }
+  params_type& operator*() const { return *get_ptr(); }
+  params_type* operator->() const { return get_ptr(); }
+  params_type& get() const { return *get_ptr(); }
+  void* data() const { return mem_.data(); }
 
-  // Registers the region with `r`. Returns 0, or -errno: -EINVAL or -ENOSYS
-  // style failures mean the kernel lacks IORING_REGISTER_MEM_REGION (6.13+);
-  // -EBUSY means the ring already has a param region (one per ring).
-  int register_with(const ring& r) {
+  // Registers the region with `r` (IORING_REGISTER_MEM_REGION). Returns 0
+  // or -errno, never throws: -EINVAL and the like mean the kernel lacks the
+  // call (6.13+); -EBUSY means the ring already has a param region (one
+  // per ring); -EEXIST a SINGLE_ISSUER ring owned by another thread.
+  int try_register(const ring& r) noexcept {
     abi::region_desc rd{};
-    rd.user_addr = reinterpret_cast<u64>(mem_);
+    rd.user_addr = mem_.addr();
     rd.size = bytes;
     rd.flags = abi::mem_region_type_user;
     abi::mem_region_reg reg{};
     reg.region_uptr = reinterpret_cast<u64>(&rd);
-    int ret = sys::io_uring_register(r.fd(), abi::register_mem_region, &reg, 1);
+    const int ret = sys::io_uring_register(r.fd(), abi::register_mem_region, &reg, 1);
     if (ret == 0) registered_fd_ = r.fd();
     return ret;
+  }
+  // Set-up for an engine: registers the region with `r` unless it already
+  // is. Throws iouloop::error when the ring has another region, and, if
+  // `required` (the BPF engine), on any other failure.
+  void ensure_registered(const ring& r, bool required) {
+    if (registered_fd_ == r.fd()) return;
+    const int e = try_register(r);
+    if (e == -EBUSY)
+      throw error(EBUSY, "the ring already has a param region (one per ring): use the param_region that "
+                         "was registered first");
+    if (e < 0 && required)
+      throw error(-e, "IORING_REGISTER_MEM_REGION failed: the BPF engine needs it (Linux 6.13+)");
   }
   // The ring fd this region is registered with, or -1.
   int registered_with() const { return registered_fd_; }
 
  private:
-  void* mem_ = nullptr;
-  params_type* params_ = nullptr;
+  params_type* get_ptr() const { return static_cast<params_type*>(mem_.data()); }
+
+  mapping mem_;
   int registered_fd_ = -1;
 };
 

@@ -1,6 +1,6 @@
 // iouloop/engine/ring.hpp — an io_uring instance set up for the loop.
 //
-// Owns the fd and both mappings; exposes the ring_layout the views and the
+// Owns the fd and both mappings (engine/owned.hpp); exposes the ring_layout the views and the
 // BPF program use. Set up with raw syscalls so that the exact flags (and the
 // exact region sizes the BPF side must pass to bpf_io_uring_get_region) are
 // ours, whatever liburing version is installed.
@@ -17,6 +17,7 @@
 
 #include "iouloop/abi.hpp"
 #include "iouloop/engine/error.hpp"
+#include "iouloop/engine/owned.hpp"
 #include "iouloop/ring.hpp"
 
 namespace iouloop {
@@ -80,6 +81,9 @@ inline std::string loop_flags_problem(u32 flags) {
   return {};
 }
 
+// The ring's fd and its two mappings, each with its owner: a ring moves
+// (defaulted), and a constructor that throws half-way leaves nothing behind.
+// Engines hold a ring by reference: do not move it while one uses it.
 class ring {
  public:
   explicit ring(const ring_options& o = {}) {
@@ -89,14 +93,12 @@ class ring {
       p.flags |= abi::setup::cqsize;
       p.cq_entries = o.cq_entries;
     }
-    int fd = sys::io_uring_setup(o.sq_entries, &p);
+    const int fd = sys::io_uring_setup(o.sq_entries, &p);
     if (fd < 0) throw error(-fd, setup_failure(-fd, o));
-    fd_ = fd;
+    fd_.reset(fd);
     setup_flags_ = p.flags;
-    if (!(p.features & IORING_FEAT_SINGLE_MMAP)) {
-      close_all();
+    if (!(p.features & IORING_FEAT_SINGLE_MMAP))
       throw error(EOPNOTSUPP, "kernel lacks IORING_FEAT_SINGLE_MMAP (Linux 5.4+ needed)");
-    }
     auto& L = layout_;
     L.sq_head = p.sq_off.head;
     L.sq_tail = p.sq_off.tail;
@@ -113,71 +115,41 @@ class ring {
     // name), with the sizes the kernel gives them.
     const usize sqe_bytes = (p.flags & abi::setup::sqe128) ? 2 * sizeof(abi::sqe) : sizeof(abi::sqe);
     const usize cqe_bytes = (p.flags & abi::setup::cqe32) ? 2 * sizeof(abi::cqe) : sizeof(abi::cqe);
-    usize sq_bytes = (p.flags & abi::setup::no_sqarray) ? 0 : p.sq_off.array + p.sq_entries * sizeof(u32);
-    usize cq_bytes = p.cq_off.cqes + p.cq_entries * cqe_bytes;
-    rings_bytes_ = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;
-    sqes_bytes_ = p.sq_entries * sqe_bytes;
-    L.rings_size = static_cast<u32>(rings_bytes_);
-    L.sqes_size = static_cast<u32>(sqes_bytes_);
-
-    void* r = ::mmap(nullptr, rings_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
-                     IORING_OFF_SQ_RING);
-    if (r == MAP_FAILED) {
-      int e = errno;
-      close_all();
-      throw error(e, "mmap of the io_uring rings failed");
-    }
-    rings_ = static_cast<u8*>(r);
-    void* s = ::mmap(nullptr, sqes_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
-                     IORING_OFF_SQES);
-    if (s == MAP_FAILED) {
-      int e = errno;
-      close_all();
-      throw error(e, "mmap of the io_uring SQE array failed");
-    }
-    sqes_ = static_cast<u8*>(s);
+    const usize sq_bytes = (p.flags & abi::setup::no_sqarray) ? 0 : p.sq_off.array + p.sq_entries * sizeof(u32);
+    const usize cq_bytes = p.cq_off.cqes + p.cq_entries * cqe_bytes;
+    const usize rings_bytes = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;
+    const usize sqes_bytes = p.sq_entries * sqe_bytes;
+    L.rings_size = static_cast<u32>(rings_bytes);
+    L.sqes_size = static_cast<u32>(sqes_bytes);
+    rings_ = mapping::map(rings_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING,
+                          "the io_uring rings");
+    sqes_ = mapping::map(sqes_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES,
+                         "the io_uring SQE array");
     // Without NO_SQARRAY the kernel reads SQE indices from the array: make
     // it the identity once, so that slot tail & mask is SQE tail & mask.
     if (!(p.flags & abi::setup::no_sqarray)) {
-      u32* array = reinterpret_cast<u32*>(rings_ + p.sq_off.array);
+      u32* array = reinterpret_cast<u32*>(rings_.bytes() + p.sq_off.array);
       for (u32 i = 0; i < p.sq_entries; ++i) array[i] = i;
     }
   }
 
-  ring(const ring&) = delete;
-  ring& operator=(const ring&) = delete;
-  ring(ring&& o) noexcept { *this = std::move(o); }
-  ring& operator=(ring&& o) noexcept {
-    if (this != &o) {
-      close_all();
-      fd_ = std::exchange(o.fd_, -1);
-      rings_ = std::exchange(o.rings_, nullptr);
-      sqes_ = std::exchange(o.sqes_, nullptr);
-      rings_bytes_ = o.rings_bytes_;
-      sqes_bytes_ = o.sqes_bytes_;
-      layout_ = o.layout_;
-      setup_flags_ = o.setup_flags_;
-    }
-    return *this;
-  }
-  ~ring() { close_all(); }
-
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   u32 flags() const { return setup_flags_; }
   const ring_layout& layout() const { return layout_; }
-  u8* rings() const { return rings_; }
-  u8* sqes() const { return sqes_; }
+  u8* rings() const { return rings_.bytes(); }
+  u8* sqes() const { return sqes_.bytes(); }
 
   // Reads of the live ring state, for hosts and tests.
-  u32 sq_flags() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.sq_flags)); }
-  u32 cq_head() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_head)); }
-  u32 cq_tail() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_tail)); }
-  u32 cq_overflow() const { return detail::load_acquire(reinterpret_cast<u32*>(rings_ + layout_.cq_overflow)); }
+  u32 sq_flags() const { return detail::load_acquire(detail::at<u32>(rings(), layout_.sq_flags)); }
+  u32 cq_head() const { return detail::load_acquire(detail::at<u32>(rings(), layout_.cq_head)); }
+  u32 cq_tail() const { return detail::load_acquire(detail::at<u32>(rings(), layout_.cq_tail)); }
+  u32 cq_overflow() const { return detail::load_acquire(detail::at<u32>(rings(), layout_.cq_overflow)); }
 
   // Runs deferred task work and flushes CQ overflow; waits for `min_complete`
-  // CQEs. Returns io_uring_enter's result.
+  // CQEs. Returns io_uring_enter's result (never throws: a running loop's
+  // call).
   int get_events(u32 min_complete = 0) const {
-    return sys::io_uring_enter(fd_, 0, min_complete, abi::enter::getevents, nullptr, 0);
+    return sys::io_uring_enter(fd(), 0, min_complete, abi::enter::getevents, nullptr, 0);
   }
 
  private:
@@ -205,18 +177,10 @@ class ring {
     } while (v);
     return s;
   }
-  void close_all() noexcept {
-    if (sqes_) ::munmap(sqes_, sqes_bytes_);
-    if (rings_) ::munmap(rings_, rings_bytes_);
-    if (fd_ >= 0) ::close(fd_);
-    sqes_ = rings_ = nullptr;
-    fd_ = -1;
-  }
 
-  int fd_ = -1;
-  u8* rings_ = nullptr;
-  u8* sqes_ = nullptr;
-  usize rings_bytes_ = 0, sqes_bytes_ = 0;
+  // Declared in reverse order of release: mappings go before the fd.
+  unique_fd fd_;
+  mapping rings_, sqes_;
   ring_layout layout_{};
   u32 setup_flags_ = 0;
 };

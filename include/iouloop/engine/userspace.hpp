@@ -249,9 +249,7 @@ class userspace_engine {
     // Register the region where the kernel can (Linux 6.13+), so the ring
     // is in the state the BPF engine would leave it in (one region per ring);
     // elsewhere the policy simply gets the same memory.
-    if (params.registered_with() != r.fd() && params.register_with(r) == -EBUSY)
-      throw error(EBUSY, "the ring already has a param region (one per ring): use the param_region that "
-                         "was registered first");
+    params.ensure_registered(r, false);
   }
 
   // Runs the loop until the step returns STOP (0), an invalid value

@@ -17,6 +17,7 @@
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/cp/cp_policy.hpp"
+#include "examples/common/bytes.hpp"
 #include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
 
@@ -32,15 +33,7 @@ int usage(const char* argv0) {
 }
 
 
-std::vector<unsigned char> demo_bytes(size_t n) {
-  std::vector<unsigned char> v(n);
-  unsigned long long x = 0x2545F4914F6CDD1Dull;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    v[i] = static_cast<unsigned char>(x);
-  }
-  return v;
-}
+std::vector<unsigned char> demo_bytes(size_t n) { return iouloop_examples::pattern(n, 1); }
 
 }  // namespace
 

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "examples/common/bytes.hpp"
 #include "examples/echo/echo_policy.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/owned.hpp"
@@ -137,23 +138,8 @@ inline uint32_t live(const uint32_t& counter) { return __atomic_load_n(&counter,
 
 // ---- clients -----------------------------------------------------------------------
 
-// The bytes a client sends: a xorshift stream, regenerated to check the echo.
-class byte_stream {
- public:
-  explicit byte_stream(uint64_t seed) : x_(seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull) {
-    if (!x_) x_ = 1;
-  }
-  uint64_t next64() {
-    x_ ^= x_ << 13;
-    x_ ^= x_ >> 7;
-    x_ ^= x_ << 17;
-    return x_;
-  }
-  uint8_t next() { return static_cast<uint8_t>(next64() >> 32); }
-
- private:
-  uint64_t x_;
-};
+// The bytes a client sends: a deterministic stream, regenerated to check the echo.
+using iouloop_examples::byte_stream;
 
 struct client_spec {
   size_t bytes = 0;         // sent, and expected back

@@ -22,33 +22,12 @@
 #include "tests/semantics/policies.hpp"
 #include "tests/support/census.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/signals.hpp"
 
 namespace bad_test {
-inline void on_signal(int) {}
-
-// SIGUSR1 to the calling thread every `period_us` until stopped.
-class signal_storm {
- public:
-  explicit signal_storm(int period_us) : target_(pthread_self()) {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigaction(SIGUSR1, &sa, nullptr);
-    thread_ = std::thread([this, period_us] {
-      while (!stop_.load()) {
-        pthread_kill(target_, SIGUSR1);
-        struct timespec t {0, period_us * 1000L};
-        nanosleep(&t, nullptr);
-      }
-    });
-  }
-  ~signal_storm() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  pthread_t target_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+// SIGUSR1 (empty handler) to the calling thread every `period_us` until
+// destroyed.
+struct signal_storm : iouloop_test::signal_storm {
+  explicit signal_storm(long period_us) : iouloop_test::signal_storm({SIGUSR1}, period_us) {}
 };
 }  // namespace bad_test

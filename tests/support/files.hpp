@@ -12,22 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/bytes.hpp"
 #include "iouloop/engine/owned.hpp"
 
 namespace testfiles {
 
 // Deterministic bytes: the same seed gives the same file on every engine.
-inline std::vector<unsigned char> pattern(size_t n, uint64_t seed) {
-  std::vector<unsigned char> v(n);
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    v[i] = static_cast<unsigned char>(x >> 24);
-  }
-  return v;
-}
+using iouloop_examples::pattern;
 
 inline std::string temp_dir() {
   const char* t = std::getenv("TEST_TMPDIR");

@@ -34,6 +34,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace testwatch {
 
@@ -73,6 +74,28 @@ inline std::string thread_stacks() {
   }
   ::closedir(d);
   return out.str();
+}
+
+// The last `lines` lines of the kernel's trace buffer, if tracing is on
+// (tests/fuzz/vm_trace_iowq.sh turns it on in the VM); "" otherwise.
+inline std::string kernel_trace_tail(size_t lines = 80) {
+  for (const char* dir : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    std::ifstream on(std::string(dir) + "/tracing_on");
+    int enabled = 0;
+    if (!(on >> enabled) || !enabled) continue;
+    std::ifstream f(std::string(dir) + "/trace");
+    std::vector<std::string> tail;
+    for (std::string l; std::getline(f, l);) {
+      if (!l.empty() && l[0] == '#') continue;
+      tail.push_back(l);
+      if (tail.size() > 4 * lines) tail.erase(tail.begin(), tail.begin() + long(tail.size() - lines));
+    }
+    size_t from = tail.size() > lines ? tail.size() - lines : 0;
+    std::string out = std::string("kernel trace (last ") + std::to_string(tail.size() - from) + " events, " + dir + "):\n";
+    for (size_t i = from; i < tail.size(); ++i) out += "  " + tail[i] + "\n";
+    return out;
+  }
+  return "";
 }
 
 class case_watchdog {
@@ -161,6 +184,7 @@ class case_watchdog {
     std::fflush(stdout);
     if (dump_) std::printf("%s", dump_().c_str());
     std::printf("threads of the hung process:\n%s", thread_stacks().c_str());
+    std::printf("%s", kernel_trace_tail().c_str());
     std::printf("%s\n", replay_.c_str());
     std::printf("@@iouloop-test FAIL %s: %s (case %llu hung)\n", program_invocation_short_name, test_name_.c_str(),
                 index_);

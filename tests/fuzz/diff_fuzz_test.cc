@@ -112,7 +112,7 @@ std::string describe(const nop::params& p) {
 template <class Engine, class P, class... Extra>
 int run_engine(testwatch::case_watchdog& dog, iouloop::ring& r, iouloop::param_region<P>& p, Extra&&... extra) {
   dog.phase(Engine::name, "set-up");
-  dog.on_hang([&r, &p] { return ring_state(r) + describe(*p); });
+  testwatch::case_watchdog::scoped_dump dump(dog, [&r, &p] { return ring_state(r) + describe(*p); });
   int ret;
   {
     Engine e(r, p, extra...);
@@ -150,7 +150,6 @@ copy_result run_copy(testwatch::case_watchdog& dog, const copy_case& c, u64 seed
   res.end = *p;
   res.out = out.read_all();
   if (extra_fd >= 0) ::close(extra_fd);
-  dog.on_hang(nullptr);
   return res;
 }
 
@@ -159,7 +158,6 @@ std::pair<int, nop::params> run_nops(testwatch::case_watchdog& dog, const nop_ca
   iouloop::ring r(c.ring);
   iouloop::param_region<nop::policy> p(nop::params{c.total, c.depth, 0, 0, 0});
   int ret = run_engine<Engine>(dog, r, p, extra...);
-  dog.on_hang(nullptr);
   return {ret, *p};
 }
 

@@ -166,6 +166,14 @@ trace_result run_trace(testwatch::case_watchdog& dog, const trace_case& c, Extra
   iouloop::param_region<trace::policy> p(c.init);
   p->cq_entries = r.layout().cq_entries;
   trace_result res;
+  testwatch::case_watchdog::scoped_dump dump(dog, [&r, &p] {
+    std::ostringstream o;
+    o << "  ring: cq head " << r.cq_head() << " tail " << r.cq_tail() << " sq_flags 0x" << std::hex << r.sq_flags()
+      << std::dec << "; steps " << p->steps << " run " << p->run << " submitted " << p->submitted << " completed "
+      << p->completed << "\n";
+    if (p->steps > 0 && p->steps <= trace::max_steps) o << "  last step: " << describe(p->trace[p->steps - 1]) << "\n";
+    return o.str();
+  });
   {
     Engine e(r, p, extra...);
     dog.phase(Engine::name, "run");

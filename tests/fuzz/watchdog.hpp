@@ -150,6 +150,19 @@ class case_watchdog {
     std::lock_guard<std::mutex> g(m_);
     dump_ = std::move(dump);
   }
+  // Registers `dump` for the life of the scope (the dump refers to objects
+  // of that scope).
+  class scoped_dump {
+   public:
+    scoped_dump(case_watchdog& dog, std::function<std::string()> dump) : dog_(dog) { dog_.on_hang(std::move(dump)); }
+    scoped_dump(const scoped_dump&) = delete;
+    scoped_dump& operator=(const scoped_dump&) = delete;
+    ~scoped_dump() { dog_.on_hang(nullptr); }
+
+   private:
+    case_watchdog& dog_;
+  };
+
   // Returns how long the case took.
   std::chrono::milliseconds end_case() {
     std::lock_guard<std::mutex> g(m_);

@@ -105,7 +105,7 @@ tail -n 1 "$work/consumer.out"
 
 # ---- 3. VM tests --------------------------------------------------------------
 vm_targets="//tests:semantics_bpf_test_static //tests:engines_bpf_test_static //tests:probe_test_static
-//tests/bad_input:bad_input_bpf_test_static //tests/fuzz:diff_fuzz_test_static
+//tests/bad_input:bad_input_bpf_test_static //tests/fuzz:diff_fuzz_test_static //tests/fuzz:trace_diff_test_static
 //examples/echo:echo_bpf_test_static //examples/timer:timer_bpf_test_static
 //tests:semantics_userspace_test_static //tests:workloads_userspace_test_static
 //tests/bad_input:bad_input_userspace_test_static
@@ -124,7 +124,9 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   echo "== VM tests: booting the test kernel"
   tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
   vm_rc=$?
-  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz:)' "$work/vm.out"
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed)' "$work/vm.out"
+  # A case that hung (per-case time limit in the fuzz tests): its whole report.
+  grep -E -A120 '^[a-z_]+: case [0-9]+ HUNG' "$work/vm.out" | grep -v '^@@iouloop-test PASS' | head -200
   grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200
   grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
   # Every test case the binaries hold must be accounted for: what the VM did

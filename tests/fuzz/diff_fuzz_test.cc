@@ -229,7 +229,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
       dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value()));
       auto u = run_nops<iouloop::userspace_engine<nop::policy>>(dog, c);
-      auto b = run_nops<iouloop::bpf_engine<nop::policy>>(dog, c, nop_bpf::image(), std::string("nop"));
+      auto b = run_nops<iouloop::bpf_engine<nop::policy>>(dog, c, nop_bpf::programs::nop{});
       same = u.first == b.first && u.second.completed == b.second.completed &&
              u.second.submitted == b.second.submitted && u.second.errors == b.second.errors;
       if (!same)
@@ -249,7 +249,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
       dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value()));
       auto u = run_copy<iouloop::userspace_engine<cp::policy>>(dog, c, seed + i);
-      auto b = run_copy<iouloop::bpf_engine<cp::policy>>(dog, c, seed + i, cp_bpf::image(), std::string("cp"));
+      auto b = run_copy<iouloop::bpf_engine<cp::policy>>(dog, c, seed + i, cp_bpf::programs::cp{});
       same = u.ret == b.ret && u.end.error == b.end.error && u.end.in_flight == b.end.in_flight &&
              u.end.copied == b.end.copied && u.out == b.out;
       if (c.f == fault::none && same) same = u.end.error == 0 && u.out == testfiles::pattern(c.size, seed + i);

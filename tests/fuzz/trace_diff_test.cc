@@ -347,7 +347,7 @@ TEST_CASE(engines_name, "[trace][bpf]") {
     const trace_case c = make_case(s.seed, i);
     dog.start_case(i, describe(c), replay(s.seed, i));
     auto u = run_trace<iouloop::userspace_engine<trace::policy>>(dog, c);
-    auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::image(), std::string("trace"));
+    auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::programs::trace{});
     dog.end_case();
     ran++;
     steps += b.end.steps;
@@ -376,18 +376,17 @@ TEST_CASE(engines_name, "[trace][bpf]") {
   REQUIRE(differences == 0);
 }
 
-// The KNOWN userspace-engine difference, as one fixed case: 14 NOPs in
+// Once a known difference, now a rule both engines follow: 14 NOPs in
 // chains of 4 (4 chain heads complete during submission, 4 second links
-// wait in deferred task work), nothing consumed, and a wait for 2 more
-// CQEs beyond the tail. The kernel loop runs io_run_local_work_locked(ctx,
-// nr_wait = 2): one round of the 4 pending links, tail 8. The userspace
-// engine waits with min_complete = cq_wait_idx - head = 6 and
-// io_cqring_wait runs task work until 6 items ran: two rounds, tail 11.
-// Tagged [!shouldfail]: it passes while the engines differ. Once the
-// userspace engine matches the kernel, it fails: drop the tag then (and the
-// tolerance in the test above).
-TEST_CASE("per-step traces: KNOWN userspace-engine difference: waiting with unconsumed CQEs runs more task work",
-          "[trace][bpf][!shouldfail]") {
+// wait in deferred task work), nothing consumed, and a wait for 2 more CQEs
+// beyond the tail. The kernel loop does not sleep while local work is
+// pending and runs io_run_local_work_locked(ctx, nr_wait = 2): one round of
+// the 4 pending links, tail 8 (io_uring/loop.c io_loop_wait,
+// __io_run_loop). The userspace engine used to wait with min_complete =
+// cq_wait_idx - head = 6 (two rounds, tail 11); it now runs the pending work
+// with min_complete = nr_wait and a zero timeout, as the kernel does.
+TEST_CASE("per-step traces: pending task work with unconsumed CQEs runs nr_wait items, as in the kernel",
+          "[trace][bpf]") {
   require_bpf_engine();
   trace_case c;
   c.profile = 1;
@@ -398,7 +397,7 @@ TEST_CASE("per-step traces: KNOWN userspace-engine difference: waiting with unco
   testwatch::case_watchdog dog("trace_diff", "known difference", testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
   dog.start_case(0, describe(c), "");
   auto u = run_trace<iouloop::userspace_engine<trace::policy>>(dog, c);
-  auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::image(), std::string("trace"));
+  auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::programs::trace{});
   dog.end_case();
   difference d = compare(c, u, "userspace", b, "bpf");
   INFO(d.text);
@@ -411,7 +410,7 @@ TEST_CASE("per-step traces: KNOWN userspace-engine difference: waiting with unco
 // 11 CQEs still to come. The kernel loop runs 11+ task-work items (into the
 // CQ and its overflow list); the userspace engine's min_complete is
 // clamped to the CQ size, so it runs 8 and leaves the rest pending. The next
-// steps see the same 8 CQEs, then different tails. [!shouldfail] as above.
+// steps see the same 8 CQEs, then different tails. Tagged [!shouldfail]: it passes while the engines differ (docs/semantics.md, known difference F).
 TEST_CASE("per-step traces: KNOWN userspace-engine difference: a wait beyond the CQ size runs less task work",
           "[trace][bpf][!shouldfail]") {
   require_bpf_engine();
@@ -428,7 +427,7 @@ TEST_CASE("per-step traces: KNOWN userspace-engine difference: a wait beyond the
   testwatch::case_watchdog dog("trace_diff", "known difference", testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
   dog.start_case(0, describe(c), "");
   auto u = run_trace<iouloop::userspace_engine<trace::policy>>(dog, c);
-  auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::image(), std::string("trace"));
+  auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::programs::trace{});
   dog.end_case();
   difference d = compare(c, u, "userspace", b, "bpf");
   INFO(d.text << both_traces(c, u, b));

@@ -313,7 +313,11 @@ class userspace_engine {
       u32 sigmask_sz;
       u32 min_wait_usec;
       u64 ts;
-    } wait_arg{reinterpret_cast<u64>(&wait_mask), _NSIG / 8, 0, 0};
+    } wait_arg{reinterpret_cast<u64>(&wait_mask), _NSIG / 8, 0, 0}, flush_arg = wait_arg;
+    // The same mask, with a timeout that has already passed: run what task
+    // work there is, never sleep.
+    const abi::kernel_timespec zero{};
+    flush_arg.ts = reinterpret_cast<u64>(&zero);
 
     for (;;) {
       if (detached_.load(std::memory_order_relaxed)) return -EFAULT;
@@ -327,14 +331,26 @@ class userspace_engine {
       const s32 nr_wait = static_cast<s32>(cq_wait_idx - tail);
       bool slept = false;
       if (nr_wait > 0 && !dice_.spurious()) {
-        // io_loop_wait: sleep until the tail reaches cq_wait_idx (chaos:
-        // only part of the way). The kernel counts min_complete from the
-        // consumed head.
-        u32 target = cq_wait_idx;
-        if (nr_wait > 1 && dice_.early()) target = tail + 1 + dice_.below(u32(nr_wait) - 1);
         const u32 head = l.cq.head();
-        const int e = sys::io_uring_enter(ring_.fd(), 0, target - head, abi::enter::getevents | abi::enter::ext_arg,
-                                          &wait_arg, sizeof wait_arg);
+        int e;
+        if (taskrun_flag && (ring_.sq_flags() & (abi::sq_flag::taskrun | abi::sq_flag::cq_overflow))) {
+          // io_loop_wait does not sleep while local work is pending (or the
+          // CQ overflowed); the iteration runs at least nr_wait and at most
+          // max(20, nr_wait) items (io_run_local_work_locked) and the step
+          // runs again, target reached or not. io_cqring_wait with
+          // min_complete = nr_wait runs exactly that before it looks at the
+          // CQ, and the zero timeout keeps it from sleeping.
+          e = sys::io_uring_enter(ring_.fd(), 0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg,
+                                  &flush_arg, sizeof flush_arg);
+        } else {
+          // io_loop_wait: sleep until the tail reaches cq_wait_idx (chaos:
+          // only part of the way). min_complete counts from the consumed
+          // head; the kernel arms the same wake-up countdown (nr_wait).
+          u32 target = cq_wait_idx;
+          if (nr_wait > 1 && dice_.early()) target = tail + 1 + dice_.below(u32(nr_wait) - 1);
+          e = sys::io_uring_enter(ring_.fd(), 0, target - head, abi::enter::getevents | abi::enter::ext_arg,
+                                  &wait_arg, sizeof wait_arg);
+        }
         slept = true;
         if (e == -EINTR) return -EINTR;
         // A wake-up is a hint (-ETIME, -EAGAIN, -EBUSY, -EBADR: look

@@ -185,6 +185,9 @@ while :; do
   attempt=$((attempt + 1))
 done
 
+# "its last line" skips the shell's kill notes and Catch2's closing summary,
+# so that it is the failed case's report or the program's own last words.
+noise='^(Terminated|Killed|=+|-+|test cases: .*|assertions: .*|All tests passed.*)$'
 # Print the programs' output without the markers; collect their exit codes.
 awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
      /^@@iouloop-vm begin/ { cur=$3; lim=substr($4, 7); last=""; next }
@@ -195,7 +198,7 @@ awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
          print "vm: " $3 " exited " substr($4, 4)
        cur=""; next }
      /^@@iouloop-vm done/  { next }
-     cur != "" { print; if (NF && $0 !~ /^(Terminated|Killed)$/) last=$0 }' "$console.txt"
+     cur != "" { print; if (NF && $0 !~ noise) last=$0 }' noise="$noise" "$console.txt"
 # What stopped the VM, for a program that did not finish.
 if [ -n "$why_stopped" ]; then stopped=$why_stopped
 else
@@ -213,7 +216,7 @@ for n in $names; do
   elif grep -q "^@@iouloop-vm begin $n\( \|$\)" "$console.txt"; then
     last=$(awk -v n="$n" '/^@@iouloop-vm begin/ { cur=($3 == n); next }
                           /^@@iouloop-vm/ { cur=0; next }
-                          cur && NF { l=$0 } END { print l }' "$console.txt")
+                          cur && NF && $0 !~ noise { l=$0 } END { print l }' noise="$noise" "$console.txt")
     echo "vm: $n did not finish: $stopped while it was running${last:+; its last line: $last}"; status=1
   else
     echo "vm: $n did not run: $stopped before it started"; status=1

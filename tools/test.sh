@@ -131,19 +131,41 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
   # Every test case the binaries hold must be accounted for: what the VM did
   # not report is SKIPPED (VM unavailable) or FAILED (VM crashed/timed out).
+  # A program that did not finish says why in its "vm: NAME did not ..." line
+  # (killed at its time limit, the VM's limit, a crash); that reason goes
+  # with each of its unreported cases.
   for b in "${vm_bins[@]}"; do
     name=$(basename "$b")
+    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$work/vm.out" | head -n1)
     "$b" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
       [ -n "$tc" ] || continue
       if grep -qF -- "$name: $tc" "$work/vm.results"; then continue; fi
       if [ "$vm_rc" = 77 ]; then
         echo "@@iouloop-test SKIP $name: $tc" >>"$lines"
       else
-        echo "@@iouloop-test FAIL $name: $tc (no result from the VM)" >>"$lines"
+        echo "@@iouloop-test FAIL $name: $tc (no result from the VM${why:+: $name $why})" >>"$lines"
       fi
     done
   done
   cat "$work/vm.results" >>"$lines"
+  # A program that did not finish (a hang in its teardown, say) is a failure
+  # even when every case it holds reported before it was stopped.
+  for b in "${vm_bins[@]}"; do
+    name=$(basename "$b")
+    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$work/vm.out" | head -n1)
+    if [ -n "$why" ] && ! grep -q "^@@iouloop-test FAIL $name: " "$lines"; then
+      echo "@@iouloop-test FAIL $name: $why" >>"$lines"
+    fi
+  done
+  # The harness itself: per-program time limit, the VM's limit, boot retry
+  # (tools/vm/selftest.sh boots the VM three times; it is not a Bazel test
+  # because QEMU does not run reliably inside Bazel's sandbox).
+  if [ "$vm_rc" != 77 ]; then
+    echo "== VM tests: the VM harness (tools/vm/selftest.sh)"
+    tools/vm/selftest.sh >"$work/vm-selftest.out" 2>&1
+    grep -E '^(SKIPPED|@@iouloop-test FAIL|    \|)' "$work/vm-selftest.out"
+    grep '^@@iouloop-test ' "$work/vm-selftest.out" >>"$lines"
+  fi
   if [ "$vm_rc" = 77 ]; then
     echo "SKIPPED: VM tests: $(grep -m1 '^SKIPPED' "$work/vm.out" | sed 's/^SKIPPED: VM tests: //')"
     if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then

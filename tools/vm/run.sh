@@ -3,24 +3,53 @@
 # small initramfs and run programs inside it; their output comes back on the
 # serial console.
 #
-#   run.sh [--timeout SECS] [--args "ARGS"] [--env NAME=VALUE]... [--log FILE] PROGRAM...
+#   run.sh [--timeout SECS] [--program-timeout [NAME=]SECS]... [--boot-timeout SECS]
+#          [--args "ARGS"] [--env NAME=VALUE]... [--log FILE] PROGRAM...
 #
 # Each PROGRAM must be statically linked; it runs as /bin/<name> ARGS with
 # IOULOOP_IN_VM=1, in order. The console shows
-#   @@iouloop-vm begin <name>  ...its output...  @@iouloop-vm end <name> rc=<N>
+#   @@iouloop-vm begin <name> limit=<S>  ...its output...  @@iouloop-vm end <name> rc=<N>
 # and this script prints each program's output with the markers stripped.
+#
+# Time limits:
+#   --timeout SECS          the whole VM (default 600); when it is hit, the
+#                           program that was running is named.
+#   --program-timeout SECS  each program (default 900); NAME=SECS sets it for
+#                           the program NAME only (repeatable). A program over
+#                           its limit gets SIGTERM (Catch2 then names the
+#                           running test case), SIGKILL 10 s later; its end
+#                           marker says rc=timeout, this script prints
+#                           "vm: NAME did not finish: killed after S s (time
+#                           limit)", and the next program runs.
+#   --boot-timeout SECS     from QEMU's start to /init's first line (default 300).
+# A boot that dies before /init prints its first line (no test has started:
+# e.g. a kernel panic during boot) is retried, at most twice, and this script
+# says so ("run.sh: the VM died before any test started (attempt 1 of 3): ...").
+# A boot in which a program started is never retried.
+#
 # Exit status: 0 when every program ran and exited 0; 1 when one failed or
 # did not finish; 77 when the VM cannot run here (the reason is printed as
 # "SKIPPED: ...").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 timeout_s=600
+program_timeout=900
+program_limits=""   # "NAME=SECS ..." overrides
+boot_timeout=300
+attempts=3
 args=""
 log=""
 envs=""
+is_secs() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --timeout) timeout_s=$2; shift 2 ;;
+    --timeout) timeout_s=$2; is_secs "$2" || { echo "run.sh: --timeout wants seconds" >&2; exit 2; }; shift 2 ;;
+    --program-timeout)
+      if is_secs "$2"; then program_timeout=$2
+      elif [[ "$2" =~ ^[A-Za-z0-9_.+-]+=[1-9][0-9]*$ ]]; then program_limits="$program_limits $2"
+      else echo "run.sh: --program-timeout wants SECS or NAME=SECS" >&2; exit 2; fi
+      shift 2 ;;
+    --boot-timeout) boot_timeout=$2; is_secs "$2" || { echo "run.sh: --boot-timeout wants seconds" >&2; exit 2; }; shift 2 ;;
     --args) args=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --env)
@@ -31,7 +60,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -gt 0 ] || { echo "usage: run.sh [--timeout S] [--args A] [--log F] PROGRAM..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: run.sh [--timeout S] [--program-timeout [NAME=]S] [--args A] [--log F] PROGRAM..." >&2; exit 2; }
 
 skip() { echo "SKIPPED: VM tests: $*"; exit 77; }
 
@@ -44,8 +73,9 @@ busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && file_is_static=$(ldd "$busybox" 2>&1 || true)
 case "${file_is_static:-dynamic}" in *"not a dynamic"*|*"statically linked"*) ;; *) skip "busybox is missing or not static (install busybox-static)";; esac
 
+qpid=""
 work=$(mktemp -d /tmp/iouloop-vm.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run}
 cp "$busybox" "$root/bin/busybox"
@@ -55,6 +85,21 @@ for p in "$@"; do
   cp "$p" "$root/bin/$(basename "$p")"
 done
 names=$(for p in "$@"; do basename "$p"; done | tr '\n' ' ')
+# limit_of NAME: the program's time limit in seconds.
+limit_of() {
+  local l=$program_timeout kv
+  for kv in $program_limits; do [ "${kv%%=*}" = "$1" ] && l=${kv#*=}; done
+  echo "$l"
+}
+for kv in $program_limits; do
+  case " $names " in *" ${kv%%=*} "*) ;; *) echo "run.sh: --program-timeout ${kv}: no program named ${kv%%=*}" >&2; exit 2 ;; esac
+done
+limits=$(for n in $names; do printf '%s=%s ' "$n" "$(limit_of "$n")"; done)
+
+# /init. Each program runs under busybox timeout: SIGTERM at its limit (a
+# Catch2 binary reports the test case it was in, and stdio to the console is
+# line-buffered, so every finished line is out), SIGKILL 10 s later if it is
+# still there. "rc=timeout" when it exited non-zero at or past its limit.
 cat >"$root/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -66,10 +111,17 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "@@iouloop-vm kernel \$(uname -r)"
 cd /tmp
-for t in $names; do
-  echo "@@iouloop-vm begin \$t"
-  /bin/\$t $args
-  echo "@@iouloop-vm end \$t rc=\$?"
+for tl in $limits; do
+  t=\${tl%%=*} lim=\${tl#*=}
+  echo "@@iouloop-vm begin \$t limit=\$lim"
+  start=\$(date +%s)
+  timeout -s TERM -k 10 \$lim /bin/\$t $args
+  rc=\$?
+  if [ \$rc != 0 ] && [ \$(( \$(date +%s) - start )) -ge \$lim ]; then
+    echo
+    rc=timeout
+  fi
+  echo "@@iouloop-vm end \$t rc=\$rc"
 done
 echo "@@iouloop-vm done"
 poweroff -f
@@ -78,31 +130,96 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 
 console=$work/console.log
-set +e
-timeout --foreground "$timeout_s" "$qemu" -accel tcg -nographic -no-reboot -m 1G -smp 2 -cpu max \
-  -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 quiet" -serial "file:$console" -monitor none -display none -nic none \
-  </dev/null >"$work/qemu.out" 2>&1
-qrc=$?
-set -e
-# The firmware's screen-control escapes share a line with the first marker.
-tr -d '\r' <"$console" | sed 's/^.*@@iouloop-vm/@@iouloop-vm/' >"$console.txt"
-[ -n "$log" ] && cp "$console.txt" "$log"
-if ! grep -q '^@@iouloop-vm kernel' "$console.txt"; then
-  echo "run.sh: the VM did not reach /init (qemu exit $qrc); console and qemu output follow:" >&2
-  tail -n 40 "$console.txt" "$work/qemu.out" >&2
-  exit 1
-fi
+# boot: one QEMU run; sets qrc and why_stopped ("" when QEMU exited by itself).
+boot() {
+  : >"$console"
+  # thread=single: one host thread runs both vCPUs in turn. With a thread per
+  # vCPU, QEMU 7.2 can keep a stale translation of kernel code that the other
+  # vCPU is live-patching; boots died of an int3 left in sched_clock_cpu
+  # (README.md, the paragraph on the VM harness).
+  "$qemu" -accel tcg,thread=single -nographic -no-reboot -m 1G -smp 2 -cpu max \
+    -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
+    -append "console=ttyS0 panic=-1 quiet" -serial "file:$console" -monitor none -display none -nic none \
+    </dev/null >"$work/qemu.out" 2>&1 &
+  qpid=$!
+  local t0=$SECONDS booted=0
+  why_stopped=""
+  while kill -0 "$qpid" 2>/dev/null; do
+    sleep 1
+    if [ $booted = 0 ] && grep -aq '@@iouloop-vm kernel' "$console"; then booted=1; fi
+    if [ $booted = 0 ] && [ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
+      why_stopped="no /init after ${boot_timeout} s (boot time limit)"; kill "$qpid" 2>/dev/null || true
+    elif [ $((SECONDS - t0)) -ge "$timeout_s" ]; then
+      why_stopped="QEMU killed after ${timeout_s} s (the VM's time limit, --timeout)"; kill "$qpid" 2>/dev/null || true
+    fi
+  done
+  set +e; wait "$qpid"; qrc=$?; set -e
+  qpid=""
+  # The firmware's screen-control escapes share a line with the first marker.
+  tr -d '\r' <"$console" | sed 's/^.*@@iouloop-vm/@@iouloop-vm/' >"$console.txt"
+}
+# boot_failure: one line saying why a boot did not reach /init.
+boot_failure() {
+  local l rip strip='s/^ *\[[ 0-9.]*\] //'
+  l=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops|int3: |general protection|invalid opcode|RIP: ' "$console.txt" | sed "$strip" || true)
+  rip=$(grep -a -m1 -E '^ *(\[[ 0-9.]*\] )?RIP: ' "$console.txt" | sed "$strip" || true)
+  [ -n "$rip" ] && [ "$rip" != "$l" ] && l="$l; $rip"
+  [ -n "$l" ] || l=$(grep -a -v '^[[:space:]]*$' "$console.txt" | tail -n1 | sed "$strip")
+  [ -n "$l" ] || l=$(grep -a -v '^[[:space:]]*$' "$work/qemu.out" | tail -n1)
+  echo "${why_stopped:-qemu exit $qrc}${l:+: $l}"
+}
+
+[ -n "$log" ] && : >"$log"
+attempt=1
+while :; do
+  boot
+  [ -n "$log" ] && { [ "$attempt" = 1 ] || echo "@@iouloop-vm-run attempt $attempt"; cat "$console.txt"; } >>"$log"
+  grep -q '^@@iouloop-vm kernel' "$console.txt" && break
+  if [ "$attempt" -ge "$attempts" ]; then
+    echo "run.sh: the VM did not reach /init in $attempts attempts (last: $(boot_failure)); console and qemu output follow:" >&2
+    tail -n 40 "$console.txt" "$work/qemu.out" >&2
+    exit 1
+  fi
+  echo "run.sh: the VM died before any test started (attempt $attempt of $attempts): $(boot_failure); booting again" >&2
+  grep -a -E -A30 'Kernel panic|BUG:|Oops|int3: ' "$console.txt" | head -n 40 | sed 's/^/run.sh:   | /' >&2 || true
+  attempt=$((attempt + 1))
+done
+
+# "its last line" skips the shell's kill notes and Catch2's closing summary,
+# so that it is the failed case's report or the program's own last words.
+noise='^(Terminated|Killed|=+|-+|test cases: .*|assertions: .*|All tests passed.*)$'
 # Print the programs' output without the markers; collect their exit codes.
 awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
-     /^@@iouloop-vm begin/ { cur=$3; next }
-     /^@@iouloop-vm end/   { print "vm: " $3 " exited " substr($4, 4); cur=""; next }
+     /^@@iouloop-vm begin/ { cur=$3; lim=substr($4, 7); last=""; next }
+     /^@@iouloop-vm end/   {
+       if ($4 == "rc=timeout")
+         print "vm: " $3 " did not finish: killed after " lim " s (time limit)" (last != "" ? "; its last line: " last : "")
+       else
+         print "vm: " $3 " exited " substr($4, 4)
+       cur=""; next }
      /^@@iouloop-vm done/  { next }
-     cur != "" { print }' "$console.txt"
+     cur != "" { print; if (NF && $0 !~ noise) last=$0 }' noise="$noise" "$console.txt"
+# What stopped the VM, for a program that did not finish.
+if [ -n "$why_stopped" ]; then stopped=$why_stopped
+else
+  stopped="the VM stopped (qemu exit $qrc)"
+  panic=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops' "$console.txt" | sed 's/^ *\[[ 0-9.]*\] //' || true)
+  [ -n "$panic" ] && stopped="$stopped: $panic"
+fi
 status=0
 for n in $names; do
-  rc=$(sed -n "s/^@@iouloop-vm end $n rc=\([0-9]*\)$/\1/p" "$console.txt" | head -n1)
-  if [ -z "$rc" ]; then echo "vm: $n did not finish (timeout ${timeout_s}s or crash; qemu exit $qrc)"; status=1
-  elif [ "$rc" != 0 ]; then status=1; fi
+  rc=$(sed -n "s/^@@iouloop-vm end $n rc=\([0-9a-z]*\)$/\1/p" "$console.txt" | head -n1)
+  if [ "$rc" = timeout ]; then
+    status=1   # reported above
+  elif [ -n "$rc" ]; then
+    [ "$rc" = 0 ] || status=1
+  elif grep -q "^@@iouloop-vm begin $n\( \|$\)" "$console.txt"; then
+    last=$(awk -v n="$n" '/^@@iouloop-vm begin/ { cur=($3 == n); next }
+                          /^@@iouloop-vm/ { cur=0; next }
+                          cur && NF && $0 !~ noise { l=$0 } END { print l }' noise="$noise" "$console.txt")
+    echo "vm: $n did not finish: $stopped while it was running${last:+; its last line: $last}"; status=1
+  else
+    echo "vm: $n did not run: $stopped before it started"; status=1
+  fi
 done
 exit $status

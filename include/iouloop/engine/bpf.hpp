@@ -29,6 +29,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <mutex>
 #include <utility>
 
 #include "iouloop/bpf/shared.hpp"
@@ -59,11 +60,32 @@ concept bpf_program_handle = requires {
 };
 
 namespace detail {
-// libbpf reports through one global print callback; collect what it says
-// during a call so that errors can carry it (the verifier's log included).
+// libbpf reports through one process-wide print callback, which is the
+// application's (libbpf_set_print). iouloop borrows it only while one of its
+// libbpf calls runs (a libbpf_log on the stack), captures what libbpf says
+// on that thread so that errors carry it (the verifier's log included),
+// forwards every message to the application's own callback as well, and
+// puts the application's callback back when the last of its calls ends.
+// (IOULOOP_LIBBPF_VERBOSE is gone: install a callback to see libbpf's
+// messages; iouloop forwards to it.)
 inline thread_local std::string* libbpf_capture = nullptr;
+struct libbpf_hook {
+  std::mutex m;
+  int users = 0;
+  libbpf_print_fn_t app = nullptr;  // the application's callback while iouloop borrows the hook
+  static libbpf_hook& get() {
+    static libbpf_hook h;
+    return h;
+  }
+};
 inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
+  if (libbpf_print_fn_t app = __atomic_load_n(&libbpf_hook::get().app, __ATOMIC_ACQUIRE)) {
+    va_list again;
+    va_copy(again, args);
+    app(level, fmt, again);
+    va_end(again);
+  }
+  if (level == LIBBPF_DEBUG || !libbpf_capture) return 0;
   va_list again;
   va_copy(again, args);
   int n = std::vsnprintf(nullptr, 0, fmt, again);
@@ -72,11 +94,7 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
   std::string text(usize(n) + 1, '\0');  // a verifier log comes in one piece
   std::vsnprintf(text.data(), text.size(), fmt, args);
   text.resize(usize(n));
-  if (libbpf_capture) {
-    *libbpf_capture += text;
-  } else if (std::getenv("IOULOOP_LIBBPF_VERBOSE")) {
-    std::fputs(text.c_str(), stderr);
-  }
+  *libbpf_capture += text;
   return 0;
 }
 // A verifier log can run to megabytes; its reason is at the end.
@@ -87,11 +105,19 @@ inline std::string log_excerpt(const std::string& log, usize head = 2048, usize 
 }
 class libbpf_log {
  public:
-  libbpf_log() {
-    libbpf_set_print(libbpf_print);
-    prev_ = std::exchange(libbpf_capture, &text_);
+  libbpf_log() : prev_(std::exchange(libbpf_capture, &text_)) {
+    libbpf_hook& h = libbpf_hook::get();
+    std::lock_guard<std::mutex> lock(h.m);
+    if (h.users++ == 0) __atomic_store_n(&h.app, libbpf_set_print(libbpf_print), __ATOMIC_RELEASE);
   }
-  ~libbpf_log() { libbpf_capture = prev_; }
+  ~libbpf_log() {
+    libbpf_capture = prev_;
+    libbpf_hook& h = libbpf_hook::get();
+    std::lock_guard<std::mutex> lock(h.m);
+    if (--h.users == 0) libbpf_set_print(__atomic_exchange_n(&h.app, nullptr, __ATOMIC_ACQ_REL));
+  }
+  libbpf_log(const libbpf_log&) = delete;
+  libbpf_log& operator=(const libbpf_log&) = delete;
   const std::string& text() const { return text_; }
 
  private:

@@ -15,7 +15,8 @@
 #     /var/cache/iouloop/kernel/current/config) if that file exists; the
 #     comparison itself is exercised on synthetic configs either way.
 #
-# Prints one "ok: ..." / "FAIL: ..." / "skip: ..." line per check; exits 1 if
+# Prints one "@@iouloop-test PASS|FAIL|SKIP patch_test: ..." line per check
+# (the suite's result protocol; tools/test.sh counts them); exits 1 if
 # any check failed.
 set -u
 
@@ -43,9 +44,9 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="${HOME:-/tmp}"
 failures=0
 # Output prefix; the negative self-checks indent their (expected) output.
 pfx=""
-ok() { printf '%sok: %s\n' "$pfx" "$*"; }
-fail() { printf '%sFAIL: %s\n' "$pfx" "$*"; failures=$((failures + 1)); }
-skip() { printf '%sskip: %s\n' "$pfx" "$*"; }
+ok() { printf '%s@@iouloop-test PASS patch_test: %s\n' "$pfx" "$*"; }
+fail() { printf '%s@@iouloop-test FAIL patch_test: %s\n' "$pfx" "$*"; failures=$((failures + 1)); }
+skip() { printf '%s@@iouloop-test SKIP patch_test: %s\n' "$pfx" "$*"; }
 
 # --- patch checks -----------------------------------------------------------
 
@@ -254,7 +255,7 @@ compare_config() {
 
 for f in "$patch" "$fragment"; do
   if [ ! -r "$f" ]; then
-    echo "FAIL: cannot read $f"
+    echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
   fi
 done
@@ -262,7 +263,7 @@ echo "patch: $patch"
 
 check_patch "$patch"
 
-tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/patch_test.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
+tmp=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/patch_test.XXXXXX") || { echo "@@iouloop-test FAIL patch_test: mktemp"; exit 1; }
 trap 'rm -rf "$tmp"' EXIT
 
 # expect_failure NAME DESCRIPTION FUNCTION FILE...: run FUNCTION on a

@@ -28,6 +28,8 @@ def iouloop_test(name, srcs, deps = [], vm = True, host = True, tags = [], data 
             srcs = srcs,
             deps = all_deps,
             linkopts = ["-static"],
-            tags = ["manual"],
+            # iouloop_vm: tools/test.sh runs every target with this tag in
+            # the VM (bazel query), so the VM's test plan is not kept by hand.
+            tags = ["manual", "iouloop_vm"],
             **kwargs
         )

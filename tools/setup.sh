@@ -39,7 +39,7 @@ fi
 #    bpftool 7.x and Catch2 v3; bookworm itself gives the rest.
 base_pkgs=(bazel-bootstrap clang-19 llvm-19 lld-19 g++ make pkg-config
   libelf-dev zlib1g-dev libzstd-dev qemu-system-x86 busybox-static cpio gzip
-  dpkg-dev ca-certificates xz-utils git)
+  dpkg-dev ca-certificates xz-utils git clang-format-19)
 bp_pkgs=(libbpf-dev bpftool catch2)
 need=0
 for p in "${base_pkgs[@]}" "${bp_pkgs[@]}"; do
@@ -79,6 +79,15 @@ if [ ! -f "$uring_prefix/lib/liburing.a" ] || [ ! -f "$uring_prefix/include/libu
 fi
 grep -q IORING_SETUP_NO_SQARRAY "$uring_prefix/include/liburing/io_uring.h" ||
   die "liburing in $uring_prefix is too old for IORING_SETUP_NO_SQARRAY"
+
+# 4b. buildifier (the format of BUILD and .bzl files, tools/style.sh): not in
+#     Debian; the npm registry's @bazel/buildifier ships the binary itself.
+buildifier_version=8.2.1
+if ! buildifier --version 2>/dev/null | grep -q "$buildifier_version"; then
+  command -v npm >/dev/null || { log "installing npm (for buildifier)"; apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+  log "installing buildifier $buildifier_version (npm @bazel/buildifier)"
+  npm install -g --silent "@bazel/buildifier@$buildifier_version" >/dev/null || die "npm install @bazel/buildifier failed"
+fi
 
 # 5. the VM test kernel (a Debian kernel with CONFIG_IO_URING_BPF_OPS).
 if [ $want_kernel = 1 ]; then

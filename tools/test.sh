@@ -89,6 +89,14 @@ for seed in ${IOULOOP_CHAOS_SEEDS:-1 2 3}; do
   fi
 done
 
+# ---- style: the tree is formatted (tools/style.sh: clang-format-19, buildifier) --
+if tools/style.sh --check >"$work/style.out" 2>&1; then
+  echo "@@iouloop-test PASS style: $(tail -n 1 "$work/style.out" | sed 's/^style.sh: //')" >>"$lines"
+else
+  head -n 20 "$work/style.out"
+  echo "@@iouloop-test FAIL style: files are not formatted (tools/style.sh lists them; tools/style.sh fixes them)" >>"$lines"
+fi
+
 # ---- layering: a header from a layer a target does not depend on fails ------------
 # (tests/layering/BUILD.bazel; Bazel cannot run inside a test, so here)
 for t in policy_wrong_include:iouloop/engine/userspace.hpp userspace_wrong_include:iouloop/engine/bpf.hpp; do

@@ -95,7 +95,8 @@ vm_targets="//tests:semantics_bpf_test_static //tests:engines_bpf_test_static //
 //examples/echo:echo_bpf_test_static //examples/timer:timer_bpf_test_static
 //tests:semantics_userspace_test_static //tests:workloads_userspace_test_static
 //tests/bad_input:bad_input_userspace_test_static
-//examples/echo:echo_test_static //examples/timer:timer_test_static"
+//examples/echo:echo_test_static //examples/timer:timer_test_static
+//tests:privileges_test_static //examples/loader:loader_test_static //tests/fuzz:params_fuzz_test_static"
 echo "== VM tests: building static test binaries"
 vm_bins=()
 if bazel build $vm_targets "$@" >"$work/vm-build.out" 2>&1; then
@@ -110,7 +111,7 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   echo "== VM tests: booting the test kernel"
   tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
   vm_rc=$?
-  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz:)' "$work/vm.out"
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz:|params_fuzz:)' "$work/vm.out"
   grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200
   grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
   # Every test case the binaries hold must be accounted for: what the VM did

@@ -182,12 +182,10 @@ class bpf_object {
     privileges p = privileges::now();
     if (std::string why = p.bpf_engine_problem(); !why.empty())
       throw error(EPERM, "the kernel refused to load '" + program_ + "_step': " + why);
-    if (e == EPERM || e == EACCES) {
-      if (e == EPERM)
-        throw error(EPERM, "the kernel refused to load '" + program_ + "_step' although this process holds " +
-                               p.relevant() + ": a security module (LSM) or seccomp filter refuses bpf(); " +
-                               "libbpf said: " + trim(detail::log_excerpt(said)));
-    }
+    if (e == EPERM)
+      throw error(EPERM, "the kernel refused to load '" + program_ + "_step' although this process holds " +
+                             p.relevant() + ": a security module (LSM) or seccomp filter refuses bpf(); " +
+                             "libbpf said: " + trim(detail::log_excerpt(said)));
     throw error(e, "the kernel refused BPF program '" + program_ + "_step' of " + image_name_ +
                        "; the verifier said:\n" + trim(detail::log_excerpt(said)));
   }

@@ -142,7 +142,7 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   echo "== VM tests: booting the test kernel"
   tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
   vm_rc=$?
-  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed)' "$work/vm.out"
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed|params_fuzz:)' "$work/vm.out"
   # A case that hung (per-case time limit in the fuzz tests): its whole report.
   grep -E -A120 '^[a-z_]+: case [0-9]+ HUNG' "$work/vm.out" | grep -v '^@@iouloop-test PASS' | head -200
   grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200

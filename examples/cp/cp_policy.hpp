@@ -54,6 +54,12 @@ IOULOOP_INLINE u32 lowest_bit(u64 mask) {
 template <class Loop>
 IOULOOP_INLINE void start_block(Loop& loop, u32 slot, u64 off, u32 len) {
   params& p = loop.params;
+  // The host may write anything into params while the loop runs: the bytes a
+  // block reads into must stay inside the depth * block the host gave.
+  if (slot >= p.depth || p.depth > max_depth || len > p.block) {
+    if (p.error == 0) p.error = -22;  // EINVAL: the params changed under the loop
+    return;
+  }
   abi::sqe* r = loop.sq.next();
   abi::sqe* w = loop.sq.next();
   if (!r || !w) return;

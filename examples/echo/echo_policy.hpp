@@ -75,9 +75,15 @@ IOULOOP_INLINE abi::sqe* next_sqe(Loop& loop) {
   return s;
 }
 
+// The host may write anything into params while the loop runs: a request's
+// bytes must stay inside one of the `slots` buffers the host gave, and a send
+// inside what was received. Otherwise a fatal -EINVAL.
+IOULOOP_INLINE bool slot_in_range(const params& p, u32 slot) { return slot < p.slots; }
+
 template <class Loop>
 IOULOOP_INLINE void start_recv(Loop& loop, u32 slot) {
   params& p = loop.params;
+  if (!slot_in_range(p, slot)) return fail(loop, -22);
   if (abi::sqe* s = next_sqe(loop))
     prep_recv(*s, p.fd[slot], p.buffers + u64(slot) * p.slot_bytes, p.slot_bytes, 0, ud::make(tag::recv, slot));
 }
@@ -85,6 +91,7 @@ IOULOOP_INLINE void start_recv(Loop& loop, u32 slot) {
 template <class Loop>
 IOULOOP_INLINE void start_send(Loop& loop, u32 slot) {  // the bytes of the slot not sent yet
   params& p = loop.params;
+  if (!slot_in_range(p, slot) || p.sent[slot] >= p.len[slot] || p.len[slot] > p.slot_bytes) return fail(loop, -22);
   if (abi::sqe* s = next_sqe(loop))
     prep_send(*s, p.fd[slot], p.buffers + u64(slot) * p.slot_bytes + p.sent[slot], p.len[slot] - p.sent[slot],
               msg_nosignal, ud::make(tag::send, slot));

@@ -6,6 +6,7 @@
 
 #include "iouloop/abi.hpp"
 #include "iouloop/combinators.hpp"
+#include "iouloop/engine/attached.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/param_region.hpp"

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "iouloop/abi.hpp"
+#include "iouloop/engine/privileges.hpp"
 #include "iouloop/engine/ring.hpp"
 
 namespace iouloop {
@@ -38,12 +39,14 @@ struct probe_result {
   bool bpf_ops = false;        // struct io_uring_bpf_ops in the kernel BTF
   bool kfunc_submit_sqes = false;
   bool kfunc_get_region = false;
-  bool bpf_load = false;  // this process may load BPF programs
+  bool bpf_load = false;  // this process may load a BPF program (a socket filter: the least there is)
   std::string bpf_load_error;
+  privileges privs;       // capabilities, unprivileged_bpf_disabled, lockdown, RLIMIT_MEMLOCK
 
   // The BPF engine can run here.
   bool bpf_engine() const {
-    return io_uring && defer_taskrun && mem_region && bpf_ops && kfunc_submit_sqes && kfunc_get_region && bpf_load;
+    return io_uring && defer_taskrun && mem_region && bpf_ops && kfunc_submit_sqes && kfunc_get_region && bpf_load &&
+           privs.bpf_engine_problem().empty();
   }
   // Why the BPF engine cannot run, naming the missing piece; "" if it can.
   std::string bpf_engine_problem() const {
@@ -55,6 +58,9 @@ struct probe_result {
     if (!kfunc_submit_sqes || !kfunc_get_region)
       return "the kernel BTF lacks the kfuncs bpf_io_uring_submit_sqes / bpf_io_uring_get_region";
     if (!mem_region) return "the kernel lacks IORING_REGISTER_MEM_REGION (Linux 6.13+)";
+    // A socket filter may load without CAP_BPF (unprivileged_bpf_disabled=0):
+    // the capabilities the loop program needs are checked on their own.
+    if (std::string why = privs.bpf_engine_problem(); !why.empty()) return why;
     if (!bpf_load) return "this process may not load BPF programs: " + bpf_load_error;
     return {};
   }
@@ -129,6 +135,7 @@ inline int try_ring(u32 flags) {
 
 inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux") {
   probe_result r;
+  r.privs = privileges::now();
   struct utsname u;
   if (uname(&u) == 0) r.kernel = u.release;
   if (std::FILE* f = std::fopen("/proc/sys/kernel/io_uring_disabled", "r")) {
@@ -189,7 +196,9 @@ inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux
     r.bpf_load = true;
     ::close(static_cast<int>(fd));
   } else {
-    r.bpf_load_error = errno == EPERM ? "EPERM: run as root or with CAP_BPF (see kernel.unprivileged_bpf_disabled)"
+    r.bpf_load_error = errno == EPERM ? "EPERM (kernel.unprivileged_bpf_disabled=" +
+                                            std::to_string(r.privs.unprivileged_bpf_disabled) +
+                                            " refuses BPF to processes without CAP_BPF, bpf_prog_load)"
                                       : std::string(std::strerror(errno));
   }
   return r;
@@ -220,6 +229,23 @@ inline std::string to_json(const probe_result& r) {
   s += std::string(", \"bpf_load\": ") + b(r.bpf_load);
   s += std::string(", \"bpf_engine\": ") + b(r.bpf_engine());
   s += ", \"bpf_engine_problem\": " + q(r.bpf_engine_problem());
+  // Privilege facts: effective capabilities that matter to BPF and io_uring
+  // memory, whether they count (initial user namespace), the sysctl,
+  // lockdown, RLIMIT_MEMLOCK (-1: unlimited).
+  const privileges& p = r.privs;
+  s += ", \"privileges\": {\"known\": " + std::string(b(p.known));
+  s += std::string(", \"cap_bpf\": ") + b(p.has(caps::bpf));
+  s += std::string(", \"cap_perfmon\": ") + b(p.has(caps::perfmon));
+  s += std::string(", \"cap_sys_admin\": ") + b(p.has(caps::sys_admin));
+  s += std::string(", \"cap_net_admin\": ") + b(p.has(caps::net_admin));
+  s += std::string(", \"cap_sys_ptrace\": ") + b(p.has(caps::sys_ptrace));  // a loader taking rings (examples/loader)
+  s += std::string(", \"cap_ipc_lock\": ") + b(p.has(caps::ipc_lock));
+  s += std::string(", \"init_user_ns\": ") + b(p.init_user_ns);
+  s += ", \"unprivileged_bpf_disabled\": " + std::to_string(p.unprivileged_bpf_disabled);
+  s += ", \"lockdown\": " + q(p.lockdown);
+  s += ", \"memlock_limit\": " + std::to_string(p.memlock_limit);
+  s += ", \"bpf_privilege_problem\": " + q(p.bpf_engine_problem());
+  s += "}";
   return s + "}";
 }
 
@@ -241,6 +267,13 @@ inline std::string to_text(const probe_result& r) {
   s += line("kfunc bpf_io_uring_submit_sqes", r.kfunc_submit_sqes);
   s += line("kfunc bpf_io_uring_get_region", r.kfunc_get_region);
   s += line("may load BPF", r.bpf_load, r.bpf_load_error);
+  const privileges& p = r.privs;
+  s += line("capabilities for the loop program (CAP_BPF, CAP_PERFMON)", p.bpf_engine_problem().empty(),
+            "effective: " + p.relevant() + (p.init_user_ns ? "" : ", in a user namespace"));
+  s += "  kernel.unprivileged_bpf_disabled=" + std::to_string(p.unprivileged_bpf_disabled) + ", lockdown " +
+       p.lockdown + ", RLIMIT_MEMLOCK " +
+       (p.memlock_limit < 0 ? std::string("unlimited") : std::to_string(p.memlock_limit) + " bytes") +
+       (p.memlock_exempt() ? " (CAP_IPC_LOCK: param regions not charged)" : "") + "\n";
   s += r.bpf_engine() ? "BPF engine: available\n" : "BPF engine: unavailable: " + r.bpf_engine_problem() + "\n";
   return s;
 }

@@ -33,9 +33,11 @@
 #include <utility>
 
 #include "iouloop/bpf/shared.hpp"
+#include "iouloop/engine/attached.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/layout.hpp"
 #include "iouloop/engine/param_region.hpp"
+#include "iouloop/engine/privileges.hpp"
 #include "iouloop/engine/ring.hpp"
 #include "iouloop/policy.hpp"
 #include "iouloop/probe.hpp"
@@ -183,20 +185,26 @@ class bpf_object {
 
   // Ring layout and the param region's address: what the step needs before
   // the verifier sees it (the sizes bound every ring access).
-  void configure(const ring& r, u64 params_uaddr) {
+  void configure(const ring& r, u64 params_uaddr) { configure(r.layout(), r.fd(), params_uaddr); }
+  // The same for a ring this process did not create (a loader attaching a
+  // server's ring): `layout` as that ring's io_uring_params describe it,
+  // `ring_fd` its number in this process (the kernel looks it up here at
+  // attach, io_uring/bpf-ops.c bpf_io_reg), `params_uaddr` the region's
+  // address in the process that registered it and runs the loop.
+  void configure(const ring_layout& layout, int ring_fd, u64 params_uaddr) {
     bpf_map* rodata = bpf_object__find_map_by_name(obj_, ".rodata.iouloop_config");
     size_t size = 0;
     auto* cfg = rodata ? static_cast<iouloop_bpf_config*>(bpf_map__initial_value(rodata, &size)) : nullptr;
     if (!cfg || size < sizeof(iouloop_bpf_config))
       throw error(EINVAL, "BPF object " + image_name_ + " lacks iouloop_config (section .rodata.iouloop_config): "
                                                         "was it built with iouloop/bpf/program.hpp?");
-    cfg->layout = r.layout();
+    cfg->layout = layout;
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;
     auto* ops = static_cast<io_uring_bpf_ops*>(bpf_map__initial_value(map_, &ops_size));
     if (!ops || ops_size < sizeof(io_uring_bpf_ops))
       throw error(EINVAL, "struct_ops map '" + program_ + "_ops' is not an io_uring_bpf_ops");
-    ops->ring_fd = static_cast<unsigned>(r.fd());
+    ops->ring_fd = static_cast<unsigned>(ring_fd);
   }
 
   void load() {
@@ -211,9 +219,17 @@ class bpf_object {
       throw error(ESRCH, "kernel " + pr.kernel + ": " + pr.bpf_engine_problem() +
                              ": run the policy on iouloop::userspace_engine instead; `iouloop-probe` shows "
                              "what this kernel has");
+    // Without the capabilities, libbpf fails wherever it first meets the
+    // kernel's refusal: -EPERM from BPF_BTF_LOAD or BPF_PROG_LOAD, or, when
+    // kernel.unprivileged_bpf_disabled=0 lets its feature probes through,
+    // -EOPNOTSUPP ("BTF is mandatory") after the BTF load was refused.
+    privileges p = privileges::now();
+    if (std::string why = p.bpf_engine_problem(); !why.empty())
+      throw error(EPERM, "the kernel refused to load '" + program_ + "_step': " + why);
     if (e == EPERM)
-      throw error(EPERM, "not allowed to load BPF programs: run as root or with CAP_BPF and CAP_PERFMON "
-                         "(see kernel.unprivileged_bpf_disabled)");
+      throw error(EPERM, "the kernel refused to load '" + program_ + "_step' although this process holds " +
+                             p.relevant() + ": a security module (LSM) or seccomp filter refuses bpf(); " +
+                             "libbpf said: " + trim(detail::log_excerpt(said)));
     throw error(e, "the kernel refused BPF program '" + program_ + "_step' of " + image_name_ +
                        "; the verifier said:\n" + trim(detail::log_excerpt(said)));
   }
@@ -311,9 +327,15 @@ class bpf_engine {
                               std::to_string(m.region_bytes) + "-byte region, not this one (" +
                               std::to_string(sizeof(params_type)) + " in " +
                               std::to_string(param_region<P>::bytes) + "): pass the program built from this policy");
-    params.ensure_registered(r, true);
+    // Capabilities first, before anything changes the ring (no partial state).
+    if (std::string why = privileges::now().bpf_engine_problem(); !why.empty())
+      throw error(EPERM, "cannot load BPF program '" + program + "_step' of " + image.name + ": " + why);
     object_.configure(r, reinterpret_cast<u64>(params.data()));
     object_.load();
+    // After a successful load: a region once registered stays with the ring
+    // (there is no unregistration), so nothing that can still fail for a
+    // reason of its own comes between this and the attach.
+    params.ensure_registered(r, true);
     attachment_.emplace(object_.struct_ops_map(), program);
   }
 
@@ -331,18 +353,9 @@ class bpf_engine {
   // One io_uring_enter: the kernel runs the loop until the step returns
   // STOP (0), an invalid value (-EINVAL) or a signal arrives (-EINTR);
   // -EEXIST from a thread that is not the ring's submitter (io_run_loop),
-  // -EBADFD for a ring still R_DISABLED, -EFAULT when the loop ops are gone.
-  //
-  // The arguments are ones the loop ignores but the ordinary io_uring_enter
-  // path refuses with -EFAULT (an unaligned registered-wait offset,
-  // io_get_ext_arg_reg): so a ring whose ops were removed says -EFAULT, the
-  // same as __io_run_loop says when they go during a run, instead of
-  // returning 0 as if the step had said STOP.
-  int run() {
-    constexpr u32 flags = abi::enter::getevents | abi::enter::ext_arg | abi::enter::ext_arg_reg;
-    constexpr usize reg_wait_bytes = 64;  // sizeof(struct io_uring_reg_wait)
-    return sys::io_uring_enter(ring_.fd(), 0, 0, flags, reinterpret_cast<const void*>(1), reg_wait_bytes);
-  }
+  // -EBADFD for a ring still R_DISABLED, -EFAULT when the loop ops are gone
+  // (run_attached_loop, iouloop/engine/attached.hpp, says how).
+  int run() { return run_attached_loop(ring_.fd()); }
 
   // Detaches the loop ops (destroys the link), as the kernel does on
   // unregistration: a run sleeping in the loop ends with -EFAULT when it

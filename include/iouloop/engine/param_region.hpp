@@ -15,6 +15,7 @@
 
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/owned.hpp"
+#include "iouloop/engine/privileges.hpp"
 #include "iouloop/engine/ring.hpp"
 #include "iouloop/policy.hpp"
 
@@ -55,15 +56,23 @@ class param_region {
   }
   // Set-up for an engine: registers the region with `r` unless it already
   // is. Throws iouloop::error when the ring has another region, and, if
-  // `required` (the BPF engine), on any other failure.
+  // `required` (the BPF engine, a loop attached by a loader), on any other
+  // failure, with what it means.
   void ensure_registered(const ring& r, bool required) {
     if (registered_fd_ == r.fd()) return;
     const int e = try_register(r);
+    if (e < 0 && (e == -EBUSY || required)) throw_registration_failure(e);
+  }
+  // Names what a failed IORING_REGISTER_MEM_REGION (-errno `e`) means.
+  [[noreturn]] static void throw_registration_failure(int e) {
     if (e == -EBUSY)
       throw error(EBUSY, "the ring already has a param region (one per ring): use the param_region that "
                          "was registered first");
-    if (e < 0 && required)
-      throw error(-e, "IORING_REGISTER_MEM_REGION failed: the BPF engine needs it (Linux 6.13+)");
+    if (e == -ENOMEM) throw error(ENOMEM, param_region_memlock_problem(bytes));
+    if (e == -EEXIST)
+      throw error(EEXIST, "IORING_REGISTER_MEM_REGION from a task that is not the ring's submitter: register the "
+                          "param region from the thread that created the ring");
+    throw error(-e, "IORING_REGISTER_MEM_REGION failed: the loop needs it (Linux 6.13+)");
   }
   // The ring fd this region is registered with, or -1.
   int registered_with() const { return registered_fd_; }

@@ -106,24 +106,25 @@ int main(int argc, char** argv) {
   insn_figures("NOP policy, C++ by hand", nop_bpf::image(), "nop_by_hand");
   insn_figures("NOP program, hand-written C", nop_c_bpf::image(), "nop_c");
 
-  compare("empty steps (loop overhead)", "st/s", rounds,
-          [&] { return spins<iouloop::bpf_engine<spin::policy>>(total * 5, spin_bpf::programs::spin{}); },
-          [&] { return spins<iouloop::userspace_engine<spin::policy>>(total * 5); });
+  compare(
+      "empty steps (loop overhead)", "st/s", rounds,
+      [&] { return spins<iouloop::bpf_engine<spin::policy>>(total * 5, spin_bpf::programs::spin{}); },
+      [&] { return spins<iouloop::userspace_engine<spin::policy>>(total * 5); });
   using U = iouloop::userspace_engine<nop::policy>;
   using B = iouloop::bpf_engine<nop::policy>;
-  compare("NOP chain, 1 in flight", "ops/s", rounds,
-          [&] { return nops<B>(total, 1, nop_bpf::programs::nop{}); },
-          [&] { return nops<U>(total, 1); });
-  compare("NOP chain, 32 in flight", "ops/s", rounds,
-          [&] { return nops<B>(total * 4, 32, nop_bpf::programs::nop{}); },
-          [&] { return nops<U>(total * 4, 32); });
+  compare(
+      "NOP chain, 1 in flight", "ops/s", rounds, [&] { return nops<B>(total, 1, nop_bpf::programs::nop{}); },
+      [&] { return nops<U>(total, 1); });
+  compare(
+      "NOP chain, 32 in flight", "ops/s", rounds, [&] { return nops<B>(total * 4, 32, nop_bpf::programs::nop{}); },
+      [&] { return nops<U>(total * 4, 32); });
   using UC = iouloop::userspace_engine<cp::policy>;
   using BC = iouloop::bpf_engine<cp::policy>;
-  compare("file copy, 64 KiB x 16", "blk/s", rounds,
-          [&] { return copy<BC>(64u << 20, 65536, 16, cp_bpf::programs::cp{}); },
-          [&] { return copy<UC>(64u << 20, 65536, 16); });
-  compare("file copy, 4 KiB x 32", "blk/s", rounds,
-          [&] { return copy<BC>(32u << 20, 4096, 32, cp_bpf::programs::cp{}); },
-          [&] { return copy<UC>(32u << 20, 4096, 32); });
+  compare(
+      "file copy, 64 KiB x 16", "blk/s", rounds, [&] { return copy<BC>(64u << 20, 65536, 16, cp_bpf::programs::cp{}); },
+      [&] { return copy<UC>(64u << 20, 65536, 16); });
+  compare(
+      "file copy, 4 KiB x 32", "blk/s", rounds, [&] { return copy<BC>(32u << 20, 4096, 32, cp_bpf::programs::cp{}); },
+      [&] { return copy<UC>(32u << 20, 4096, 32); });
   return 0;
 }

@@ -19,12 +19,12 @@ struct iou_loop_params {
   __u32 cq_wait_idx;
 };
 struct io_uring_bpf_ops {
-  int (*loop_step)(struct iou_ctx *, struct iou_loop_params *);
+  int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
   __u32 ring_fd;
-  void *priv;
+  void* priv;
 };
-extern int bpf_io_uring_submit_sqes(struct iou_ctx *ctx, __u32 nr) __ksym;
-extern __u8 *bpf_io_uring_get_region(struct iou_ctx *ctx, __u32 id, const unsigned long size) __ksym;
+extern int bpf_io_uring_submit_sqes(struct iou_ctx* ctx, __u32 nr) __ksym;
+extern __u8* bpf_io_uring_get_region(struct iou_ctx* ctx, __u32 id, const unsigned long size) __ksym;
 
 struct ring_layout {
   __u32 sq_head, sq_tail, sq_flags, sq_array;
@@ -67,21 +67,21 @@ struct cqe {
 #define SQ_REWIND (1u << 20)
 
 SEC("struct_ops.s/nop_c_step")
-int nop_c_step(unsigned long long *ctx) {
-  struct iou_ctx *c = (struct iou_ctx *)ctx[0];
-  struct iou_loop_params *lp = (struct iou_loop_params *)ctx[1];
-  __u8 *rings = bpf_io_uring_get_region(c, 1, iouloop_config.layout.rings_size);
-  __u8 *sqes = bpf_io_uring_get_region(c, 2, iouloop_config.layout.sqes_size);
-  struct nop_params *p = (struct nop_params *)bpf_io_uring_get_region(c, 0, sizeof(struct nop_params));
+int nop_c_step(unsigned long long* ctx) {
+  struct iou_ctx* c = (struct iou_ctx*)ctx[0];
+  struct iou_loop_params* lp = (struct iou_loop_params*)ctx[1];
+  __u8* rings = bpf_io_uring_get_region(c, 1, iouloop_config.layout.rings_size);
+  __u8* sqes = bpf_io_uring_get_region(c, 2, iouloop_config.layout.sqes_size);
+  struct nop_params* p = (struct nop_params*)bpf_io_uring_get_region(c, 0, sizeof(struct nop_params));
   if (!rings || !sqes || !p) return -1;
 
   __u32 cq_mask = iouloop_config.layout.cq_entries - 1;
-  __u32 *cq_head = (__u32 *)(rings + iouloop_config.layout.cq_head);
+  __u32* cq_head = (__u32*)(rings + iouloop_config.layout.cq_head);
   __u32 head = *cq_head;
-  __u32 ready = *(volatile __u32 *)(rings + iouloop_config.layout.cq_tail) - head;
+  __u32 ready = *(volatile __u32*)(rings + iouloop_config.layout.cq_tail) - head;
   __u32 n = ready < 32 ? ready : 32;
   for (__u32 i = 0; i < n; i++) {
-    struct cqe *e = (struct cqe *)(rings + iouloop_config.layout.cq_cqes + ((head + i) & cq_mask) * 16);
+    struct cqe* e = (struct cqe*)(rings + iouloop_config.layout.cq_cqes + ((head + i) & cq_mask) * 16);
     if ((e->user_data >> 56) == TAG_NOP) {
       p->completed++;
       if (e->res < 0) p->errors++;
@@ -89,20 +89,20 @@ int nop_c_step(unsigned long long *ctx) {
   }
   if (n) {
     head += n;
-    *(volatile __u32 *)cq_head = head;
+    *(volatile __u32*)cq_head = head;
   }
   if (p->completed >= p->total) return 1;
 
   int rewind = (iouloop_config.layout.setup_flags & SQ_REWIND) != 0;
   __u32 entries = iouloop_config.layout.sq_entries;
-  __u32 *sq_tail = (__u32 *)(rings + iouloop_config.layout.sq_tail);
+  __u32* sq_tail = (__u32*)(rings + iouloop_config.layout.sq_tail);
   __u32 tail = rewind ? 0 : *sq_tail;
   __u32 start = tail;
   for (__u32 i = 0; i < 32; i++) {
     if (p->submitted >= p->total || p->submitted - p->completed >= p->depth) break;
-    __u32 used = rewind ? tail : tail - *(volatile __u32 *)(rings + iouloop_config.layout.sq_head);
+    __u32 used = rewind ? tail : tail - *(volatile __u32*)(rings + iouloop_config.layout.sq_head);
     if (used >= entries) break;
-    struct sqe *s = (struct sqe *)(sqes + (tail & (entries - 1)) * 64);
+    struct sqe* s = (struct sqe*)(sqes + (tail & (entries - 1)) * 64);
     s->opcode = 0;
     s->flags = 0;
     s->ioprio = 0;
@@ -122,8 +122,8 @@ int nop_c_step(unsigned long long *ctx) {
   }
   __u32 pending = tail - start;
   if (!rewind) {
-    *(volatile __u32 *)sq_tail = tail;
-    pending = tail - *(volatile __u32 *)(rings + iouloop_config.layout.sq_head);
+    *(volatile __u32*)sq_tail = tail;
+    pending = tail - *(volatile __u32*)(rings + iouloop_config.layout.sq_head);
   }
   if (pending) bpf_io_uring_submit_sqes(c, pending);
   lp->cq_wait_idx = head + 1;
@@ -132,7 +132,7 @@ int nop_c_step(unsigned long long *ctx) {
 
 SEC(".struct_ops.link")
 struct io_uring_bpf_ops nop_c_ops = {
-    .loop_step = (void *)nop_c_step,
+    .loop_step = (void*)nop_c_step,
 };
 SEC(".rodata.iouloop")
 const struct iouloop_policy_meta nop_c_meta = {"nop_c", sizeof(struct nop_params), 4096};

@@ -29,8 +29,7 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-constexpr unsigned ring_flags =
-    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_NO_SQARRAY;
+constexpr unsigned ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_NO_SQARRAY;
 
 struct uring {
   io_uring r;
@@ -187,9 +186,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     unsigned v = unsigned(std::strtoul(argv[i + 1], nullptr, 10));
-    if (a == "--nops") nops = v;
-    else if (a == "--copy-mib") copy_mib = v;
-    else if (a == "--rounds") rounds = v;
+    if (a == "--nops")
+      nops = v;
+    else if (a == "--copy-mib")
+      copy_mib = v;
+    else if (a == "--rounds")
+      rounds = v;
     else {
       std::fprintf(stderr, "usage: %s [--nops N] [--copy-mib M] [--rounds R]\n", argv[0]);
       return 2;
@@ -197,10 +199,12 @@ int main(int argc, char** argv) {
   }
   std::printf("userspace engine vs hand-written liburing loop (best of %u rounds; kernel %s)\n", rounds,
               iouloop::probe().kernel.c_str());
-  compare("NOP chain, 1 in flight", "ops/s", rounds, [&] { return nops_liburing(nops, 1); },
-          [&] { return nops_engine(nops, 1); });
-  compare("NOP chain, 32 in flight", "ops/s", rounds, [&] { return nops_liburing(nops, 32); },
-          [&] { return nops_engine(nops, 32); });
+  compare(
+      "NOP chain, 1 in flight", "ops/s", rounds, [&] { return nops_liburing(nops, 1); },
+      [&] { return nops_engine(nops, 1); });
+  compare(
+      "NOP chain, 32 in flight", "ops/s", rounds, [&] { return nops_liburing(nops, 32); },
+      [&] { return nops_engine(nops, 32); });
   // What a ring without IORING_SETUP_TASKRUN_FLAG costs the engine: it runs
   // task work with a system call on every step that does not sleep, as the
   // kernel's loop runs it every iteration (docs/semantics.md rule 15).
@@ -211,13 +215,15 @@ int main(int argc, char** argv) {
       with = std::max(with, nops_engine(nops, 1));
       without = std::max(without, nops_engine(nops, 1, no_flag));
     }
-    std::printf("%-28s with TASKRUN_FLAG %9.0f ops/s   without %9.0f ops/s   ratio %.3f\n",
-                "engine, NOP chain, 1", with, without, without / with);
+    std::printf("%-28s with TASKRUN_FLAG %9.0f ops/s   without %9.0f ops/s   ratio %.3f\n", "engine, NOP chain, 1",
+                with, without, without / with);
   }
   copy_files f(size_t(copy_mib) << 20);
-  compare("file copy, 64 KiB x 16", "blk/s", rounds, [&] { return copy_liburing(f, 65536, 16); },
-          [&] { return copy_engine(f, 65536, 16); });
-  compare("file copy, 4 KiB x 32", "blk/s", rounds, [&] { return copy_liburing(f, 4096, 32); },
-          [&] { return copy_engine(f, 4096, 32); });
+  compare(
+      "file copy, 64 KiB x 16", "blk/s", rounds, [&] { return copy_liburing(f, 65536, 16); },
+      [&] { return copy_engine(f, 65536, 16); });
+  compare(
+      "file copy, 4 KiB x 32", "blk/s", rounds, [&] { return copy_liburing(f, 4096, 32); },
+      [&] { return copy_engine(f, 4096, 32); });
   return 0;
 }

@@ -143,8 +143,9 @@ class checker_writer {
     const btf_type* t = btf__type_by_id(b_, rid);
     out_.clear();
     line(2, fmt("using T0 = Params;"));
-    line(2, fmt("static_assert(sizeof(T0) == %u, \"%s: it is %u bytes there%s\");", unsigned(btf__resolve_size(b_, rid)),
-                prefix().c_str(), unsigned(btf__resolve_size(b_, rid)), suffix()));
+    line(2,
+         fmt("static_assert(sizeof(T0) == %u, \"%s: it is %u bytes there%s\");", unsigned(btf__resolve_size(b_, rid)),
+             prefix().c_str(), unsigned(btf__resolve_size(b_, rid)), suffix()));
     if (t && btf_is_composite(t)) members(t, "T0", "", 0, 0, 2);
     line(2, "return true;");
     return out_;
@@ -155,15 +156,12 @@ class checker_writer {
     return escaped(fmt("iouloop: params_type differs from the one BPF program '%s' (%s) was compiled with",
                        program_.c_str(), where_.c_str()));
   }
-  static const char* suffix() {
-    return "; host and BPF object must compile the same params_type";
-  }
+  static const char* suffix() { return "; host and BPF object must compile the same params_type"; }
   void line(int indent, const std::string& s) { out_ += std::string(size_t(indent) * 2, ' ') + s + "\n"; }
 
   // The members of composite `t`, seen through alias `a`, whose members
   // start at byte `base` of `a` (non-zero inside anonymous members).
-  void members(const btf_type* t, const std::string& a, const std::string& path, unsigned base, int depth,
-               int indent) {
+  void members(const btf_type* t, const std::string& a, const std::string& path, unsigned base, int depth, int indent) {
     const btf_member* m = btf_members(t);
     for (int i = 0; i < btf_vlen(t); ++i) {
       const char* raw = btf__name_by_offset(b_, m[i].name_off);
@@ -226,9 +224,10 @@ class checker_writer {
                      suffix()));
       for (size_t d = 0; d < dims.size(); ++d)
         if (dims[d] != 0)
-          line(in, fmt("static_assert(::iouloop::layout_check::extent<%s, %zu> == %u, \"%s: member '%s' has %u elements "
-                       "in dimension %zu there%s\");",
-                       mp.c_str(), d, dims[d], prefix().c_str(), p.c_str(), dims[d], d + 1, suffix()));
+          line(in,
+               fmt("static_assert(::iouloop::layout_check::extent<%s, %zu> == %u, \"%s: member '%s' has %u elements "
+                   "in dimension %zu there%s\");",
+                   mp.c_str(), d, dims[d], prefix().c_str(), p.c_str(), dims[d], d + 1, suffix()));
       const btf_type* et = btf__type_by_id(b_, eid);
       if (et && btf_is_composite(et)) {
         if (depth >= 8) {
@@ -239,8 +238,8 @@ class checker_writer {
           unsigned esize = unsigned(btf__resolve_size(b_, eid));
           line(in, fmt("using %s = ::iouloop::layout_check::element_t<%s>;", sub.c_str(), mp.c_str()));
           if (array)
-            line(in, fmt("static_assert(sizeof(%s) == %u, \"%s: elements of '%s' are %u bytes there%s\");",
-                         sub.c_str(), esize, prefix().c_str(), p.c_str(), esize, suffix()));
+            line(in, fmt("static_assert(sizeof(%s) == %u, \"%s: elements of '%s' are %u bytes there%s\");", sub.c_str(),
+                         esize, prefix().c_str(), p.c_str(), esize, suffix()));
           members(et, sub, ep + ".", 0, depth + 1, in);
         }
       }
@@ -255,8 +254,8 @@ class checker_writer {
 
 struct program_probe {
   std::string name;
-  unsigned params_id = 0;         // the params_type (through the probe pointer)
-  long long region_bytes = -1;    // from NAME_layout_region
+  unsigned params_id = 0;       // the params_type (through the probe pointer)
+  long long region_bytes = -1;  // from NAME_layout_region
 };
 
 int usage() {
@@ -328,8 +327,8 @@ int main(int argc, char** argv) {
     std::string type_name = pt ? declaration(b, skip_aliases(b, p.params_id), "") : "params_type";
     while (!type_name.empty() && type_name.back() == ' ') type_name.pop_back();
     if (pointers.empty()) continue;
-    std::fprintf(stderr, "%s: error: BPF program '%s': its params_type (%s) holds %s:\n", label.c_str(),
-                 name.c_str(), type_name.c_str(), pointers.size() == 1 ? "a pointer" : "pointers");
+    std::fprintf(stderr, "%s: error: BPF program '%s': its params_type (%s) holds %s:\n", label.c_str(), name.c_str(),
+                 type_name.c_str(), pointers.size() == 1 ? "a pointer" : "pointers");
     for (const pointer_found& f : pointers)
       std::fprintf(stderr, "  member '%s' is a pointer: %s\n",
                    f.path.empty() ? "(the params_type itself)" : f.path.c_str(), f.decl.c_str());

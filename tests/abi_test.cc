@@ -9,8 +9,7 @@
 
 using namespace iouloop;
 
-#define SAME_FIELD(ours, theirs, field) \
-  STATIC_REQUIRE(offsetof(ours, field) == offsetof(theirs, field))
+#define SAME_FIELD(ours, theirs, field) STATIC_REQUIRE(offsetof(ours, field) == offsetof(theirs, field))
 
 TEST_CASE("sqe and cqe layouts match <linux/io_uring.h>", "[abi]") {
   STATIC_REQUIRE(sizeof(abi::sqe) == sizeof(io_uring_sqe));

@@ -39,8 +39,8 @@ TEST_CASE("read/write/readv/writev carry fd, buffer, length and offset", "[build
     u8 op;
     sqe_ref (*prep)(abi::sqe&, s32, u64, u32, u64, u64);
   };
-  for (row r : {row{abi::op::read, prep_read}, row{abi::op::write, prep_write},
-                row{abi::op::readv, prep_readv}, row{abi::op::writev, prep_writev}}) {
+  for (row r : {row{abi::op::read, prep_read}, row{abi::op::write, prep_write}, row{abi::op::readv, prep_readv},
+                row{abi::op::writev, prep_writev}}) {
     abi::sqe s = dirty();
     r.prep(s, 7, 0x1000, 4096, 8192, 77);
     CAPTURE(int(r.op));

@@ -11,7 +11,6 @@
 #include "tests/workloads/cases.hpp"
 
 using Catch::Matchers::ContainsSubstring;
-using iouloop::abi::cqe;
 using iouloop::bpf_attachment;
 using iouloop::bpf_engine;
 using iouloop::bpf_image;
@@ -19,6 +18,7 @@ using iouloop::param_region;
 using iouloop::ring_options;
 using iouloop::u32;
 using iouloop::u64;
+using iouloop::abi::cqe;
 namespace abi = iouloop::abi;
 // iouloop::ring and iouloop::bpf_object stay qualified: libbpf has a
 // struct ring and a struct bpf_object of its own.
@@ -45,8 +45,8 @@ TEST_CASE("differential: NOP pipeline ends in the same state on both engines", "
 
 TEST_CASE("differential: file copy gives the same bytes and state on both engines", "[differential][bpf]") {
   require_bpf_engine();
-  auto [size, block, depth] = GENERATE(table<size_t, u32, u32>(
-      {{0, 4096, 1}, {5000, 4096, 3}, {(2 << 20) + 1, 8192, 16}, {(1 << 20), 65536, 64}}));
+  auto [size, block, depth] = GENERATE(
+      table<size_t, u32, u32>({{0, 4096, 1}, {5000, 4096, 3}, {(2 << 20) + 1, 8192, 16}, {(1 << 20), 65536, 64}}));
   CAPTURE(size, block, depth);
   auto b = workload::run_copy<bpf_runner>(size, block, depth, 99);
   auto u = workload::run_copy<userspace_runner>(size, block, depth, 99);

@@ -32,7 +32,8 @@ TEST_CASE("libbpf's print callback is the application's before, during and after
   }
   static const unsigned char junk[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
   const iouloop::bpf_image bad{junk, sizeof junk, "junk"};
-  REQUIRE_THROWS_WITH(iouloop::bpf_object(bad, "nop"), Catch::Matchers::ContainsSubstring("cannot open BPF object junk"));
+  REQUIRE_THROWS_WITH(iouloop::bpf_object(bad, "nop"),
+                      Catch::Matchers::ContainsSubstring("cannot open BPF object junk"));
   // What libbpf said reached the application too (forwarded, not swallowed).
   CAPTURE(heard);
   REQUIRE_FALSE(heard.empty());

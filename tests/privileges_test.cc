@@ -142,13 +142,16 @@ TEST_CASE("the kernel refuses as the source says: CAP_BPF and CAP_PERFMON each n
     return kernel_load();
   });
   INFO(no_bpf.out << "\n" << no_perfmon.out);
-  CHECK_THAT(no_bpf.out, ContainsSubstring("code 1: the kernel refused to load 'nop_step': this process lacks CAP_BPF"));
+  CHECK_THAT(no_bpf.out,
+             ContainsSubstring("code 1: the kernel refused to load 'nop_step': this process lacks CAP_BPF"));
   CHECK_THAT(no_perfmon.out,
              ContainsSubstring("code 1: the kernel refused to load 'nop_step': this process lacks CAP_PERFMON"));
 }
 
-TEST_CASE("CAP_BPF and CAP_PERFMON are enough, whatever kernel.unprivileged_bpf_disabled says; CAP_SYS_ADMIN "
-          "alone stands in for both", "[privileges][bpf]") {
+TEST_CASE(
+    "CAP_BPF and CAP_PERFMON are enough, whatever kernel.unprivileged_bpf_disabled says; CAP_SYS_ADMIN "
+    "alone stands in for both",
+    "[privileges][bpf]") {
   require_kernel_ops();
   const char* sysctl = "/proc/sys/kernel/unprivileged_bpf_disabled";
   const int was = read_int(sysctl);
@@ -200,7 +203,7 @@ TEST_CASE("an unprivileged user is told which capabilities and where to go", "[p
 TEST_CASE("the probe's JSON carries the privilege facts", "[privileges][probe]") {
   child_result r = in_child([] {
     drop_capabilities({caps::bpf, caps::sys_admin, caps::ipc_lock});
-    struct rlimit rl {4096 * 3, 4096 * 3};
+    struct rlimit rl{4096 * 3, 4096 * 3};
     setrlimit(RLIMIT_MEMLOCK, &rl);
     return to_json(probe()) + "\n" + to_text(probe());
   });
@@ -228,14 +231,14 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
   child_result r = in_child([] {
     std::ostringstream o;
     if (!become_unprivileged(50000 + unsigned(getpid()) % 10000)) return std::string("setresuid failed");
-    struct rlimit rl {0, 1ul << 20};  // soft 0; the hard limit leaves room to raise it
+    struct rlimit rl{0, 1ul << 20};  // soft 0; the hard limit leaves room to raise it
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return std::string("setrlimit failed");
     census before = census::now();
     // The smallest limit (in pages) under which a ring can be made: 0 where
     // rings are not charged (7.2: io_allocate_scq_urings), more where they are.
     unsigned ring_pages = 0;
     for (; ring_pages <= 64; ++ring_pages) {
-      struct rlimit l {ring_pages * 4096ul, 1ul << 20};
+      struct rlimit l{ring_pages * 4096ul, 1ul << 20};
       setrlimit(RLIMIT_MEMLOCK, &l);
       try {
         iouloop::ring r;
@@ -274,7 +277,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
     // The userspace engine does not need the kernel to see the region: with
     // room for its rings (two: the loop's and its signal watcher's) it runs.
-    struct rlimit l {3 * ring_pages * 4096ul, 1ul << 20};
+    struct rlimit l{3 * ring_pages * 4096ul, 1ul << 20};
     setrlimit(RLIMIT_MEMLOCK, &l);
     ::usleep(200000);  // the rings above are torn down
     iouloop::ring r;
@@ -303,7 +306,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
   child_result r = in_child([] {
     std::ostringstream o;
     drop_capabilities({caps::ipc_lock});
-    struct rlimit rl {0, 0};
+    struct rlimit rl{0, 0};
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return std::string("setrlimit failed");
     census before = census::settled();
     {
@@ -321,7 +324,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
     census after = census::until_within(before);
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
     // With room for exactly the region's page it works.
-    struct rlimit one {4096, 4096};
+    struct rlimit one{4096, 4096};
     setrlimit(RLIMIT_MEMLOCK, &one);
     iouloop::ring r;
     param_region<nop::policy> p(nop::params{100, 8, 0, 0, 0});
@@ -341,7 +344,8 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
 // Lockdown is one-way for a boot: this case raises it, so it runs only when
 // asked (IOULOOP_TEST_LOCKDOWN=1, in a VM boot of its own).
 TEST_CASE("lockdown (integrity, then confidentiality) does not stop the BPF engine", "[privileges][lockdown][bpf]") {
-  if (!std::getenv("IOULOOP_TEST_LOCKDOWN")) SKIP("raises lockdown for the rest of the boot: set IOULOOP_TEST_LOCKDOWN=1");
+  if (!std::getenv("IOULOOP_TEST_LOCKDOWN"))
+    SKIP("raises lockdown for the rest of the boot: set IOULOOP_TEST_LOCKDOWN=1");
   require_kernel_ops();
   ::mount("securityfs", "/sys/kernel/security", "securityfs", 0, nullptr);
   for (const char* level : {"integrity", "confidentiality"}) {

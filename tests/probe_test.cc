@@ -53,14 +53,13 @@ TEST_CASE("the probe says what this kernel is: the host lacks the ops, the VM ha
 TEST_CASE("the probe's JSON carries every field", "[probe]") {
   iouloop::probe_result r = iouloop::probe();
   std::string j = iouloop::to_json(r);
-  for (const char* key : {"\"kernel\"", "\"io_uring_disabled\"", "\"io_uring\"", "\"defer_taskrun\"",
-                          "\"no_sqarray\"", "\"sq_rewind\"", "\"mem_region\"", "\"io_uring_bpf_ops\"",
-                          "\"kfunc_submit_sqes\"", "\"kfunc_get_region\"", "\"bpf_load\"", "\"bpf_engine\"",
-                          "\"privileges\"", "\"cap_bpf\"", "\"cap_perfmon\"", "\"unprivileged_bpf_disabled\"",
-                          "\"lockdown\"", "\"memlock_limit\""})
+  for (const char* key : {"\"kernel\"", "\"io_uring_disabled\"", "\"io_uring\"", "\"defer_taskrun\"", "\"no_sqarray\"",
+                          "\"sq_rewind\"", "\"mem_region\"", "\"io_uring_bpf_ops\"", "\"kfunc_submit_sqes\"",
+                          "\"kfunc_get_region\"", "\"bpf_load\"", "\"bpf_engine\"", "\"privileges\"", "\"cap_bpf\"",
+                          "\"cap_perfmon\"", "\"unprivileged_bpf_disabled\"", "\"lockdown\"", "\"memlock_limit\""})
     REQUIRE_THAT(j, Catch::Matchers::ContainsSubstring(key));
   REQUIRE(j.front() == '{');
   REQUIRE(j.back() == '}');
-  REQUIRE_THAT(j, Catch::Matchers::ContainsSubstring(std::string("\"bpf_engine\": ") +
-                                                     (r.bpf_engine() ? "true" : "false")));
+  REQUIRE_THAT(
+      j, Catch::Matchers::ContainsSubstring(std::string("\"bpf_engine\": ") + (r.bpf_engine() ? "true" : "false")));
 }

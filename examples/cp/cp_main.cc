@@ -32,7 +32,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-
 std::vector<unsigned char> demo_bytes(size_t n) { return iouloop_examples::pattern(n, 1); }
 
 }  // namespace
@@ -45,19 +44,26 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
-      if (a == "--engine") engine = value("--engine");
-      else if (a == "--block") block = example::number("--block", value("--block"));
-      else if (a == "--depth") depth = example::number("--depth", value("--depth"));
-      else if (a == "--demo") demo_mib = example::number("--demo", value("--demo"));
-      else if (a == "-h" || a == "--help") return usage(argv[0]);
-      else if (!a.empty() && a[0] == '-') throw iouloop::error(EINVAL, "unknown option " + a);
-      else paths.push_back(a);
+      if (a == "--engine")
+        engine = value("--engine");
+      else if (a == "--block")
+        block = example::number("--block", value("--block"));
+      else if (a == "--depth")
+        depth = example::number("--depth", value("--depth"));
+      else if (a == "--demo")
+        demo_mib = example::number("--demo", value("--demo"));
+      else if (a == "-h" || a == "--help")
+        return usage(argv[0]);
+      else if (!a.empty() && a[0] == '-')
+        throw iouloop::error(EINVAL, "unknown option " + a);
+      else
+        paths.push_back(a);
     }
     if (block < 512 || block > (16ul << 20))
       throw iouloop::error(EINVAL, "--block " + std::to_string(block) + " is outside 512 .. 16777216");
     if (depth < 1 || depth > cp::max_depth)
-      throw iouloop::error(EINVAL, "--depth " + std::to_string(depth) + " is outside 1 .. " +
-                                       std::to_string(cp::max_depth));
+      throw iouloop::error(EINVAL,
+                           "--depth " + std::to_string(depth) + " is outside 1 .. " + std::to_string(cp::max_depth));
     if (demo_mib ? !paths.empty() : paths.size() != 2) return usage(argv[0]);
 
     iouloop::engine_choice choice = iouloop::choose_engine(iouloop::parse_engine(engine));
@@ -84,7 +90,7 @@ int main(int argc, char** argv) {
     // Owners: whatever throws below, nothing is leaked.
     iouloop::unique_fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) throw iouloop::error(errno, "cannot open " + src + " for reading");
-    struct stat st {};
+    struct stat st{};
     ::fstat(in.get(), &st);
     if (!S_ISREG(st.st_mode)) throw iouloop::error(EINVAL, src + " is not a regular file");
     iouloop::unique_fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -104,9 +110,8 @@ int main(int argc, char** argv) {
     if (params->error < 0)
       throw iouloop::error(-params->error, "copy failed after " + std::to_string(params->copied) + " bytes");
     if (::fsync(out.get()) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
-    std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone\n",
-                params->copied, secs, params->copied / 1048576.0 / (secs > 0 ? secs : 1e-9), block, depth,
-                params->redone);
+    std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone\n", params->copied,
+                secs, params->copied / 1048576.0 / (secs > 0 ? secs : 1e-9), block, depth, params->redone);
     if (demo_mib) {
       int fd = ::open(dst.c_str(), O_RDONLY);
       std::vector<unsigned char> got(expect.size() + 1);

@@ -18,18 +18,18 @@ inline constexpr u8 max_redo = 3;
 struct params {
   // set by the host
   s32 fd_in, fd_out;
-  u64 size;      // bytes to copy
-  u64 buffers;   // address of depth * block bytes
-  u32 block;     // block size
-  u32 depth;     // blocks in flight, 1..max_depth
+  u64 size;     // bytes to copy
+  u64 buffers;  // address of depth * block bytes
+  u32 block;    // block size
+  u32 depth;    // blocks in flight, 1..max_depth
   // state
-  u64 next_off;  // next block to start
-  u64 copied;    // bytes written
+  u64 next_off;    // next block to start
+  u64 copied;      // bytes written
   u64 free_slots;  // bit i: buffer slot i is free
   u64 redo_slots;  // bit i: slot i's block must be read again
   u32 in_flight;
-  u32 redone;    // blocks restarted after a short read
-  s32 error;     // first failure (-errno); the loop stops on it
+  u32 redone;  // blocks restarted after a short read
+  s32 error;   // first failure (-errno); the loop stops on it
   u32 pad;
   u64 slot_off[max_depth];
   u32 slot_len[max_depth];

@@ -43,7 +43,7 @@ using iouloop::error;
 inline void ensure_loopback() {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) throw error(errno, "socket(AF_INET) failed: this process cannot use IPv4 sockets");
-  struct ifreq ifr {};
+  struct ifreq ifr{};
   std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
   if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
     int e = errno;
@@ -145,7 +145,7 @@ struct client_spec {
   size_t bytes = 0;         // sent, and expected back
   size_t max_chunk = 4096;  // each send is 1..max_chunk bytes
   uint64_t seed = 1;
-  int read_delay_ms = 0;    // the reader starts late (the server's sends then fill up)
+  int read_delay_ms = 0;  // the reader starts late (the server's sends then fill up)
 };
 
 struct client_result {
@@ -163,7 +163,7 @@ inline std::string errno_text(int e) { return iouloop::error::errno_name(e); }
 inline int connect_loopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  struct timeval tv {client_timeout_s, 0};
+  struct timeval tv{client_timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in a{};
@@ -218,8 +218,8 @@ inline bool sees_eof(int fd, std::string& err) {
     ssize_t k = ::recv(fd, &b, 1, 0);
     if (k < 0 && errno == EINTR) continue;
     if (k == 0) return true;
-    err = k > 0 ? "unexpected data where EOF was expected"
-                : "no EOF: " + errno_text(errno == EAGAIN ? ETIMEDOUT : errno);
+    err =
+        k > 0 ? "unexpected data where EOF was expected" : "no EOF: " + errno_text(errno == EAGAIN ? ETIMEDOUT : errno);
     return false;
   }
 }
@@ -255,8 +255,8 @@ inline client_result run_client(uint16_t port, const client_spec& spec) {
     if (k < 0 && errno == EINTR) continue;
     if (k == 0) break;
     if (k < 0) {
-      recv_err = "recv failed after " + std::to_string(r.echoed) + " bytes: " +
-                 errno_text(errno == EAGAIN ? ETIMEDOUT : errno);
+      recv_err = "recv failed after " + std::to_string(r.echoed) +
+                 " bytes: " + errno_text(errno == EAGAIN ? ETIMEDOUT : errno);
       break;
     }
     for (ssize_t i = 0; i < k && recv_err.empty(); ++i)
@@ -265,7 +265,8 @@ inline client_result run_client(uint16_t port, const client_spec& spec) {
     if (!recv_err.empty()) break;
     r.echoed += size_t(k);
     if (r.echoed > spec.bytes) {
-      recv_err = "got " + std::to_string(r.echoed) + " bytes back, more than the " + std::to_string(spec.bytes) + " sent";
+      recv_err =
+          "got " + std::to_string(r.echoed) + " bytes back, more than the " + std::to_string(spec.bytes) + " sent";
       break;
     }
   }
@@ -326,7 +327,7 @@ inline client_result run_leaving_client(uint16_t port, leave how, size_t bytes, 
     r.sent = off + 1;
   }
   if (how == leave::reset) {
-    struct linger l {1, 0};
+    struct linger l{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
   ::close(fd);
@@ -404,7 +405,7 @@ class watchdog {
   using clock = std::chrono::steady_clock;
 
   explicit watchdog(std::chrono::milliseconds limit) : target_(pthread_self()), deadline_(clock::now() + limit) {
-    struct sigaction sa {};
+    struct sigaction sa{};
     sa.sa_handler = [](int) {};  // no SA_RESTART: the loop must see EINTR
     ::sigaction(SIGUSR1, &sa, nullptr);
     thread_ = std::thread([this] {

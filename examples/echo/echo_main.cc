@@ -41,7 +41,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-
 volatile sig_atomic_t interrupted_by = 0;
 void on_signal(int s) { interrupted_by = s; }
 
@@ -54,24 +53,34 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
-      if (a == "--engine") engine = value("--engine");
-      else if (a == "--port") port = example::number("--port", value("--port"));
-      else if (a == "--clients") clients = example::number("--clients", value("--clients"));
-      else if (a == "--selftest") selftest = example::number("--selftest", value("--selftest"));
-      else if (a == "--slots") slots = example::number("--slots", value("--slots"));
-      else if (a == "--slot-bytes") slot_bytes = example::number("--slot-bytes", value("--slot-bytes"));
-      else if (a == "-h" || a == "--help") return usage(argv[0]);
-      else throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
+      if (a == "--engine")
+        engine = value("--engine");
+      else if (a == "--port")
+        port = example::number("--port", value("--port"));
+      else if (a == "--clients")
+        clients = example::number("--clients", value("--clients"));
+      else if (a == "--selftest")
+        selftest = example::number("--selftest", value("--selftest"));
+      else if (a == "--slots")
+        slots = example::number("--slots", value("--slots"));
+      else if (a == "--slot-bytes")
+        slot_bytes = example::number("--slot-bytes", value("--slot-bytes"));
+      else if (a == "-h" || a == "--help")
+        return usage(argv[0]);
+      else
+        throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
     }
     if (port > 65535) throw iouloop::error(EINVAL, "--port " + std::to_string(port) + " is outside 0 .. 65535");
     if (slots < 1 || slots > echo::max_conns)
-      throw iouloop::error(EINVAL, "--slots " + std::to_string(slots) + " is outside 1 .. " +
-                                       std::to_string(echo::max_conns));
+      throw iouloop::error(EINVAL,
+                           "--slots " + std::to_string(slots) + " is outside 1 .. " + std::to_string(echo::max_conns));
     if (slot_bytes < 1 || slot_bytes > (16ul << 20))
       throw iouloop::error(EINVAL, "--slot-bytes " + std::to_string(slot_bytes) + " is outside 1 .. 16777216");
     if (selftest > slots)
-      throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) + " runs its clients at once: it needs "
-                                   "as many slots (--slots, at most " + std::to_string(echo::max_conns) + ")");
+      throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) +
+                                       " runs its clients at once: it needs "
+                                       "as many slots (--slots, at most " +
+                                       std::to_string(echo::max_conns) + ")");
     if (selftest && clients && clients != selftest)
       throw iouloop::error(EINVAL, "--selftest N serves exactly its N clients: drop --clients");
     if (selftest) clients = selftest;
@@ -83,19 +92,20 @@ int main(int argc, char** argv) {
     echo_host::listener lis(static_cast<uint16_t>(port));
     echo_host::slot_buffers bufs{iouloop::u32(slots), iouloop::u32(slot_bytes)};
     iouloop::ring ring;
-    iouloop::param_region<echo::policy> params(echo::make_params(
-        lis.fd(), bufs.addr(), iouloop::u32(slots), iouloop::u32(slot_bytes), iouloop::u32(clients)));
+    iouloop::param_region<echo::policy> params(
+        echo::make_params(lis.fd(), bufs.addr(), iouloop::u32(slots), iouloop::u32(slot_bytes), iouloop::u32(clients)));
     iouloop::any_engine<echo::policy> e(choice, ring, params, echo_bpf::programs::echo{});
 
     // Ctrl-C or SIGTERM end the run (-EINTR) and the summary is still printed.
-    struct sigaction sa {};
+    struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
     std::printf("listening on 127.0.0.1:%u, %lu slots of %lu bytes; %s\n", lis.port(), slots, slot_bytes,
-                clients ? ("serving until " + std::to_string(clients) + (clients == 1 ? " client has" : " clients have") +
-                               " come and gone").c_str()
+                clients ? ("serving until " + std::to_string(clients) +
+                           (clients == 1 ? " client has" : " clients have") + " come and gone")
+                              .c_str()
                         : "serving until interrupted (Ctrl-C)");
     std::fflush(stdout);
 
@@ -119,15 +129,16 @@ int main(int argc, char** argv) {
     if (client_thread.joinable()) client_thread.join();
 
     const echo::params& p = *params;
-    std::printf("accepted %u, closed %u, rejected %u (no free slot), connection errors %u, short sends %u; "
-                "echoed %llu bytes in %.3f s (%.1f MiB/s)\n",
-                p.accepted, p.closed, p.rejected, p.conn_errors, p.short_sends, p.bytes_echoed, secs,
-                p.bytes_echoed / 1048576.0 / (secs > 0 ? secs : 1e-9));
+    std::printf(
+        "accepted %u, closed %u, rejected %u (no free slot), connection errors %u, short sends %u; "
+        "echoed %llu bytes in %.3f s (%.1f MiB/s)\n",
+        p.accepted, p.closed, p.rejected, p.conn_errors, p.short_sends, p.bytes_echoed, secs,
+        p.bytes_echoed / 1048576.0 / (secs > 0 ? secs : 1e-9));
 
     if (ret == -EINTR) {
       if (watchdog_fired)
-        throw iouloop::error(ETIMEDOUT, "selftest: the server did not finish within " +
-                                            std::to_string(selftest_limit_s) + " s");
+        throw iouloop::error(ETIMEDOUT,
+                             "selftest: the server did not finish within " + std::to_string(selftest_limit_s) + " s");
       if (!clients) return 0;  // serving until interrupted: that is the normal end
       throw iouloop::error(EINTR, std::string("interrupted by ") + strsignal(interrupted_by ? interrupted_by : SIGINT) +
                                       " after " + std::to_string(p.closed + p.rejected) + " of " +
@@ -135,8 +146,9 @@ int main(int argc, char** argv) {
     }
     if (ret < 0) throw iouloop::error(-ret, "the loop ended with an error");
     if (p.error == -EBUSY)
-      throw iouloop::error(EBUSY, "the server stopped: the submission queue was full (the ring needs 17 SQ "
-                                  "entries at least)");
+      throw iouloop::error(EBUSY,
+                           "the server stopped: the submission queue was full (the ring needs 17 SQ "
+                           "entries at least)");
     if (p.error < 0)
       throw iouloop::error(-p.error, "the server stopped on an error after " + std::to_string(p.accepted) +
                                          " connections (a failed accept, close or submission)");
@@ -154,8 +166,7 @@ int main(int argc, char** argv) {
                      selftest, p.bytes_echoed, want);
         return 1;
       }
-      std::printf("selftest: %lu clients x %zu bytes echoed and verified byte for byte\n", selftest,
-                  selftest_bytes);
+      std::printf("selftest: %lu clients x %zu bytes echoed and verified byte for byte\n", selftest, selftest_bytes);
     }
     return 0;
   } catch (const iouloop::error& e) {

@@ -23,7 +23,7 @@
 namespace echo {
 using namespace iouloop;
 
-inline constexpr u32 max_conns = 64;  // slots at most; a power of two: indexes are masked with it
+inline constexpr u32 max_conns = 64;           // slots at most; a power of two: indexes are masked with it
 inline constexpr u32 sock_cloexec = 02000000;  // accept flag SOCK_CLOEXEC
 inline constexpr u32 msg_nosignal = 0x4000;    // send flag MSG_NOSIGNAL: a reset peer is an error, not SIGPIPE
 inline constexpr s32 ecanceled = 125, ebusy = 16;
@@ -36,23 +36,23 @@ struct params {
   u32 slot_bytes;      // receive buffer per connection
   u32 expect_clients;  // stop after this many connections came and went; 0: serve until interrupted
   // counters
-  u32 accepted;        // connections accepted (served and rejected)
-  u32 closed;          // served connections closed
-  u32 rejected;        // closed at once: no free slot
-  u32 conn_errors;     // served connections that ended with a recv/send error (a reset peer)
-  u32 short_sends;     // sends that moved fewer bytes than asked, continued
-  s32 error;           // first fatal error (-errno); the loop stops on it
+  u32 accepted;     // connections accepted (served and rejected)
+  u32 closed;       // served connections closed
+  u32 rejected;     // closed at once: no free slot
+  u32 conn_errors;  // served connections that ended with a recv/send error (a reset peer)
+  u32 short_sends;  // sends that moved fewer bytes than asked, continued
+  s32 error;        // first fatal error (-errno); the loop stops on it
   u64 bytes_echoed;
   // state
-  u32 open;            // connections holding a slot
-  u32 in_flight;       // requests other than the multishot accept
-  u32 accept_armed;    // the multishot accept is in flight
-  u32 stopping;        // done serving: the accept is cancelled, not re-armed
-  u32 free_count;      // free slots: free_list[0 .. free_count)
+  u32 open;          // connections holding a slot
+  u32 in_flight;     // requests other than the multishot accept
+  u32 accept_armed;  // the multishot accept is in flight
+  u32 stopping;      // done serving: the accept is cancelled, not re-armed
+  u32 free_count;    // free slots: free_list[0 .. free_count)
   u8 free_list[max_conns];
-  s32 fd[max_conns];   // the connection's socket, -1 when the slot is free
-  u32 len[max_conns];  // bytes received, being echoed
-  u32 sent[max_conns]; // of which sent so far
+  s32 fd[max_conns];    // the connection's socket, -1 when the slot is free
+  u32 len[max_conns];   // bytes received, being echoed
+  u32 sent[max_conns];  // of which sent so far
 };
 
 enum class tag : u8 { accept = 1, recv, send, close, reject, cancel };
@@ -233,10 +233,10 @@ struct wait_if_busy {  // sleep for the next CQE, unless nothing could post one
   }
 };
 
-struct policy : sequence<drain<dispatch<ud, on<tag::accept, accept_done>, on<tag::recv, recv_done>,
-                                        on<tag::send, send_done>, on<tag::close, close_done>,
-                                        on<tag::reject, other_done>, on<tag::cancel, other_done>>>,
-                         stop_when<finished>, refill<next_accept, 1>, wait_if_busy> {
+struct policy
+    : sequence<drain<dispatch<ud, on<tag::accept, accept_done>, on<tag::recv, recv_done>, on<tag::send, send_done>,
+                              on<tag::close, close_done>, on<tag::reject, other_done>, on<tag::cancel, other_done>>>,
+               stop_when<finished>, refill<next_accept, 1>, wait_if_busy> {
   using params_type = params;
 };
 

@@ -17,16 +17,16 @@ TEST_CASE("echo: clients at once, every byte comes back", "[echo]") {
   using Runner = IOULOOP_RUNNER;
   auto [clients, bytes, chunk, slots, slot_bytes] =
       GENERATE(table<iouloop::u32, size_t, size_t, iouloop::u32, iouloop::u32>({
-      {1, 0, 1, 1, 4096},           /* connect, send nothing, leave */
-      {1, 1, 1, 1, 4096},
-      {1, 256 << 10, 65536, 1, 65536},
-      {2, 20000, 7, 2, 4096},       /* tiny sends */
-      {3, 10000, 4096, 3, 1},       /* 1-byte slots: a recv and a send per byte */
-      {4, 100000, 1000, 8, 4096},   /* fewer clients than slots */
-      {16, 256 << 10, 16384, 16, 16384},
-      {8, 1 << 20, 262144, 8, 4096}, /* chunks much larger than a slot */
-      {64, 64 << 10, 8192, 64, 4096}, /* every slot busy */
-  }));
+          {1, 0, 1, 1, 4096}, /* connect, send nothing, leave */
+          {1, 1, 1, 1, 4096},
+          {1, 256 << 10, 65536, 1, 65536},
+          {2, 20000, 7, 2, 4096},     /* tiny sends */
+          {3, 10000, 4096, 3, 1},     /* 1-byte slots: a recv and a send per byte */
+          {4, 100000, 1000, 8, 4096}, /* fewer clients than slots */
+          {16, 256 << 10, 16384, 16, 16384},
+          {8, 1 << 20, 262144, 8, 4096},  /* chunks much larger than a slot */
+          {64, 64 << 10, 8192, 64, 4096}, /* every slot busy */
+      }));
   CAPTURE(clients, bytes, chunk, slots, slot_bytes);
   auto o = echo_test::serve<Runner>(slots, slot_bytes, clients, [&](uint16_t port, const echo::params&) {
     return echo_host::concurrent_clients(port, clients, bytes, chunk, clients * 1000 + bytes);
@@ -43,13 +43,16 @@ TEST_CASE("echo: clients at once, every byte comes back", "[echo]") {
 TEST_CASE("echo: short sends are finished with the rest", "[echo]") {
   using Runner = IOULOOP_RUNNER;
   // 1 MiB slots, a 4 KiB send buffer on the server side, readers that start late
-  auto o = echo_test::serve<Runner>(2, 1 << 20, 2, [&](uint16_t port, const echo::params&) {
-    std::vector<echo_host::client_result> r(2);
-    std::thread a([&] { r[0] = echo_host::run_client(port, {2 << 20, 256 << 10, 11, 100}); });
-    r[1] = echo_host::run_client(port, {2 << 20, 256 << 10, 12, 100});
-    a.join();
-    return r;
-  }, 4096);
+  auto o = echo_test::serve<Runner>(
+      2, 1 << 20, 2,
+      [&](uint16_t port, const echo::params&) {
+        std::vector<echo_host::client_result> r(2);
+        std::thread a([&] { r[0] = echo_host::run_client(port, {2 << 20, 256 << 10, 11, 100}); });
+        r[1] = echo_host::run_client(port, {2 << 20, 256 << 10, 12, 100});
+        a.join();
+        return r;
+      },
+      4096);
   echo_test::require_clients_ok(o);
   echo_test::require_clean_stop(o, 2);
   INFO("a send into a full 4 KiB send buffer moves part of its bytes: the policy must send the rest");
@@ -57,8 +60,7 @@ TEST_CASE("echo: short sends are finished with the rest", "[echo]") {
   REQUIRE(o.end.bytes_echoed == 2 * (2ull << 20));
   REQUIRE(o.end.conn_errors == 0);
 }
-TEST_CASE("echo: a connection beyond the free slots is closed at once and counted",
-          "[echo]") {
+TEST_CASE("echo: a connection beyond the free slots is closed at once and counted", "[echo]") {
   using Runner = IOULOOP_RUNNER;
   const iouloop::u32 slots = GENERATE(1u, 3u, echo::max_conns);
   CAPTURE(slots);
@@ -87,16 +89,14 @@ TEST_CASE("echo: connections one after another reuse the slots", "[echo]") {
   REQUIRE(o.end.rejected == 0);
   REQUIRE(o.end.bytes_echoed == clients * 3000ull);
 }
-TEST_CASE("echo: clients that leave early or reset do not disturb the others",
-          "[echo]") {
+TEST_CASE("echo: clients that leave early or reset do not disturb the others", "[echo]") {
   using Runner = IOULOOP_RUNNER;
   auto o = echo_test::serve<Runner>(16, 4096, 4 + 3 * 3, [&](uint16_t port, const echo::params&) {
     std::vector<echo_host::client_result> r(4 + 3 * 3);
     std::vector<std::thread> t;
     for (iouloop::u32 i = 0; i < 4; ++i)
       t.emplace_back([&, i] { r[i] = echo_host::run_client(port, {200000, 5000, 40 + i}); });
-    const echo_host::leave how[] = {echo_host::leave::at_once, echo_host::leave::unread,
-                                    echo_host::leave::reset};
+    const echo_host::leave how[] = {echo_host::leave::at_once, echo_host::leave::unread, echo_host::leave::reset};
     for (iouloop::u32 i = 0; i < 9; ++i)
       t.emplace_back([&, i] { r[4 + i] = echo_host::run_leaving_client(port, how[i % 3], 50000 * (i / 3), i); });
     for (auto& th : t) th.join();

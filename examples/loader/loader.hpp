@@ -81,8 +81,8 @@ struct allowed_policy {
 };
 template <class P>
 allowed_policy allow(const std::string& name, const iouloop::bpf_image& image, const std::string& program = {}) {
-  return {name, image, program.empty() ? name : program,
-          u32(sizeof(typename iouloop::policy_traits<P>::params_type)), u32(iouloop::policy_traits<P>::region_bytes)};
+  return {name, image, program.empty() ? name : program, u32(sizeof(typename iouloop::policy_traits<P>::params_type)),
+          u32(iouloop::policy_traits<P>::region_bytes)};
 }
 
 // A refusal: errno and the reason sent back.
@@ -141,7 +141,8 @@ class attacher {
       throw refusal{EINVAL, "the param region address is not a page-aligned user address"};
     if (detail::fd_target(ring_fd) != "anon_inode:[io_uring]")
       throw refusal{EBADF, "the fd sent is not an io_uring (it is " + detail::fd_target(ring_fd) + ")"};
-    const long long sq_mask = detail::fdinfo_value(ring_fd, "SqMask"), cq_mask = detail::fdinfo_value(ring_fd, "CqMask");
+    const long long sq_mask = detail::fdinfo_value(ring_fd, "SqMask"),
+                    cq_mask = detail::fdinfo_value(ring_fd, "CqMask");
     if (sq_mask + 1 != rq.sq_entries || cq_mask + 1 != rq.cq_entries)
       throw refusal{EINVAL, "the ring has " + std::to_string(sq_mask + 1) + " SQ and " + std::to_string(cq_mask + 1) +
                                 " CQ entries, the request says " + std::to_string(rq.sq_entries) + " and " +
@@ -164,9 +165,12 @@ class attacher {
     int r = sys::io_uring_enter(ring_fd, 0, 0, abi::enter::getevents, nullptr, 0);
     if (r == -EBADFD) throw refusal{EBADFD, "the ring is still disabled (IORING_SETUP_R_DISABLED): enable it first"};
     if (r != -EEXIST)
-      throw refusal{EOPNOTSUPP, "the ring is not a DEFER_TASKRUN ring owned by another task (io_uring_enter from "
-                                "the loader said " + std::to_string(r) + ", not -EEXIST): the request's flags "
-                                "are not the ring's"};
+      throw refusal{EOPNOTSUPP,
+                    "the ring is not a DEFER_TASKRUN ring owned by another task (io_uring_enter from "
+                    "the loader said " +
+                        std::to_string(r) +
+                        ", not -EEXIST): the request's flags "
+                        "are not the ring's"};
     attachment at;
     try {
       at.object = std::make_unique<iouloop::bpf_object>(a->image, a->program);
@@ -236,7 +240,7 @@ class service {
         char b;
         ssize_t r = ::recv(fds[i].fd, &b, 1, MSG_DONTWAIT);
         if (r > 0 || (r < 0 && errno == EAGAIN)) continue;  // nothing else is expected; ignore it
-        open_.erase(fds[i].fd);  // detaches: the link goes with the attachment
+        open_.erase(fds[i].fd);                             // detaches: the link goes with the attachment
         ::close(fds[i].fd);
         done++;
         if (verbose_) std::fprintf(stderr, "loader: session closed, loop ops detached\n");
@@ -295,9 +299,10 @@ class service {
     ::close(pidfd);
     if (r >= 0) return int(r);
     if (e == EPERM)
-      throw refusal{EPERM, "the loader may not take fd " + std::to_string(fd) + " from the server: pidfd_getfd "
-                           "needs PTRACE_MODE_ATTACH_REALCREDS over it (kernel/pid.c __pidfd_fget): give the "
-                           "loader CAP_SYS_PTRACE (and keep kernel.yama.ptrace_scope below 3)"};
+      throw refusal{EPERM, "the loader may not take fd " + std::to_string(fd) +
+                               " from the server: pidfd_getfd "
+                               "needs PTRACE_MODE_ATTACH_REALCREDS over it (kernel/pid.c __pidfd_fget): give the "
+                               "loader CAP_SYS_PTRACE (and keep kernel.yama.ptrace_scope below 3)"};
     if (e == EBADF) throw refusal{EBADF, "the server has no fd " + std::to_string(fd)};
     throw refusal{e, "pidfd_getfd of the server's fd " + std::to_string(fd) + " failed"};
   }

@@ -30,10 +30,14 @@ int main(int argc, char** argv) {
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--socket" && i + 1 < argc) path = argv[++i];
-    else if (a == "--mode" && i + 1 < argc) mode = std::strtoul(argv[++i], nullptr, 8);
-    else if (a == "--verbose") verbose = true;
-    else path.clear(), i = argc;
+    if (a == "--socket" && i + 1 < argc)
+      path = argv[++i];
+    else if (a == "--mode" && i + 1 < argc)
+      mode = std::strtoul(argv[++i], nullptr, 8);
+    else if (a == "--verbose")
+      verbose = true;
+    else
+      path.clear(), i = argc;
   }
   if (path.empty()) {
     std::fprintf(stderr, "usage: %s --socket PATH [--mode OCTAL] [--verbose]\n", argv[0]);
@@ -42,11 +46,11 @@ int main(int argc, char** argv) {
   try {
     if (std::string why = iouloop::privileges::now().bpf_engine_problem(); !why.empty())
       throw iouloop::error(EPERM, "the loader cannot load BPF: " + why);
-    loader::service svc({loader::allow<nop::policy>("nop", nop_bpf::image()),
-                         loader::allow<cp::policy>("cp", cp_bpf::image()),
-                         loader::allow<timer::policy>("timer", timer_bpf::image()),
-                         loader::allow<echo::policy>("echo", echo_bpf::image())},
-                        verbose);
+    loader::service svc(
+        {loader::allow<nop::policy>("nop", nop_bpf::image()), loader::allow<cp::policy>("cp", cp_bpf::image()),
+         loader::allow<timer::policy>("timer", timer_bpf::image()),
+         loader::allow<echo::policy>("echo", echo_bpf::image())},
+        verbose);
     int s = loader::service::listen_at(path, mode_t(mode));
     std::signal(SIGPIPE, SIG_IGN);
     std::fprintf(stderr, "loader: listening at %s (policies: nop, cp, timer, echo)\n", path.c_str());

@@ -152,8 +152,9 @@ TEST_CASE("a loop attached by the loader uses the server's own memory (SQEs poin
     std::ifstream f(log);
     std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     std::ostringstream o;
-    o << "run " << ret << " ticked " << params->ticked << " written " << params->written << " errors "
-      << params->errors << "\n" << text;
+    o << "run " << ret << " ticked " << params->ticked << " written " << params->written << " errors " << params->errors
+      << "\n"
+      << text;
     ::close(log_fd);
     ::close(p[0]);
     ::close(p[1]);
@@ -238,7 +239,8 @@ TEST_CASE("the loader refuses what it cannot check, by name, and leaves nothing 
   CHECK_THAT(out, ContainsSubstring("disabled ring: the loader refused policy 'nop': the ring is still disabled"));
   CHECK_THAT(out, ContainsSubstring("a pipe: the loader refused policy 'nop': the fd sent is not an io_uring"));
   CHECK_THAT(out, ContainsSubstring("no fd: the loader refused policy 'nop': the request names no ring fd"));
-  CHECK_THAT(out, ContainsSubstring("an fd the server lacks: the loader refused policy 'nop': the server has no fd 999"));
+  CHECK_THAT(out,
+             ContainsSubstring("an fd the server lacks: the loader refused policy 'nop': the server has no fd 999"));
   CHECK_THAT(out, ContainsSubstring("bad magic: the loader refused policy 'nop': not an iouloop loader request"));
   CHECK_THAT(out, ContainsSubstring("unaligned region: the loader refused policy 'nop': the param region address"));
   CHECK_THAT(out, ContainsSubstring("good ring runs: -14"));

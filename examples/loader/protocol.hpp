@@ -40,8 +40,8 @@ inline constexpr u32 version = 1;
 
 struct request {
   u32 magic, version;
-  char policy[48];   // a name from the loader's allow-list, NUL-terminated
-  u32 sq_entries;    // the ring as io_uring_setup reported it
+  char policy[48];  // a name from the loader's allow-list, NUL-terminated
+  u32 sq_entries;   // the ring as io_uring_setup reported it
   u32 cq_entries;
   u32 setup_flags;
   u32 params_bytes;  // sizeof(params_type) of the server's policy
@@ -72,8 +72,9 @@ inline int connect_to(const std::string& path) {
   if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     int e = errno;
     ::close(s);
-    throw iouloop::error(e, "cannot reach the iouloop loader at " + path + ": is it running, and may this user "
-                            "connect (socket permissions)?");
+    throw iouloop::error(e, "cannot reach the iouloop loader at " + path +
+                                ": is it running, and may this user "
+                                "connect (socket permissions)?");
   }
   return s;
 }

@@ -16,10 +16,14 @@ int main(int argc, char** argv) {
   unsigned long total = 100000, depth = 32;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--socket" && i + 1 < argc) path = argv[++i];
-    else if (a == "--total" && i + 1 < argc) total = std::strtoul(argv[++i], nullptr, 10);
-    else if (a == "--depth" && i + 1 < argc) depth = std::strtoul(argv[++i], nullptr, 10);
-    else path.clear(), i = argc;
+    if (a == "--socket" && i + 1 < argc)
+      path = argv[++i];
+    else if (a == "--total" && i + 1 < argc)
+      total = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--depth" && i + 1 < argc)
+      depth = std::strtoul(argv[++i], nullptr, 10);
+    else
+      path.clear(), i = argc;
   }
   if (path.empty() || depth < 1 || depth > 64) {
     std::fprintf(stderr, "usage: %s --socket PATH [--total N] [--depth 1..64]\n", argv[0]);

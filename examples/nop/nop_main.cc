@@ -17,13 +17,17 @@ int main(int argc, char** argv) {
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      if (i + 1 >= argc) throw iouloop::error(EINVAL, "usage: nop [--engine auto|userspace|bpf] [--total N] [--depth D]");
+      if (i + 1 >= argc)
+        throw iouloop::error(EINVAL, "usage: nop [--engine auto|userspace|bpf] [--total N] [--depth D]");
       std::string v = argv[++i];
       char* end = nullptr;
       unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (a == "--engine") engine = v;
-      else if ((a == "--total" || a == "--depth") && !v.empty() && !*end) (a == "--total" ? total : depth) = n;
-      else throw iouloop::error(EINVAL, "bad option " + a + " " + v + ": use --engine E, --total N, --depth D");
+      if (a == "--engine")
+        engine = v;
+      else if ((a == "--total" || a == "--depth") && !v.empty() && !*end)
+        (a == "--total" ? total : depth) = n;
+      else
+        throw iouloop::error(EINVAL, "bad option " + a + " " + v + ": use --engine E, --total N, --depth D");
     }
     if (depth < 1 || depth > 4096 || total > 0xffffffffu)
       throw iouloop::error(EINVAL, "--depth must be 1..4096 and --total below 2^32");

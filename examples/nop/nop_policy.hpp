@@ -40,11 +40,13 @@ struct more_nops {  // one more NOP, while under depth and total
 
 struct all_done {
   template <class Loop>
-  IOULOOP_INLINE static bool holds(Loop& loop) { return loop.params.completed >= loop.params.total; }
+  IOULOOP_INLINE static bool holds(Loop& loop) {
+    return loop.params.completed >= loop.params.total;
+  }
 };
 
-struct policy : sequence<drain<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<all_done>,
-                         refill<more_nops, 32>, wait_for<1>> {
+struct policy
+    : sequence<drain<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<all_done>, refill<more_nops, 32>, wait_for<1>> {
   using params_type = params;
 };
 

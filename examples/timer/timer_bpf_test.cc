@@ -9,8 +9,7 @@ IOULOOP_PROGRAM_FOR(timer::policy, timer_bpf::programs::timer);
 #define IOULOOP_RUNNER bpf_runner
 #include "examples/timer/timer_table.hpp"
 
-TEST_CASE("differential: the timer ends with the same counters and log on both engines",
-          "[differential][timer][bpf]") {
+TEST_CASE("differential: the timer ends with the same counters and log on both engines", "[differential][timer][bpf]") {
   require_bpf_engine();
   auto [period, ticks, chunks] =
       GENERATE(table<iouloop::u32, iouloop::u32, iouloop::u32>({{20, 1, 0}, {20, 4, 2}, {30, 3, 3}}));

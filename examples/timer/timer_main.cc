@@ -36,7 +36,6 @@ int usage(const char* argv0) {
   return 2;
 }
 
-
 void check_range(const char* flag, unsigned long v, unsigned long lo, unsigned long hi) {
   if (v < lo || v > hi)
     throw iouloop::error(EINVAL, std::string(flag) + " " + std::to_string(v) + " is outside " + std::to_string(lo) +
@@ -96,13 +95,20 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
-      if (a == "--engine") engine = value("--engine");
-      else if (a == "--period-ms") period = example::number("--period-ms", value("--period-ms"));
-      else if (a == "--ticks") ticks = example::number("--ticks", value("--ticks"));
-      else if (a == "--read-timeout-ms") read_timeout = example::number("--read-timeout-ms", value("--read-timeout-ms"));
-      else if (a == "--log") log_path = value("--log");
-      else if (a == "-h" || a == "--help") return usage(argv[0]);
-      else throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
+      if (a == "--engine")
+        engine = value("--engine");
+      else if (a == "--period-ms")
+        period = example::number("--period-ms", value("--period-ms"));
+      else if (a == "--ticks")
+        ticks = example::number("--ticks", value("--ticks"));
+      else if (a == "--read-timeout-ms")
+        read_timeout = example::number("--read-timeout-ms", value("--read-timeout-ms"));
+      else if (a == "--log")
+        log_path = value("--log");
+      else if (a == "-h" || a == "--help")
+        return usage(argv[0]);
+      else
+        throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
     }
     check_range("--period-ms", period, 2, 3600000);
     check_range("--ticks", ticks, 1, timer::max_ticks);
@@ -122,16 +128,16 @@ int main(int argc, char** argv) {
     int pipe_fds[2];
     // Blocking on purpose: on an O_NONBLOCK pipe an empty read fails at once
     // with EAGAIN instead of waiting for its linked timeout.
-    struct stat st {};
+    struct stat st{};
     const bool regular = ::fstat(log, &st) == 0 && S_ISREG(st.st_mode);
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw iouloop::error(errno, "cannot create the input pipe");
 
     iouloop::ring ring;
-    iouloop::param_region<timer::policy> params(timer::make_params(
-        log, pipe_fds[0], iouloop::u32(period), iouloop::u32(read_timeout), iouloop::u32(ticks)));
+    iouloop::param_region<timer::policy> params(
+        timer::make_params(log, pipe_fds[0], iouloop::u32(period), iouloop::u32(read_timeout), iouloop::u32(ticks)));
     iouloop::any_engine<timer::policy> e(choice, ring, params, timer_bpf::programs::timer{});
-    std::printf("timer: %lu ticks every %lu ms; reads time out after %lu ms; log %s\n", ticks, period,
-                read_timeout, log_path.c_str());
+    std::printf("timer: %lu ticks every %lu ms; reads time out after %lu ms; log %s\n", ticks, period, read_timeout,
+                log_path.c_str());
 
     const auto t0 = std::chrono::steady_clock::now();
     int ret;
@@ -162,16 +168,18 @@ int main(int argc, char** argv) {
     std::printf("ticks    %u in %.3f s (at least %.3f s by design)\n", p.ticked, secs, ticks * period / 1000.0);
     std::printf("records  %u written, %u fsynced, %u dropped; log %s\n", p.written, p.synced, p.records_dropped,
                 !regular ? "not checked (not a regular file)"
-                         : log_ok ? "verified" : "DIFFERS from the expected records");
-    std::printf("reads    %u with data, %llu bytes (their link timeouts: %u -ECANCELED); "
-                "%u timed out, -ECANCELED (their link timeouts: %u -ETIME); the feeder wrote %u times\n",
-                p.reads_data, p.bytes_read, p.timeouts_cancelled, p.reads_timed_out, p.timeouts_fired, fed);
+                : log_ok ? "verified"
+                         : "DIFFERS from the expected records");
+    std::printf(
+        "reads    %u with data, %llu bytes (their link timeouts: %u -ECANCELED); "
+        "%u timed out, -ECANCELED (their link timeouts: %u -ETIME); the feeder wrote %u times\n",
+        p.reads_data, p.bytes_read, p.timeouts_cancelled, p.reads_timed_out, p.timeouts_fired, fed);
     std::printf("steps    %u (the loop sleeps between completions)\n", p.steps);
     std::printf("errors   %u\n", p.errors);
     if (p.errors)
       throw iouloop::error(-p.first_error, std::to_string(p.errors) +
-                                               " requests failed (the first failure is named here); is " +
-                                               log_path + " on a file system that allows write and fsync?");
+                                               " requests failed (the first failure is named here); is " + log_path +
+                                               " on a file system that allows write and fsync?");
     if (!log_ok) throw iouloop::error(EIO, "the log " + log_path + " does not hold the expected records");
     return 0;
   } catch (const iouloop::error& e) {

@@ -192,7 +192,9 @@ struct on_read_timeout {
 
 struct idle {  // every tick fired (or ticking failed) and nothing is in flight
   template <class Loop>
-  IOULOOP_INLINE static bool holds(Loop& loop) { return loop.params.in_flight == 0; }
+  IOULOOP_INLINE static bool holds(Loop& loop) {
+    return loop.params.in_flight == 0;
+  }
 };
 
 struct submit_prepared {  // what the handlers prepared; a failed submission ends the loop
@@ -206,9 +208,8 @@ struct submit_prepared {  // what the handlers prepared; a failed submission end
 };
 
 struct policy : sequence<begin,
-                         drain<dispatch<ud, on<tag::tick, on_tick>, on<tag::write, on_write>,
-                                        on<tag::fsync, on_fsync>, on<tag::read, on_read>,
-                                        on<tag::read_timeout, on_read_timeout>>,
+                         drain<dispatch<ud, on<tag::tick, on_tick>, on<tag::write, on_write>, on<tag::fsync, on_fsync>,
+                                        on<tag::read, on_read>, on<tag::read_timeout, on_read_timeout>>,
                                8>,
                          stop_when<idle>, submit_prepared, wait_for<1>> {
   using params_type = params;

@@ -13,8 +13,7 @@
 
 #include "examples/timer/timer_cases.hpp"
 
-TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and without data",
-          "[timer]") {
+TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and without data", "[timer]") {
   using Runner = IOULOOP_RUNNER;
   auto [period, ticks, chunks] = GENERATE(table<iouloop::u32, iouloop::u32, iouloop::u32>(
       {{20, 0, 0}, {20, 1, 1}, {20, 5, 2}, {25, 4, 0}, {30, 3, 3}, {40, 6, 5}}));
@@ -39,8 +38,7 @@ TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and witho
   REQUIRE(o.end.steps >= ticks);
   REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
 }
-TEST_CASE("timer: a read with data completes and its link timeout ends with -ECANCELED",
-          "[timer][link_timeout]") {
+TEST_CASE("timer: a read with data completes and its link timeout ends with -ECANCELED", "[timer][link_timeout]") {
   using Runner = IOULOOP_RUNNER;
   auto o = timer_test::run<Runner>(20, 3, 3);
   REQUIRE(o.ret == 0);
@@ -52,9 +50,10 @@ TEST_CASE("timer: a read with data completes and its link timeout ends with -ECA
   REQUIRE(o.end.timeouts_fired == 0);
   REQUIRE(o.end.errors == 0);
 }
-TEST_CASE("timer: a read with no data is cancelled (-ECANCELED) when its link timeout fires "
-          "(-ETIME)",
-          "[timer][link_timeout]") {
+TEST_CASE(
+    "timer: a read with no data is cancelled (-ECANCELED) when its link timeout fires "
+    "(-ETIME)",
+    "[timer][link_timeout]") {
   using Runner = IOULOOP_RUNNER;
   auto o = timer_test::run<Runner>(40, 3, 0);
   REQUIRE(o.ret == 0);
@@ -79,9 +78,10 @@ TEST_CASE("timer: the loop sleeps between ticks instead of spinning", "[timer][s
   CAPTURE(o.end.steps, o.elapsed_ms);
   REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
 }
-TEST_CASE("timer: failed writes are counted with their errno; the fsyncs they carry are "
-          "cancelled; ticking goes on",
-          "[timer][errors]") {
+TEST_CASE(
+    "timer: failed writes are counted with their errno; the fsyncs they carry are "
+    "cancelled; ticking goes on",
+    "[timer][errors]") {
   using Runner = IOULOOP_RUNNER;
   const int read_only = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   REQUIRE(read_only >= 0);

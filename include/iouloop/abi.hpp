@@ -91,9 +91,9 @@ inline constexpr u32 notif = 1u << 3;
 inline constexpr u32 buffer_shift = 16;
 }  // namespace cqe_flag
 
-inline constexpr u16 accept_multishot = 1u << 0;   // sqe.ioprio for accept
-inline constexpr u16 recv_multishot = 1u << 1;     // sqe.ioprio for recv
-inline constexpr u32 poll_add_multi = 1u << 0;     // sqe.len for poll_add: multishot
+inline constexpr u16 accept_multishot = 1u << 0;  // sqe.ioprio for accept
+inline constexpr u16 recv_multishot = 1u << 1;    // sqe.ioprio for recv
+inline constexpr u32 poll_add_multi = 1u << 0;    // sqe.len for poll_add: multishot
 // poll event bits (sqe.poll32_events), as <poll.h> defines them on Linux
 namespace poll {
 inline constexpr u32 in = 0x001;

@@ -45,8 +45,12 @@ class loop {
   template <class Layout>
   IOULOOP_INLINE loop(Backend& backend, u8* rings, u8* sqes, Params& params, const volatile u64& params_uaddr,
                       Layout& layout, u32* cq_wait_idx)
-      : sq(rings, sqes, layout), cq(rings, layout), params(params), backend_(backend),
-        params_uaddr_(&params_uaddr), cq_wait_idx_(cq_wait_idx) {}
+      : sq(rings, sqes, layout),
+        cq(rings, layout),
+        params(params),
+        backend_(backend),
+        params_uaddr_(&params_uaddr),
+        cq_wait_idx_(cq_wait_idx) {}
 
   sq_ring sq;
   cq_ring cq;
@@ -73,8 +77,7 @@ class loop {
   // that point at user memory (a timespec, an iovec array, a sockaddr).
   template <class T>
   IOULOOP_INLINE u64 user_addr(const T& field_in_params) const {
-    return *params_uaddr_ + u64(reinterpret_cast<const u8*>(&field_in_params) -
-                               reinterpret_cast<const u8*>(&params));
+    return *params_uaddr_ + u64(reinterpret_cast<const u8*>(&field_in_params) - reinterpret_cast<const u8*>(&params));
   }
 
  private:
@@ -94,14 +97,15 @@ constexpr usize region_bytes() {
   else
     return default_param_region_bytes;
 }
-template <class T> concept step_result = traits::is_same<T, int>;
+template <class T>
+concept step_result = traits::is_same<T, int>;
 }  // namespace detail
 
 template <class P>
-concept policy = requires { typename P::params_type; } &&
-                 requires(loop<detail::concept_backend, typename P::params_type>& l) {
-                   { P::step(l) } -> detail::step_result;
-                 };
+concept policy =
+    requires { typename P::params_type; } && requires(loop<detail::concept_backend, typename P::params_type>& l) {
+      { P::step(l) } -> detail::step_result;
+    };
 
 // Compile-time facts about a policy, and its checks. Engines and the BPF
 // glue instantiate this, so a bad params type fails the build, not the run.

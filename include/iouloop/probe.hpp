@@ -41,7 +41,7 @@ struct probe_result {
   bool kfunc_get_region = false;
   bool bpf_load = false;  // this process may load a BPF program (a socket filter: the least there is)
   std::string bpf_load_error;
-  privileges privs;       // capabilities, unprivileged_bpf_disabled, lockdown, RLIMIT_MEMLOCK
+  privileges privs;  // capabilities, unprivileged_bpf_disabled, lockdown, RLIMIT_MEMLOCK
 
   // The BPF engine can run here.
   bool bpf_engine() const {
@@ -100,12 +100,37 @@ inline btf_names read_btf_names(const std::string& path) {
     pos += 12;
     usize extra;
     switch (kind) {
-      case 1: case 14: case 17: extra = 4; break;                // INT, VAR, DECL_TAG
-      case 3: extra = 12; break;                                 // ARRAY
-      case 4: case 5: case 15: case 19: extra = 12u * vlen; break;  // STRUCT, UNION, DATASEC, ENUM64
-      case 6: case 13: extra = 8u * vlen; break;                 // ENUM, FUNC_PROTO
-      case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: extra = 0; break;
-      default: return out;  // a kind newer than this reader
+      case 1:
+      case 14:
+      case 17:
+        extra = 4;
+        break;  // INT, VAR, DECL_TAG
+      case 3:
+        extra = 12;
+        break;  // ARRAY
+      case 4:
+      case 5:
+      case 15:
+      case 19:
+        extra = 12u * vlen;
+        break;  // STRUCT, UNION, DATASEC, ENUM64
+      case 6:
+      case 13:
+        extra = 8u * vlen;
+        break;  // ENUM, FUNC_PROTO
+      case 2:
+      case 7:
+      case 8:
+      case 9:
+      case 10:
+      case 11:
+      case 12:
+      case 16:
+      case 18:
+        extra = 0;
+        break;
+      default:
+        return out;  // a kind newer than this reader
     }
     if (name_off < h.str_len && (kind == 4 || kind == 12)) {
       std::string name(strings + name_off);
@@ -145,11 +170,13 @@ inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux
 
   int e = detail::try_ring(0);
   r.io_uring = e == 0;
-  if (e == -ENOSYS) r.io_uring_error = "the kernel has no io_uring (CONFIG_IO_URING)";
+  if (e == -ENOSYS)
+    r.io_uring_error = "the kernel has no io_uring (CONFIG_IO_URING)";
   else if (e == -EPERM)
     r.io_uring_error = "io_uring is disabled for this process (sysctl kernel.io_uring_disabled=" +
                        std::to_string(r.io_uring_disabled) + "; 1 allows only the io_uring_group, 2 nobody)";
-  else if (e < 0) r.io_uring_error = std::strerror(-e);
+  else if (e < 0)
+    r.io_uring_error = std::strerror(-e);
   if (r.io_uring) {
     const u32 base = abi::setup::single_issuer | abi::setup::defer_taskrun;
     r.defer_taskrun = detail::try_ring(base) == 0;
@@ -196,10 +223,11 @@ inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux
     r.bpf_load = true;
     ::close(static_cast<int>(fd));
   } else {
-    r.bpf_load_error = errno == EPERM ? "EPERM (kernel.unprivileged_bpf_disabled=" +
-                                            std::to_string(r.privs.unprivileged_bpf_disabled) +
-                                            " refuses BPF to processes without CAP_BPF, bpf_prog_load)"
-                                      : std::string(std::strerror(errno));
+    r.bpf_load_error =
+        errno == EPERM
+            ? "EPERM (kernel.unprivileged_bpf_disabled=" + std::to_string(r.privs.unprivileged_bpf_disabled) +
+                  " refuses BPF to processes without CAP_BPF, bpf_prog_load)"
+            : std::string(std::strerror(errno));
   }
   return r;
 }

@@ -80,8 +80,12 @@ class sq_ring {
   // the views read only the fields they use.
   template <class Layout>
   IOULOOP_INLINE sq_ring(u8* rings, u8* sqes, Layout& l)
-      : rings_(rings), sqes_(sqes), mask_(l.sq_entries - 1), entries_(l.sq_entries),
-        head_off_(l.sq_head), tail_off_(l.sq_tail),
+      : rings_(rings),
+        sqes_(sqes),
+        mask_(l.sq_entries - 1),
+        entries_(l.sq_entries),
+        head_off_(l.sq_head),
+        tail_off_(l.sq_tail),
         rewind_((l.setup_flags & abi::setup::sq_rewind) != 0) {
     published_ = rewind_ ? 0 : *detail::at<u32>(rings_, tail_off_);
     tail_ = published_;
@@ -143,8 +147,7 @@ class cq_ring {
  public:
   template <class Layout>
   IOULOOP_INLINE cq_ring(u8* rings, Layout& l)
-      : rings_(rings), mask_(l.cq_entries - 1), head_off_(l.cq_head), tail_off_(l.cq_tail),
-        cqes_off_(l.cq_cqes) {
+      : rings_(rings), mask_(l.cq_entries - 1), head_off_(l.cq_head), tail_off_(l.cq_tail), cqes_off_(l.cq_cqes) {
     head_ = *detail::at<u32>(rings_, head_off_);
   }
 
@@ -175,7 +178,10 @@ class cq_ring {
      public:
       IOULOOP_INLINE iterator(const cq_ring* cq, u32 i) : cq_(cq), i_(i) {}
       IOULOOP_INLINE cqe_view operator*() const { return cq_->at(cq_->head_ + i_); }
-      IOULOOP_INLINE iterator& operator++() { ++i_; return *this; }
+      IOULOOP_INLINE iterator& operator++() {
+        ++i_;
+        return *this;
+      }
       // `<` rather than `!=`: the verifier proves termination from it.
       IOULOOP_INLINE bool operator!=(const iterator& end) const { return i_ < end.i_; }
 

@@ -59,9 +59,7 @@ IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 o
 }
 }  // namespace detail
 
-IOULOOP_INLINE sqe_ref prep_nop(abi::sqe& s, u64 ud) {
-  return detail::prep(s, abi::op::nop, -1, 0, 0, 0, ud);
-}
+IOULOOP_INLINE sqe_ref prep_nop(abi::sqe& s, u64 ud) { return detail::prep(s, abi::op::nop, -1, 0, 0, 0, ud); }
 IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, s32 fd, u64 buf, u32 len, u64 off, u64 ud) {
   return detail::prep(s, abi::op::read, fd, buf, len, off, ud);
 }

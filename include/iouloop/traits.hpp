@@ -6,17 +6,27 @@
 
 namespace iouloop::traits {
 
-template <class A, class B> inline constexpr bool is_same = false;
-template <class A> inline constexpr bool is_same<A, A> = true;
+template <class A, class B>
+inline constexpr bool is_same = false;
+template <class A>
+inline constexpr bool is_same<A, A> = true;
 
-template <class T> inline constexpr bool is_unsigned_int = false;
-template <> inline constexpr bool is_unsigned_int<unsigned char> = true;
-template <> inline constexpr bool is_unsigned_int<unsigned short> = true;
-template <> inline constexpr bool is_unsigned_int<unsigned int> = true;
-template <> inline constexpr bool is_unsigned_int<unsigned long> = true;
-template <> inline constexpr bool is_unsigned_int<unsigned long long> = true;
+template <class T>
+inline constexpr bool is_unsigned_int = false;
+template <>
+inline constexpr bool is_unsigned_int<unsigned char> = true;
+template <>
+inline constexpr bool is_unsigned_int<unsigned short> = true;
+template <>
+inline constexpr bool is_unsigned_int<unsigned int> = true;
+template <>
+inline constexpr bool is_unsigned_int<unsigned long> = true;
+template <>
+inline constexpr bool is_unsigned_int<unsigned long long> = true;
 
-template <class T> inline constexpr bool is_enum = __is_enum(T);
-template <class T> inline constexpr bool is_shareable = __is_trivially_copyable(T) && __is_standard_layout(T);
+template <class T>
+inline constexpr bool is_enum = __is_enum(T);
+template <class T>
+inline constexpr bool is_shareable = __is_trivially_copyable(T) && __is_standard_layout(T);
 
 }  // namespace iouloop::traits

@@ -30,8 +30,7 @@ struct user_data {
   static constexpr u32 payload_bits = 64 - TagBits;
 
   static constexpr IOULOOP_INLINE u64 make(Tag t, Payload p = Payload{}) {
-    return (static_cast<u64>(static_cast<__underlying_type(Tag)>(t)) << payload_bits) |
-           static_cast<u64>(p);
+    return (static_cast<u64>(static_cast<__underlying_type(Tag)>(t)) << payload_bits) | static_cast<u64>(p);
   }
   static constexpr IOULOOP_INLINE Tag tag_of(u64 raw) { return static_cast<Tag>(raw >> payload_bits); }
   static constexpr IOULOOP_INLINE Payload payload_of(u64 raw) {

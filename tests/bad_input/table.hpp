@@ -34,8 +34,7 @@ TEST_CASE("bad input: rings the loop cannot drive", "[bad-input]") {
   Runner::expect_refused<sem::stop_at_once>(o, r.says);
   REQUIRE(census::until_within(before).within(before));
 }
-TEST_CASE("bad input: a step returning an invalid value ends with -EINVAL",
-          "[bad-input]") {
+TEST_CASE("bad input: a step returning an invalid value ends with -EINVAL", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
   const census before = census::settled();
   {
@@ -45,8 +44,7 @@ TEST_CASE("bad input: a step returning an invalid value ends with -EINVAL",
   }
   REQUIRE(census::until_within(before).within(before));
 }
-TEST_CASE("bad input: a step asking for more SQEs than the SQ holds gets exactly the SQ",
-          "[bad-input]") {
+TEST_CASE("bad input: a step asking for more SQEs than the SQ holds gets exactly the SQ", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
   const census before = census::settled();
   {
@@ -77,8 +75,7 @@ TEST_CASE("bad input: CQ overflow loses nothing", "[bad-input]") {
   }
   REQUIRE(census::until_within(before).within(before));
 }
-TEST_CASE("bad input: the ring fd closed under the engine gives -EBADF",
-          "[bad-input]") {
+TEST_CASE("bad input: the ring fd closed under the engine gives -EBADF", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
   const census before = census::settled();
   {
@@ -92,8 +89,7 @@ TEST_CASE("bad input: the ring fd closed under the engine gives -EBADF",
   }
   REQUIRE(census::until_within(before).within(before));
 }
-TEST_CASE("bad input: signals in the middle of a copy; resuming finishes with the right bytes",
-          "[bad-input][signal]") {
+TEST_CASE("bad input: signals in the middle of a copy; resuming finishes with the right bytes", "[bad-input][signal]") {
   using Runner = IOULOOP_RUNNER;
   std::thread([] {}).join(); /* glibc caches a thread stack: not ours to count */
   const census before = census::settled();

@@ -142,7 +142,8 @@ copy_result run_copy(testwatch::case_watchdog& dog, const copy_case& c, u64 seed
   if (c.f == fault::closed_out) out_fd = closed_fd();
   if (c.f == fault::closed_in) in_fd = closed_fd();
   if (c.f == fault::readonly_out) out_fd = extra_fd = ::open(out.path().c_str(), O_RDONLY | O_CLOEXEC);
-  if (c.f == fault::dir_in) in_fd = extra_fd = ::open(testfiles::temp_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c.f == fault::dir_in)
+    in_fd = extra_fd = ::open(testfiles::temp_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   iouloop::ring r(c.ring);
   iouloop::param_region<cp::policy> p(cp::make_params(in_fd, out_fd, c.size, bufs.addr(), c.block, c.depth));
   copy_result res;
@@ -163,7 +164,7 @@ std::pair<int, nop::params> run_nops(testwatch::case_watchdog& dog, const nop_ca
 
 iouloop::ring_options random_ring(rng& g) {
   iouloop::ring_options o;
-  o.sq_entries = 2u << g.below(7);                           // 2 .. 128
+  o.sq_entries = 2u << g.below(7);                             // 2 .. 128
   o.cq_entries = g.below(2) ? 0 : o.sq_entries << g.below(3);  // default, or 1x..4x
   return o;
 }
@@ -185,7 +186,8 @@ std::string replay(u64 seed, u64 i, bool keepalive) {
 
 TEST_CASE(test_name, "[fuzz][bpf]") {
   require_bpf_engine();
-  const u64 seed = env_u64("IOULOOP_FUZZ_SEED", u64(std::chrono::steady_clock::now().time_since_epoch().count()) % 1000000007);
+  const u64 seed =
+      env_u64("IOULOOP_FUZZ_SEED", u64(std::chrono::steady_clock::now().time_since_epoch().count()) % 1000000007);
   const u64 only = env_u64("IOULOOP_FUZZ_CASE", ~0ull);
   const u64 from = only != ~0ull ? only : env_u64("IOULOOP_FUZZ_FROM", 0);
   const u64 until = only != ~0ull ? only : env_u64("IOULOOP_FUZZ_UNTIL", ~0ull);
@@ -254,8 +256,8 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
              u.end.copied == b.end.copied && u.out == b.out;
       if (c.f == fault::none && same) same = u.end.error == 0 && u.out == testfiles::pattern(c.size, seed + i);
       if (!same)
-        what << " -> userspace ret " << u.ret << " error " << u.end.error << " copied " << u.end.copied
-             << ", bpf ret " << b.ret << " error " << b.end.error << " copied " << b.end.copied;
+        what << " -> userspace ret " << u.ret << " error " << u.end.error << " copied " << u.end.copied << ", bpf ret "
+             << b.ret << " error " << b.end.error << " copied " << b.end.copied;
     }
     const auto took = dog.end_case();
     if (took > slowest_ms) slowest_ms = took, slowest = i;
@@ -265,8 +267,9 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       FAIL_CHECK("case " << i << ": " << what.str() << "\n" << replay(seed, i, keepalive.has_value()));
     }
   }
-  std::printf("diff_fuzz: seed %llu, %llu cases run (%llu with injected failures), %llu differences; slowest case %llu "
-              "(%lld ms)\n",
-              seed, ran, faults, differences, slowest, static_cast<long long>(slowest_ms.count()));
+  std::printf(
+      "diff_fuzz: seed %llu, %llu cases run (%llu with injected failures), %llu differences; slowest case %llu "
+      "(%lld ms)\n",
+      seed, ran, faults, differences, slowest, static_cast<long long>(slowest_ms.count()));
   REQUIRE(differences == 0);
 }

@@ -96,7 +96,8 @@ std::vector<span> all_but(std::vector<span> pinned) {
   if (at < sizeof(T)) out.push_back({at, sizeof(T)});
   return out;
 }
-#define IOULOOP_FIELD(T, f) span{offsetof(T, f), offsetof(T, f) + sizeof(T::f)}
+#define IOULOOP_FIELD(T, f) \
+  span { offsetof(T, f), offsetof(T, f) + sizeof(T::f) }
 
 // Writes random bytes into `allowed` ranges of the region at `base` until
 // destroyed: sometimes a few random bytes, sometimes a 32-bit value that
@@ -192,9 +193,9 @@ const char* engine_name(engine e) { return e == engine::bpf ? "bpf" : "userspace
 // Runs the loop with a liar, ends it with SIGALRM after `limit_ms`. Returns
 // the outcome line; "ok" lines start with "ok".
 template <class P>
-std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& params, const std::vector<span>& allowed, u64 seed,
-                          const iouloop::bpf_image& image, const char* program, unsigned limit_ms,
-                          const std::function<bool()>& check = {}) {
+std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& params,
+                          const std::vector<span>& allowed, u64 seed, const iouloop::bpf_image& image,
+                          const char* program, unsigned limit_ms, const std::function<bool()>& check = {}) {
   iouloop::ring ring;
   std::ostringstream o;
   std::optional<iouloop::userspace_engine<P>> ue;
@@ -226,7 +227,8 @@ std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& 
   }
   bool ok = ret == 0 || ret == -EINTR;
   if (check && !check()) return "FAILED: I/O touched memory outside the buffers the host gave (a canary changed)";
-  o << (ok ? "ok" : "FAILED: unexpected result") << " ret " << ret << " writes " << writes << (guarded ? " guarded" : " NOT guarded");
+  o << (ok ? "ok" : "FAILED: unexpected result") << " ret " << ret << " writes " << writes
+    << (guarded ? " guarded" : " NOT guarded");
   return o.str();
 }
 
@@ -234,7 +236,7 @@ void on_alarm(int) {}
 
 // One run of `policy` on `which`, in this (child) process.
 std::string one_run(const std::string& policy, engine which, u64 seed, unsigned limit_ms) {
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_alarm;
   sigaction(SIGALRM, &sa, nullptr);
   rng g{seed};
@@ -291,7 +293,7 @@ std::string one_run(const std::string& policy, engine which, u64 seed, unsigned 
       while (!stop) {
         int fd = echo_host::connect_loopback(lis.port());
         if (fd < 0) continue;
-        struct timeval tv {0, 20000};
+        struct timeval tv{0, 20000};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         char buf[256];
         ::send(fd, "hello, lying params\n", 20, MSG_NOSIGNAL);
@@ -395,7 +397,7 @@ TEST_CASE("params that lie: random bytes in the param region while every example
       }
     }
   }
-  std::printf("params_fuzz: seed %llu, %llu runs, %llu failures\n", (unsigned long long)seed,
-              (unsigned long long)done, (unsigned long long)failures);
+  std::printf("params_fuzz: seed %llu, %llu runs, %llu failures\n", (unsigned long long)seed, (unsigned long long)done,
+              (unsigned long long)failures);
   REQUIRE(failures == 0);
 }

@@ -96,7 +96,8 @@ std::string describe(const trace::entry& e) {
   std::ostringstream s;
   s << "run " << e.run << " head " << e.head << " tail " << e.tail << " wait_in " << e.wait_in << " sq_space "
     << e.sq_space << " consumed " << e.consumed;
-  if (e.consumed) s << " (ud " << e.first_ud << ".." << e.last_ud << " hash " << std::hex << e.cqe_hash << std::dec << ")";
+  if (e.consumed)
+    s << " (ud " << e.first_ud << ".." << e.last_ud << " hash " << std::hex << e.cqe_hash << std::dec << ")";
   s << " submit ";
   if (e.submit_ret == trace::no_submit)
     s << "-";
@@ -205,14 +206,16 @@ const char* known_difference(const trace::entry& e, u32 cq_entries) {
   if (e.ret != iouloop::loop_continue) return nullptr;
   const int nr_wait = int(e.wait_out - e.tail_after);
   const u32 unconsumed = e.tail_after - (e.head + e.consumed);
-  if (nr_wait > 0 && unconsumed > 0) return "asked to sleep with posted CQEs unconsumed (engine: cq_wait_idx - head, kernel: cq_wait_idx - tail)";
-  if (nr_wait > int(cq_entries)) return "asked to sleep for more CQEs than the CQ holds (engine: clamped to the CQ size, kernel: not)";
+  if (nr_wait > 0 && unconsumed > 0)
+    return "asked to sleep with posted CQEs unconsumed (engine: cq_wait_idx - head, kernel: cq_wait_idx - tail)";
+  if (nr_wait > int(cq_entries))
+    return "asked to sleep for more CQEs than the CQ holds (engine: clamped to the CQ size, kernel: not)";
   return nullptr;
 }
 
 struct difference {
-  std::string text;  // "" when the traces agree
-  bool known = false;  // after a step with a known_difference()
+  std::string text;      // "" when the traces agree
+  bool known = false;    // after a step with a known_difference()
   bool clamped = false;  // ... and that is the "more CQEs than the CQ holds" one
 };
 
@@ -229,8 +232,7 @@ difference compare(const trace_case& c, const trace_result& a, const char* a_nam
   }
   d.known = exposed >= 0;
   d.clamped = d.known && std::strstr(why, "CQ holds") != nullptr;
-  if (d.known)
-    o << "[KNOWN userspace-engine difference: step " << exposed << " " << why << "] ";
+  if (d.known) o << "[KNOWN userspace-engine difference: step " << exposed << " " << why << "] ";
   for (u32 s = 0; s < steps && s < trace::max_steps; ++s) {
     if (std::memcmp(&a.end.trace[s], &b.end.trace[s], sizeof(trace::entry)) == 0) continue;
     o << "first differing step " << s << " (op: " << describe(c.init.script[s % trace::script_len]) << ")\n"
@@ -316,7 +318,8 @@ const char* const engines_name = "per-step traces: userspace and BPF engines agr
 // The workloads are deterministic: one engine, run twice, gives one trace.
 TEST_CASE(same_engine_name, "[trace]") {
   const settings s = read_settings("userspace twice");
-  testwatch::case_watchdog dog("trace_diff", same_engine_name, testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
+  testwatch::case_watchdog dog("trace_diff", same_engine_name,
+                               testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
   u64 differences = 0;
   for (u64 i = 0; i < s.cases; ++i) {
     if (!selected(s, i)) continue;
@@ -359,17 +362,19 @@ TEST_CASE(engines_name, "[trace][bpf]") {
       known++;
       known_clamped += d.clamped;
       if (known <= 3 || verbose)
-        std::printf("trace_diff: case %llu: %s: %s%s\n", i, describe(c).c_str(), d.text.c_str(), replay(s.seed, i).c_str());
+        std::printf("trace_diff: case %llu: %s: %s%s\n", i, describe(c).c_str(), d.text.c_str(),
+                    replay(s.seed, i).c_str());
       continue;
     }
     differences++;
     FAIL_CHECK("case " << i << ": " << describe(c) << ": " << d.text << replay(s.seed, i));
     if (verbose) std::printf("%s", both_traces(c, u, b).c_str());
   }
-  std::printf("trace_diff: seed %llu, %llu cases (%llu steps), %llu differ: %llu unexplained, %llu after the KNOWN "
-              "userspace-engine differences (%llu unconsumed CQEs, %llu wait beyond the CQ size; %s); by profile:",
-              s.seed, ran, steps, differences + known, differences, known, known - known_clamped, known_clamped,
-              strict ? "IOULOOP_TRACE_STRICT=1: counted as failures" : "not failures; IOULOOP_TRACE_STRICT=1 fails them");
+  std::printf(
+      "trace_diff: seed %llu, %llu cases (%llu steps), %llu differ: %llu unexplained, %llu after the KNOWN "
+      "userspace-engine differences (%llu unconsumed CQEs, %llu wait beyond the CQ size; %s); by profile:",
+      s.seed, ran, steps, differences + known, differences, known, known - known_clamped, known_clamped,
+      strict ? "IOULOOP_TRACE_STRICT=1: counted as failures" : "not failures; IOULOOP_TRACE_STRICT=1 fails them");
   for (u32 k = 0; k < profile_count; ++k) std::printf(" %s %llu/%llu", profiles[k], differing[k], per_profile[k]);
   std::printf("\n");
   std::fflush(stdout);
@@ -394,7 +399,8 @@ TEST_CASE("per-step traces: pending task work with unconsumed CQEs runs nr_wait 
   c.init.limit = 2;
   c.init.script[0] = trace::op{14, 4, 0, 2, trace::wait_from_tail, trace::act_continue, {}};
   c.init.script[1] = trace::op{0, 1, 0, 0, trace::wait_behind, trace::act_stop, {}};
-  testwatch::case_watchdog dog("trace_diff", "known difference", testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
+  testwatch::case_watchdog dog("trace_diff", "known difference",
+                               testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
   dog.start_case(0, describe(c), "");
   auto u = run_trace<iouloop::userspace_engine<trace::policy>>(dog, c);
   auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::programs::trace{});
@@ -410,7 +416,8 @@ TEST_CASE("per-step traces: pending task work with unconsumed CQEs runs nr_wait 
 // 11 CQEs still to come. The kernel loop runs 11+ task-work items (into the
 // CQ and its overflow list); the userspace engine's min_complete is
 // clamped to the CQ size, so it runs 8 and leaves the rest pending. The next
-// steps see the same 8 CQEs, then different tails. Tagged [!shouldfail]: it passes while the engines differ (docs/semantics.md, known difference F).
+// steps see the same 8 CQEs, then different tails. Tagged [!shouldfail]: it passes while the engines differ
+// (docs/semantics.md, known difference F).
 TEST_CASE("per-step traces: KNOWN userspace-engine difference: a wait beyond the CQ size runs less task work",
           "[trace][bpf][!shouldfail]") {
   require_bpf_engine();
@@ -424,7 +431,8 @@ TEST_CASE("per-step traces: KNOWN userspace-engine difference: a wait beyond the
   c.init.script[2] = trace::op{0, 1, 255, 200, trace::wait_from_tail, trace::act_continue, {}};
   c.init.script[3] = trace::op{0, 1, 255, 0, trace::wait_behind, trace::act_continue, {}};
   c.init.script[4] = trace::op{0, 1, 0, 0, trace::wait_behind, trace::act_stop, {}};
-  testwatch::case_watchdog dog("trace_diff", "known difference", testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
+  testwatch::case_watchdog dog("trace_diff", "known difference",
+                               testwatch::limit_from_env("IOULOOP_TRACE_CASE_LIMIT", 20));
   dog.start_case(0, describe(c), "");
   auto u = run_trace<iouloop::userspace_engine<trace::policy>>(dog, c);
   auto b = run_trace<iouloop::bpf_engine<trace::policy>>(dog, c, trace_programs_bpf::programs::trace{});

@@ -14,10 +14,10 @@
 namespace trace {
 using namespace iouloop;
 
-inline constexpr u32 max_steps = 256;  // entries recorded (the limit is at most this)
-inline constexpr u32 script_len = 64;  // ops; step s runs script[s % script_len]
-inline constexpr u32 max_nops = 32;    // NOPs one step prepares at most
-inline constexpr u32 max_consume = 64; // CQEs one step consumes at most
+inline constexpr u32 max_steps = 256;   // entries recorded (the limit is at most this)
+inline constexpr u32 script_len = 64;   // ops; step s runs script[s % script_len]
+inline constexpr u32 max_nops = 32;     // NOPs one step prepares at most
+inline constexpr u32 max_consume = 64;  // CQEs one step consumes at most
 
 // Where cq_wait_idx goes after the step.
 enum wait_mode : u8 {
@@ -43,27 +43,27 @@ inline constexpr s32 no_submit = -1000000;  // submit_ret when the step prepared
 
 // What one step saw and did.
 struct entry {
-  u32 run;          // which run() (io_uring_enter) of the test
-  u32 head, tail;   // CQ at step start
-  u32 wait_in;      // cq_wait_idx as the step found it
-  u32 sq_space;     // free SQ slots at step start
-  u32 consumed;     // CQEs consumed
-  u32 cqe_hash;     // user_data and res of the consumed CQEs, in order
-  u32 first_ud;     // user_data of the first and last CQE consumed
+  u32 run;         // which run() (io_uring_enter) of the test
+  u32 head, tail;  // CQ at step start
+  u32 wait_in;     // cq_wait_idx as the step found it
+  u32 sq_space;    // free SQ slots at step start
+  u32 consumed;    // CQEs consumed
+  u32 cqe_hash;    // user_data and res of the consumed CQEs, in order
+  u32 first_ud;    // user_data of the first and last CQE consumed
   u32 last_ud;
-  s32 submit_ret;   // what submission returned (no_submit: none)
-  u32 tail_after;   // CQ tail after submitting
-  u32 wait_out;     // cq_wait_idx left for the kernel
-  s32 ret;          // the step's return value
+  s32 submit_ret;  // what submission returned (no_submit: none)
+  u32 tail_after;  // CQ tail after submitting
+  u32 wait_out;    // cq_wait_idx left for the kernel
+  s32 ret;         // the step's return value
   u32 pad;
 };
 
 struct params {
   // set by the host
-  u32 limit;  // steps in all; the step after the last returns STOP
-  u32 run;    // the host's run() counter
-  u32 tidy;   // 1: never ask to sleep while posted CQEs are left unconsumed,
-              //    nor for more CQEs than the CQ holds
+  u32 limit;       // steps in all; the step after the last returns STOP
+  u32 run;         // the host's run() counter
+  u32 tidy;        // 1: never ask to sleep while posted CQEs are left unconsumed,
+                   //    nor for more CQEs than the CQ holds
   u32 cq_entries;  // the ring's CQ size
   // state
   u32 steps;      // steps taken so far
@@ -154,8 +154,10 @@ struct policy {
       l.set_cq_wait_idx(e.tail_after - w);
     }
     if (p.tidy && s32(l.cq_wait_idx() - e.tail_after) > 0) {
-      if (posted > 0) l.set_cq_wait_idx(e.tail_after);
-      else if (l.cq_wait_idx() - e.tail_after > p.cq_entries) l.set_cq_wait_idx(e.tail_after + p.cq_entries);
+      if (posted > 0)
+        l.set_cq_wait_idx(e.tail_after);
+      else if (l.cq_wait_idx() - e.tail_after > p.cq_entries)
+        l.set_cq_wait_idx(e.tail_after + p.cq_entries);
     }
     e.wait_out = l.cq_wait_idx();
 

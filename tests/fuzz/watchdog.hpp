@@ -91,7 +91,8 @@ inline std::string kernel_trace_tail(size_t lines = 80) {
       if (tail.size() > 4 * lines) tail.erase(tail.begin(), tail.begin() + long(tail.size() - lines));
     }
     size_t from = tail.size() > lines ? tail.size() - lines : 0;
-    std::string out = std::string("kernel trace (last ") + std::to_string(tail.size() - from) + " events, " + dir + "):\n";
+    std::string out =
+        std::string("kernel trace (last ") + std::to_string(tail.size() - from) + " events, " + dir + "):\n";
     for (size_t i = from; i < tail.size(); ++i) out += "  " + tail[i] + "\n";
     return out;
   }
@@ -188,12 +189,12 @@ class case_watchdog {
 
   [[noreturn]] void hung() {
     // Everything in one go, flushed: the process ends right after.
-    std::printf("%s: case %llu HUNG (engine %s, phase %s) after %lld ms (limit %lld ms): %s\n", tag_.c_str(), index_,
-                engine_.c_str(), phase_.c_str(),
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::steady_clock::now() - started_)
-                                           .count()),
-                static_cast<long long>(limit_.count()), description_.c_str());
+    std::printf(
+        "%s: case %llu HUNG (engine %s, phase %s) after %lld ms (limit %lld ms): %s\n", tag_.c_str(), index_,
+        engine_.c_str(), phase_.c_str(),
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count()),
+        static_cast<long long>(limit_.count()), description_.c_str());
     std::fflush(stdout);
     if (dump_) std::printf("%s", dump_().c_str());
     std::printf("threads of the hung process:\n%s", thread_stacks().c_str());

@@ -19,7 +19,7 @@ struct params {
   u8* buffer;  // the obvious mistake
   item items[4];
   union {
-    u64 addr;         // fine: a user address
+    u64 addr;           // fine: a user address
     void (*on_done)();  // a function pointer in an anonymous union
   };
   u64 buffer_addr;  // what buffer should have been

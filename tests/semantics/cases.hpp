@@ -27,9 +27,9 @@
 
 namespace sem_test {
 
+using iouloop_test::after_ms;
 using iouloop_test::signal_after;
 using iouloop_test::signal_storm;
-using iouloop_test::after_ms;
 using iouloop_test::watch;
 
 inline iouloop::ring_options small_cq() {

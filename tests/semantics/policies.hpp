@@ -9,22 +9,22 @@ namespace sem {
 using namespace iouloop;
 
 struct params {
-  u32 steps;           // steps taken (reset by the host between runs)
-  u32 limit;           // a bound, so a broken engine fails instead of hanging
-  s32 value;           // what return_value returns
-  u32 completed;       // CQEs seen
-  u32 submitted;       // SQEs submitted
-  s32 last_res;        // res of the last CQE
-  s32 submit_ret;      // the last submit result
-  u32 empty_wakes;     // steps that found no CQE after asking to sleep
-  u32 first_wait_idx;  // cq_wait_idx as the run's first step saw it
-  u32 second_wait_idx; // ... and the second step
-  u32 max_ready;       // most CQEs seen ready at once
+  u32 steps;            // steps taken (reset by the host between runs)
+  u32 limit;            // a bound, so a broken engine fails instead of hanging
+  s32 value;            // what return_value returns
+  u32 completed;        // CQEs seen
+  u32 submitted;        // SQEs submitted
+  s32 last_res;         // res of the last CQE
+  s32 submit_ret;       // the last submit result
+  u32 empty_wakes;      // steps that found no CQE after asking to sleep
+  u32 first_wait_idx;   // cq_wait_idx as the run's first step saw it
+  u32 second_wait_idx;  // ... and the second step
+  u32 max_ready;        // most CQEs seen ready at once
   u32 phase;
-  u32 resume;          // set by the host before a run that should finish the work
-  u32 rounds;          // rounds wanted (timer_chain, assumes_full_batch)
-  u32 round;           // rounds done
-  u32 short_batches;   // steps that found fewer CQEs than they had waited for
+  u32 resume;         // set by the host before a run that should finish the work
+  u32 rounds;         // rounds wanted (timer_chain, assumes_full_batch)
+  u32 round;          // rounds done
+  u32 short_batches;  // steps that found fewer CQEs than they had waited for
   abi::kernel_timespec ts[3];
 };
 

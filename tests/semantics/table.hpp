@@ -53,8 +53,7 @@ TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics]
   REQUIRE(s.params().steps <= iouloop::u32(timers) + 1 + 4);
   REQUIRE(s.params().empty_wakes <= 4);
 }
-TEST_CASE("iou_loop_params is zeroed per run and kept between steps",
-          "[semantics]") {
+TEST_CASE("iou_loop_params is zeroed per run and kept between steps", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::wait_idx_lifetime> s;
   for (int run = 0; run < 2; ++run) {
@@ -75,8 +74,7 @@ TEST_CASE("a submission returns the number submitted", "[semantics]") {
   REQUIRE(s.params().completed == 3);
   REQUIRE(s.params().last_res == 0);
 }
-TEST_CASE("CQ overflow is flushed by the loop; no completion is lost",
-          "[semantics]") {
+TEST_CASE("CQ overflow is flushed by the loop; no completion is lost", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::overflow_flush> s(sem_test::small_cq());
   s.params().value = 64; /* four times the CQ */
@@ -86,8 +84,7 @@ TEST_CASE("CQ overflow is flushed by the loop; no completion is lost",
   REQUIRE(s.params().completed == s.params().submitted);
   REQUIRE(s.params().max_ready <= 16);
 }
-TEST_CASE("a signal during a sleep ends the loop with -EINTR; the next run resumes",
-          "[semantics][signal]") {
+TEST_CASE("a signal during a sleep ends the loop with -EINTR; the next run resumes", "[semantics][signal]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::interrupted_sleep> s;
   s.params().limit = 50;
@@ -116,10 +113,9 @@ TEST_CASE("a signal between steps ends a busy loop with -EINTR", "[semantics][si
   REQUIRE(ret == -EINTR);
   REQUIRE(s.params().steps < s.params().limit);
 }
-TEST_CASE("a signal whose action is to ignore it does not end the loop",
-          "[semantics][signal]") {
+TEST_CASE("a signal whose action is to ignore it does not end the loop", "[semantics][signal]") {
   using Runner = IOULOOP_RUNNER;
-  struct sigaction dfl {};
+  struct sigaction dfl{};
   dfl.sa_handler = SIG_DFL;
   sigaction(SIGCHLD, &dfl, nullptr); /* SIGCHLD's default action: ignore */
   {
@@ -146,8 +142,7 @@ TEST_CASE("a signal whose action is to ignore it does not end the loop",
     REQUIRE(s.params().steps == s.params().limit);
   }
 }
-TEST_CASE("rings the loop cannot drive are refused with a named error",
-          "[semantics][errors]") {
+TEST_CASE("rings the loop cannot drive are refused with a named error", "[semantics][errors]") {
   using Runner = IOULOOP_RUNNER;
   using namespace iouloop;
   struct row {
@@ -159,8 +154,7 @@ TEST_CASE("rings the loop cannot drive are refused with a named error",
       {abi::setup::single_issuer | abi::setup::no_sqarray, "IORING_SETUP_DEFER_TASKRUN"},
       {abi::setup::coop_taskrun | abi::setup::taskrun_flag, "IORING_SETUP_DEFER_TASKRUN"},
       {abi::setup::sqpoll, "IORING_SETUP_SQPOLL"},
-      {abi::setup::iopoll | abi::setup::single_issuer | abi::setup::defer_taskrun,
-       "IORING_SETUP_IOPOLL"},
+      {abi::setup::iopoll | abi::setup::single_issuer | abi::setup::defer_taskrun, "IORING_SETUP_IOPOLL"},
       {ring_options{}.flags | abi::setup::sqe128, "IORING_SETUP_SQE128"},
       {ring_options{}.flags | abi::setup::cqe32, "IORING_SETUP_CQE32"},
   }));
@@ -168,26 +162,26 @@ TEST_CASE("rings the loop cannot drive are refused with a named error",
   o.flags = r.flags;
   Runner::expect_refused<sem::stop_at_once>(o, r.says);
 }
-TEST_CASE("a handled signal that arrives with completions ends the run with -EINTR",
-          "[semantics][signal]") {
+TEST_CASE("a handled signal that arrives with completions ends the run with -EINTR", "[semantics][signal]") {
   using Runner = IOULOOP_RUNNER;
   // io_uring/loop.c __io_run_loop: task_sigpending() after every wait,
   // whatever the wait found. (io_cqring_wait would run the handler and
   // report the CQEs instead: the userspace engine must not.)
   Runner::session<sem::signal_with_completions> s;
-  s.params().value = 20;    /* the short timer (ms): its CQE is in the CQ when the signal comes */
-  s.params().limit = 3000;  /* the long timer (ms) */
+  s.params().value = 20;   /* the short timer (ms): its CQE is in the CQ when the signal comes */
+  s.params().limit = 3000; /* the long timer (ms) */
   int first;
   {
     sem_test::signal_after sig(20, SIGUSR1, [&] { /* the short CQE is in, the loop sleeps */
-      return sem_test::watch(s.params().steps) >= 1 && s.ring().cq_tail() != s.ring().cq_head();
+                                                  return sem_test::watch(s.params().steps) >= 1 &&
+                                                         s.ring().cq_tail() != s.ring().cq_head();
     });
     first = s.run();
   }
   REQUIRE(first == -EINTR);
   REQUIRE(s.params().completed == 0);
   REQUIRE(s.ring().cq_tail() - s.ring().cq_head() == 1u);
-  REQUIRE(s.run() == 0);  /* resumes: the long timer, then both CQEs */
+  REQUIRE(s.run() == 0); /* resumes: the long timer, then both CQEs */
   REQUIRE(s.params().completed == 2);
   REQUIRE(s.params().last_res == -ETIME);
 }
@@ -198,7 +192,7 @@ TEST_CASE("signals whose action is to ignore them never end a run, between a ste
   // blocked is dropped at generation, so io_uring/loop.c never sees
   // task_sigpending() for it. Default-ignored (SIGCHLD) and SIG_IGN
   // (SIGUSR2), every 100 us, over a chain of short sleeps.
-  struct sigaction ign {}, dfl {}, old_usr2 {};
+  struct sigaction ign{}, dfl{}, old_usr2{};
   ign.sa_handler = SIG_IGN;
   dfl.sa_handler = SIG_DFL;
   sigaction(SIGUSR2, &ign, &old_usr2);
@@ -218,18 +212,16 @@ TEST_CASE("signals whose action is to ignore them never end a run, between a ste
   REQUIRE(s.params().resume == 1u);
   REQUIRE(sent >= 300u);
 }
-TEST_CASE("task work runs every iteration, on rings without IORING_SETUP_TASKRUN_FLAG too",
-          "[semantics]") {
+TEST_CASE("task work runs every iteration, on rings without IORING_SETUP_TASKRUN_FLAG too", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   // io_uring/loop.c __io_run_loop: io_run_local_work_locked() each
   // iteration, whatever IORING_SETUP_TASKRUN_FLAG says: a step that never
   // asks to sleep still sees its completions.
   iouloop::ring_options o;
-  o.flags = iouloop::abi::setup::single_issuer | iouloop::abi::setup::defer_taskrun |
-            iouloop::abi::setup::no_sqarray;
+  o.flags = iouloop::abi::setup::single_issuer | iouloop::abi::setup::defer_taskrun | iouloop::abi::setup::no_sqarray;
   Runner::session<sem::busy_poll> s(o);
-  s.params().value = 5;            /* the timer (ms) */
-  s.params().limit = 20000000;     /* a bound: an engine that never runs the task work fails */
+  s.params().value = 5;        /* the timer (ms) */
+  s.params().limit = 20000000; /* a bound: an engine that never runs the task work fails */
   REQUIRE(s.run() == 0);
   CAPTURE(s.params().steps);
   REQUIRE(s.params().completed == 1);
@@ -246,7 +238,7 @@ TEST_CASE("run() from a thread that is not the ring's submitter gives -EEXIST, w
   std::thread([&] { other = s.run(); }).join();
   REQUIRE(other == -EEXIST);
   REQUIRE(s.params().steps == 0);
-  REQUIRE(s.run() == 0);  /* the owner still can */
+  REQUIRE(s.run() == 0); /* the owner still can */
   REQUIRE(s.params().steps == 1);
 }
 TEST_CASE("a ring still R_DISABLED gives -EBADFD, with no step run", "[semantics][errors]") {
@@ -259,8 +251,7 @@ TEST_CASE("a ring still R_DISABLED gives -EBADFD, with no step run", "[semantics
   REQUIRE(s.run() == -EBADFD);
   REQUIRE(s.params().steps == 0);
 }
-TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say so too",
-          "[semantics][errors]") {
+TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say so too", "[semantics][errors]") {
   using Runner = IOULOOP_RUNNER;
   // io_uring/loop.c __io_run_loop: !ctx->loop_step -> -EFAULT at the next
   // iteration (bpf-ops.c bpf_io_unreg/io_eject_bpf clear it while the loop
@@ -280,8 +271,7 @@ TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say
   REQUIRE(s.run() == -EFAULT);
   REQUIRE(s.params().steps == steps);
 }
-TEST_CASE("a step may see part of what it waited for: timeouts wake the loop early",
-          "[semantics]") {
+TEST_CASE("a step may see part of what it waited for: timeouts wake the loop early", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   /* io_uring/loop.c io_loop_wait is one schedule(), and a timeout's task
      work is not lazy (io_uring/tw.c io_req_local_work_add wakes at once);
@@ -297,15 +287,13 @@ TEST_CASE("a step may see part of what it waited for: timeouts wake the loop ear
   CAPTURE(s.params().steps);
   REQUIRE(s.params().short_batches >= 1);
 }
-TEST_CASE("a policy that assumes full batches is caught by chaos mode",
-          "[semantics][chaos]") {
+TEST_CASE("a policy that assumes full batches is caught by chaos mode", "[semantics][chaos]") {
   using Runner = IOULOOP_RUNNER;
   /* io_uring/loop.c io_loop_wait may return before cq_wait_idx is reached
      (io-wq completions are not lazy task work); without chaos the
      userspace engine sleeps to the target, so the assumption goes unseen
      there. Expected to "fail" under chaos: short_batches > 0. */
-  Runner::session<sem::assumes_full_batch> s(iouloop::ring_options{},
-                                                               iouloop::chaos::with_seed(1));
+  Runner::session<sem::assumes_full_batch> s(iouloop::ring_options{}, iouloop::chaos::with_seed(1));
   s.params().value = 1;
   s.params().rounds = 8;
   s.params().limit = 1000;
@@ -314,8 +302,7 @@ TEST_CASE("a policy that assumes full batches is caught by chaos mode",
   CAPTURE(s.params().steps, s.params().short_batches);
   if constexpr (!Runner::kernel) {
     REQUIRE(s.params().short_batches >= 1);
-    Runner::session<sem::assumes_full_batch> calm(iouloop::ring_options{},
-                                                                    iouloop::chaos::off());
+    Runner::session<sem::assumes_full_batch> calm(iouloop::ring_options{}, iouloop::chaos::off());
     calm.params().value = 1;
     calm.params().rounds = 8;
     calm.params().limit = 1000;
@@ -334,8 +321,8 @@ TEST_CASE("rings with mixed-size SQEs or CQEs are refused by name", "[semantics]
     u32 flag;
     const char* says;
   };
-  const row r = GENERATE(values<row>({{abi::setup::cqe_mixed, "IORING_SETUP_CQE_MIXED"},
-                                      {abi::setup::sqe_mixed, "IORING_SETUP_SQE_MIXED"}}));
+  const row r = GENERATE(values<row>(
+      {{abi::setup::cqe_mixed, "IORING_SETUP_CQE_MIXED"}, {abi::setup::sqe_mixed, "IORING_SETUP_SQE_MIXED"}}));
   ring_options o;
   o.flags |= r.flag;
   bool made = true;

@@ -56,7 +56,8 @@ struct census {
   }
   // No count above `want`'s (what was there before may be freed meanwhile).
   bool within(const census& want) const {
-    return fds <= want.fds && mappings <= want.mappings && progs <= want.progs && maps <= want.maps && links <= want.links;
+    return fds <= want.fds && mappings <= want.mappings && progs <= want.progs && maps <= want.maps &&
+           links <= want.links;
   }
   // The counts once they are within `want`, or as they are after 10 s.
   static census until_within(const census& want) {
@@ -70,7 +71,7 @@ struct census {
 
  private:
   static void nap() {
-    struct timespec t {0, 20 * 1000 * 1000};
+    struct timespec t{0, 20 * 1000 * 1000};
     nanosleep(&t, nullptr);
   }
   static int count(int (*next)(__u32, __u32*)) {
@@ -83,5 +84,6 @@ struct census {
 
 #include <ostream>
 inline std::ostream& operator<<(std::ostream& o, const census& c) {
-  return o << "{fds " << c.fds << ", mappings " << c.mappings << ", progs " << c.progs << ", maps " << c.maps << ", links " << c.links << "}";
+  return o << "{fds " << c.fds << ", mappings " << c.mappings << ", progs " << c.progs << ", maps " << c.maps
+           << ", links " << c.links << "}";
 }

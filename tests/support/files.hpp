@@ -48,7 +48,7 @@ class temp_file {
   int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
   std::vector<unsigned char> read_all() const {
-    struct stat st {};
+    struct stat st{};
     ::fstat(fd_.get(), &st);
     std::vector<unsigned char> v(size_t(st.st_size));
     size_t done = 0;

@@ -57,9 +57,11 @@ namespace iouloop_test {
 template <class P>
 struct program_for;
 }  // namespace iouloop_test
-#define IOULOOP_PROGRAM_FOR(Policy, Handle) \
-  template <>                               \
-  struct iouloop_test::program_for<Policy> { using type = Handle; }
+#define IOULOOP_PROGRAM_FOR(Policy, Handle)  \
+  template <>                                \
+  struct iouloop_test::program_for<Policy> { \
+    using type = Handle;                     \
+  }
 
 struct bpf_runner {
   static constexpr const char* name = "bpf";

@@ -18,7 +18,7 @@ namespace iouloop_test {
 inline void on_sigusr1(int) {}
 // SIGUSR1 with an empty handler and no SA_RESTART: a wait sees EINTR.
 inline void catch_sigusr1() {
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_sigusr1;
   sigaction(SIGUSR1, &sa, nullptr);
 }
@@ -30,12 +30,11 @@ inline void catch_sigusr1() {
 // SIGUSR1 gets an empty handler; other signals keep their disposition.
 class signal_after {
  public:
-  explicit signal_after(int ms, int signo = SIGUSR1, std::function<bool()> ready = {})
-      : target_(pthread_self()) {
+  explicit signal_after(int ms, int signo = SIGUSR1, std::function<bool()> ready = {}) : target_(pthread_self()) {
     if (signo == SIGUSR1) catch_sigusr1();
     thread_ = std::thread([this, ms, signo, ready] {
       wait_until(ready);
-      struct timespec t {ms / 1000, (ms % 1000) * 1000000L};
+      struct timespec t{ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&t, nullptr);
       pthread_kill(target_, signo);
     });
@@ -44,7 +43,7 @@ class signal_after {
 
   static void wait_until(const std::function<bool()>& ready) {
     for (int i = 0; ready && i < 300000 && !ready(); ++i) {
-      struct timespec t {0, 100000};
+      struct timespec t{0, 100000};
       nanosleep(&t, nullptr);
     }
   }
@@ -75,7 +74,7 @@ class signal_storm {
     }
     thread_ = std::thread([this, n, us, enough, done] {
       for (unsigned i = 0; !stop_.load(); ++i) {
-        struct timespec t {0, us * 1000};
+        struct timespec t{0, us * 1000};
         nanosleep(&t, nullptr);
         pthread_kill(target_, signals_[i % n]);
         if (++sent_ == enough && done) __atomic_store_n(done, 1u, __ATOMIC_RELEASE);
@@ -100,12 +99,13 @@ class signal_storm {
 template <class F>
 class after_ms {
  public:
-  after_ms(int ms, std::function<bool()> ready, F f) : thread_([ms, ready, f] {
-      signal_after::wait_until(ready);
-      struct timespec t {ms / 1000, (ms % 1000) * 1000000L};
-      nanosleep(&t, nullptr);
-      f();
-    }) {}
+  after_ms(int ms, std::function<bool()> ready, F f)
+      : thread_([ms, ready, f] {
+          signal_after::wait_until(ready);
+          struct timespec t{ms / 1000, (ms % 1000) * 1000000L};
+          nanosleep(&t, nullptr);
+          f();
+        }) {}
   ~after_ms() { thread_.join(); }
 
  private:

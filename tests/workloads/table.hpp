@@ -15,8 +15,8 @@
 
 TEST_CASE("NOP pipeline: N in flight, M total", "[workload][nop]") {
   using Runner = IOULOOP_RUNNER;
-  auto [total, depth] = GENERATE(table<iouloop::u32, iouloop::u32>(
-      {{1, 1}, {100, 1}, {1000, 8}, {5000, 32}, {640, 64}, {7, 100}}));
+  auto [total, depth] =
+      GENERATE(table<iouloop::u32, iouloop::u32>({{1, 1}, {100, 1}, {1000, 8}, {5000, 32}, {640, 64}, {7, 100}}));
   CAPTURE(total, depth);
   Runner::session<nop::policy> s;
   s.params() = nop::params{total, depth, 0, 0, 0};
@@ -32,8 +32,7 @@ TEST_CASE("NOP pipeline written by hand behaves the same", "[workload][nop]") {
   REQUIRE(s.run() == 0);
   REQUIRE(s.params().completed == 3000);
 }
-TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byte",
-          "[workload][cp]") {
+TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byte", "[workload][cp]") {
   using Runner = IOULOOP_RUNNER;
   auto [size, block, depth] = GENERATE(table<size_t, iouloop::u32, iouloop::u32>({
       {0, 4096, 4},
@@ -66,8 +65,7 @@ TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]")
   REQUIRE(s.params().error == -EBADF);
   REQUIRE(s.params().in_flight == 0);
 }
-TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO",
-          "[workload][cp]") {
+TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO", "[workload][cp]") {
   using Runner = IOULOOP_RUNNER;
   const size_t claimed = 200000;
   auto data = testfiles::pattern(claimed / 2 + 100, 6);

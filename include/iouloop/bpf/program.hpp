@@ -81,22 +81,22 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
 // compiled with. The probe's BTF may hold C++ types the kernel would refuse,
 // which is why it lives in an object of its own.
 #if defined(IOULOOP_LAYOUT_PROBE)
-#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
-  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
-  extern "C" __attribute__((used)) typename ::iouloop::policy_traits<POLICY>::params_type* const   \
-      NAME##_layout_probe = nullptr;                                                               \
-  extern "C" __attribute__((used)) const unsigned char (*const NAME##_layout_region)[::iouloop::policy_traits<POLICY>::region_bytes] = nullptr
+#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                                               \
+  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)");                     \
+  extern "C" __attribute__((used)) typename ::iouloop::policy_traits<POLICY>::params_type* const NAME##_layout_probe = \
+      nullptr;                                                                                                         \
+  extern "C" __attribute__((used))                                                                                     \
+  const unsigned char(*const NAME##_layout_region)[::iouloop::policy_traits<POLICY>::region_bytes] = nullptr
 #else
-#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                           \
-  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)"); \
-  extern "C" __attribute__((section("struct_ops.s/" #NAME "_step"), used)) int NAME##_step(      \
-      unsigned long long* ctx) {                                                                   \
-    return ::iouloop::bpf::run_step<POLICY>(ctx);                                                  \
-  }                                                                                                \
-  extern "C" __attribute__((section(".struct_ops.link"), used)) struct io_uring_bpf_ops NAME##_ops = { \
-      .loop_step = reinterpret_cast<int (*)(struct iou_ctx*, struct iou_loop_params*)>(&NAME##_step), \
-  };                                                                                               \
-  extern "C" __attribute__((section(".rodata.iouloop"), used)) const struct iouloop_policy_meta NAME##_meta = { \
-      #NAME, sizeof(typename ::iouloop::policy_traits<POLICY>::params_type),                       \
+#define IOULOOP_BPF_POLICY(NAME, POLICY)                                                                              \
+  static_assert(sizeof(#NAME) <= 48, "IOULOOP_BPF_POLICY: name too long (47 characters at most)");                    \
+  extern "C" __attribute__((section("struct_ops.s/" #NAME "_step"), used)) int NAME##_step(unsigned long long* ctx) { \
+    return ::iouloop::bpf::run_step<POLICY>(ctx);                                                                     \
+  }                                                                                                                   \
+  extern "C" __attribute__((section(".struct_ops.link"), used)) struct io_uring_bpf_ops NAME##_ops = {                \
+      .loop_step = reinterpret_cast<int (*)(struct iou_ctx*, struct iou_loop_params*)>(&NAME##_step),                 \
+  };                                                                                                                  \
+  extern "C" __attribute__((section(".rodata.iouloop"), used)) const struct iouloop_policy_meta NAME##_meta = {       \
+      #NAME, sizeof(typename ::iouloop::policy_traits<POLICY>::params_type),                                          \
       ::iouloop::policy_traits<POLICY>::region_bytes}
 #endif

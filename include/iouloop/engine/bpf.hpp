@@ -102,8 +102,8 @@ inline int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list 
 // A verifier log can run to megabytes; its reason is at the end.
 inline std::string log_excerpt(const std::string& log, usize head = 2048, usize tail = 8192) {
   if (log.size() <= head + tail) return log;
-  return log.substr(0, head) + "\n  [... " + std::to_string(log.size() - head - tail) + " bytes of the log left out ...]\n" +
-         log.substr(log.size() - tail);
+  return log.substr(0, head) + "\n  [... " + std::to_string(log.size() - head - tail) +
+         " bytes of the log left out ...]\n" + log.substr(log.size() - tail);
 }
 class libbpf_log {
  public:
@@ -152,8 +152,8 @@ class bpf_object {
     if (!map_ || bpf_map__type(map_) != BPF_MAP_TYPE_STRUCT_OPS) {
       std::string have = names();
       close();
-      throw error(ENOENT, "BPF object " + image_name_ + " has no policy named '" + program +
-                              "' (it has: " + have + "); name it in IOULOOP_BPF_POLICY(" + program + ", ...)");
+      throw error(ENOENT, "BPF object " + image_name_ + " has no policy named '" + program + "' (it has: " + have +
+                              "); name it in IOULOOP_BPF_POLICY(" + program + ", ...)");
     }
     // Keep only the chosen program and its struct_ops map.
     bpf_map* m;
@@ -196,8 +196,9 @@ class bpf_object {
     size_t size = 0;
     auto* cfg = rodata ? static_cast<iouloop_bpf_config*>(bpf_map__initial_value(rodata, &size)) : nullptr;
     if (!cfg || size < sizeof(iouloop_bpf_config))
-      throw error(EINVAL, "BPF object " + image_name_ + " lacks iouloop_config (section .rodata.iouloop_config): "
-                                                        "was it built with iouloop/bpf/program.hpp?");
+      throw error(EINVAL, "BPF object " + image_name_ +
+                              " lacks iouloop_config (section .rodata.iouloop_config): "
+                              "was it built with iouloop/bpf/program.hpp?");
     cfg->layout = layout;
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;
@@ -291,8 +292,9 @@ class bpf_attachment {
     if (link_) return;
     int e = errno;
     if (e == EBUSY)
-      throw error(EBUSY, "the ring already has loop ops attached (one io_uring_bpf_ops per ring): destroy the "
-                         "other bpf_engine on this ring first");
+      throw error(EBUSY,
+                  "the ring already has loop ops attached (one io_uring_bpf_ops per ring): destroy the "
+                  "other bpf_engine on this ring first");
     if (e == EOPNOTSUPP)
       throw error(EOPNOTSUPP, "the kernel refused to attach '" + program +
                                   "' to this ring: it needs IORING_SETUP_DEFER_TASKRUN and no SQPOLL or IOPOLL "
@@ -323,9 +325,8 @@ class bpf_engine {
     iouloop_policy_meta m = object_.meta();
     if (m.params_bytes != sizeof(params_type) || m.region_bytes != param_region<P>::bytes)
       throw error(EINVAL, "BPF program '" + program + "' of " + image.name + " was built for a policy with " +
-                              std::to_string(m.params_bytes) + "-byte params in a " +
-                              std::to_string(m.region_bytes) + "-byte region, not this one (" +
-                              std::to_string(sizeof(params_type)) + " in " +
+                              std::to_string(m.params_bytes) + "-byte params in a " + std::to_string(m.region_bytes) +
+                              "-byte region, not this one (" + std::to_string(sizeof(params_type)) + " in " +
                               std::to_string(param_region<P>::bytes) + "): pass the program built from this policy");
     // Capabilities first, before anything changes the ring (no partial state).
     if (std::string why = privileges::now().bpf_engine_problem(); !why.empty())

@@ -66,12 +66,14 @@ class param_region {
   // Names what a failed IORING_REGISTER_MEM_REGION (-errno `e`) means.
   [[noreturn]] static void throw_registration_failure(int e) {
     if (e == -EBUSY)
-      throw error(EBUSY, "the ring already has a param region (one per ring): use the param_region that "
-                         "was registered first");
+      throw error(EBUSY,
+                  "the ring already has a param region (one per ring): use the param_region that "
+                  "was registered first");
     if (e == -ENOMEM) throw error(ENOMEM, param_region_memlock_problem(bytes));
     if (e == -EEXIST)
-      throw error(EEXIST, "IORING_REGISTER_MEM_REGION from a task that is not the ring's submitter: register the "
-                          "param region from the thread that created the ring");
+      throw error(EEXIST,
+                  "IORING_REGISTER_MEM_REGION from a task that is not the ring's submitter: register the "
+                  "param region from the thread that created the ring");
     throw error(-e, "IORING_REGISTER_MEM_REGION failed: the loop needs it (Linux 6.13+)");
   }
   // The ring fd this region is registered with, or -1.

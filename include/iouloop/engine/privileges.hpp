@@ -69,12 +69,18 @@ inline bool effective(unsigned long long& mask) {
 }
 inline const char* name(int cap) {
   switch (cap) {
-    case sys_admin: return "CAP_SYS_ADMIN";
-    case sys_ptrace: return "CAP_SYS_PTRACE";
-    case ipc_lock: return "CAP_IPC_LOCK";
-    case net_admin: return "CAP_NET_ADMIN";
-    case perfmon: return "CAP_PERFMON";
-    case bpf: return "CAP_BPF";
+    case sys_admin:
+      return "CAP_SYS_ADMIN";
+    case sys_ptrace:
+      return "CAP_SYS_PTRACE";
+    case ipc_lock:
+      return "CAP_IPC_LOCK";
+    case net_admin:
+      return "CAP_NET_ADMIN";
+    case perfmon:
+      return "CAP_PERFMON";
+    case bpf:
+      return "CAP_BPF";
   }
   return "CAP_?";
 }
@@ -102,7 +108,8 @@ struct privileges {
   std::string bpf_engine_problem() const {
     if (!known) return {};  // cannot tell: let the kernel say
     std::string missing;
-    if (!cap_bpf()) missing = "CAP_BPF (BTF load and the struct_ops map: kernel/bpf/syscall.c bpf_btf_load, map_create)";
+    if (!cap_bpf())
+      missing = "CAP_BPF (BTF load and the struct_ops map: kernel/bpf/syscall.c bpf_btf_load, map_create)";
     if (!cap_perfmon()) {
       if (!missing.empty()) missing += " and ";
       missing += "CAP_PERFMON (a struct_ops program: bpf_prog_load, is_perfmon_prog_type)";
@@ -112,9 +119,10 @@ struct privileges {
                           ? "this process's capabilities are those of a user namespace, and BPF counts only "
                             "CAP_BPF and CAP_PERFMON held in the initial one (kernel/bpf/token.c bpf_token_capable)"
                           : "this process lacks " + missing + "; CAP_SYS_ADMIN would stand in for both";
-    return why + ": run as root, grant CAP_BPF and CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep on the binary, or "
-                 "AmbientCapabilities= in its systemd unit), or have a privileged loader attach the policy to "
-                 "this process's ring (docs/deploying.md, examples/loader)";
+    return why +
+           ": run as root, grant CAP_BPF and CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep on the binary, or "
+           "AmbientCapabilities= in its systemd unit), or have a privileged loader attach the policy to "
+           "this process's ring (docs/deploying.md, examples/loader)";
   }
 
   // The effective capabilities that matter here, as "CAP_BPF CAP_PERFMON".

@@ -43,8 +43,7 @@ struct ring_options {
   // The loop needs DEFER_TASKRUN (which needs SINGLE_ISSUER); NO_SQARRAY lets
   // SQEs go straight at tail & mask; TASKRUN_FLAG lets the userspace engine
   // see pending task work without a syscall.
-  u32 flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray |
-              abi::setup::taskrun_flag;
+  u32 flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray | abi::setup::taskrun_flag;
 };
 
 // Says what is wrong with `flags` for a callback-driven loop, or "" if
@@ -154,17 +153,19 @@ class ring {
 
  private:
   static std::string setup_failure(int e, const ring_options& o) {
-    std::string what = "io_uring_setup(" + std::to_string(o.sq_entries) + " entries, flags 0x" +
-                       to_hex(o.flags) + ") failed";
+    std::string what =
+        "io_uring_setup(" + std::to_string(o.sq_entries) + " entries, flags 0x" + to_hex(o.flags) + ") failed";
     if (e == EPERM)
-      return what + ": io_uring is disabled for this process (see sysctl kernel.io_uring_disabled, "
-                    "or run with CAP_SYS_ADMIN)";
+      return what +
+             ": io_uring is disabled for this process (see sysctl kernel.io_uring_disabled, "
+             "or run with CAP_SYS_ADMIN)";
     if (e == ENOSYS) return what + ": the kernel has no io_uring";
     if (e == EINVAL && (o.flags & abi::setup::sq_rewind))
       return what + ": this kernel does not know IORING_SETUP_SQ_REWIND (Linux 7.1+); drop the flag";
     if (e == EINVAL)
-      return what + ": the kernel rejects these flags (DEFER_TASKRUN needs 6.1+, NO_SQARRAY 6.6+); "
-                    "check `iouloop-probe`";
+      return what +
+             ": the kernel rejects these flags (DEFER_TASKRUN needs 6.1+, NO_SQARRAY 6.6+); "
+             "check `iouloop-probe`";
     if (e == ENOMEM) return what + ": out of locked memory (raise RLIMIT_MEMLOCK or use fewer entries)";
     return what;
   }

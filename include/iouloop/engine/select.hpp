@@ -28,9 +28,9 @@ inline engine_kind parse_engine(const std::string& s) {
 }
 
 struct engine_choice {
-  engine_kind kind;     // userspace or bpf, never automatic
-  std::string kernel;   // uname -r
-  std::string reason;   // why this one
+  engine_kind kind;    // userspace or bpf, never automatic
+  std::string kernel;  // uname -r
+  std::string reason;  // why this one
   std::string describe() const {
     return std::string(kind == engine_kind::bpf ? "bpf" : "userspace") + " (kernel " + kernel + ": " + reason + ")";
   }

@@ -83,8 +83,7 @@ struct chaos {
       if (!v || !*v) return off();
       chaos on = with_seed(std::strtoull(v, nullptr, 10));
       on.per_engine = true;  // engines of one process do not all roll the same dice
-      std::fprintf(stderr,
-                   "iouloop: userspace engine in chaos mode, seed %llu (replay: IOULOOP_CHAOS_SEED=%llu)\n",
+      std::fprintf(stderr, "iouloop: userspace engine in chaos mode, seed %llu (replay: IOULOOP_CHAOS_SEED=%llu)\n",
                    static_cast<unsigned long long>(on.seed), static_cast<unsigned long long>(on.seed));
       return on;
     }();
@@ -226,7 +225,7 @@ class signal_watch {
 inline bool ignored_by_default(int s) { return s == SIGCHLD || s == SIGURG || s == SIGWINCH || s == SIGCONT; }
 
 inline bool ignored_now(int s) {
-  struct sigaction sa {};
+  struct sigaction sa{};
   if (sigaction(s, nullptr, &sa) != 0) return false;
   if (sa.sa_flags & SA_SIGINFO) return false;  // a handler
   return sa.sa_handler == SIG_IGN || (sa.sa_handler == SIG_DFL && ignored_by_default(s));
@@ -321,8 +320,7 @@ class userspace_engine {
 
     for (;;) {
       if (detached_.load(std::memory_order_relaxed)) return -EFAULT;
-      loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_, params_uaddr, L,
-                                                &cq_wait_idx);
+      loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_, params_uaddr, L, &cq_wait_idx);
       const int r = P::step(l);
       if (r == loop_stop) return 0;
       if (r != loop_continue) return -EINVAL;
@@ -340,16 +338,16 @@ class userspace_engine {
           // runs again, target reached or not. io_cqring_wait with
           // min_complete = nr_wait runs exactly that before it looks at the
           // CQ, and the zero timeout keeps it from sleeping.
-          e = sys::io_uring_enter(ring_.fd(), 0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg,
-                                  &flush_arg, sizeof flush_arg);
+          e = sys::io_uring_enter(ring_.fd(), 0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg,
+                                  sizeof flush_arg);
         } else {
           // io_loop_wait: sleep until the tail reaches cq_wait_idx (chaos:
           // only part of the way). min_complete counts from the consumed
           // head; the kernel arms the same wake-up countdown (nr_wait).
           u32 target = cq_wait_idx;
           if (nr_wait > 1 && dice_.early()) target = tail + 1 + dice_.below(u32(nr_wait) - 1);
-          e = sys::io_uring_enter(ring_.fd(), 0, target - head, abi::enter::getevents | abi::enter::ext_arg,
-                                  &wait_arg, sizeof wait_arg);
+          e = sys::io_uring_enter(ring_.fd(), 0, target - head, abi::enter::getevents | abi::enter::ext_arg, &wait_arg,
+                                  sizeof wait_arg);
         }
         slept = true;
         if (e == -EINTR) return -EINTR;
@@ -392,7 +390,7 @@ class userspace_engine {
           sigset_t one;
           sigemptyset(&one);
           sigaddset(&one, s);
-          struct timespec zero {};
+          struct timespec zero{};
           sigtimedwait(&one, nullptr, &zero);
         } else {
           interrupt = true;

@@ -36,28 +36,15 @@
 #include "iouloop/iouloop.hpp"
 #include "tests/fuzz/watchdog.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/rng.hpp"
 #include "tests/support/runners.hpp"
 
 namespace {
 using iouloop::u32;
 using iouloop::u64;
 
-struct rng {
-  u64 s;
-  u64 next() {
-    s += 0x9E3779B97F4A7C15ull;
-    u64 z = s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  u32 below(u32 n) { return u32(next() % n); }
-};
-
-u64 env_u64(const char* name, u64 fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
+using iouloop_test::env_u64;
+using iouloop_test::rng;
 
 enum class fault { none, closed_out, closed_in, readonly_out, short_source, dir_in, count };
 const char* fault_name(fault f) {

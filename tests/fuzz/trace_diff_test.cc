@@ -42,6 +42,7 @@
 #include "tests/fuzz/trace_policy.hpp"
 #include "tests/fuzz/trace_programs_bpf.bpf.h"
 #include "tests/fuzz/watchdog.hpp"
+#include "tests/support/rng.hpp"
 #include "tests/support/runners.hpp"
 
 namespace {
@@ -49,23 +50,8 @@ using iouloop::u32;
 using iouloop::u64;
 using iouloop::u8;
 
-struct rng {
-  u64 s;
-  u64 next() {
-    s += 0x9E3779B97F4A7C15ull;
-    u64 z = s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  u32 below(u32 n) { return u32(next() % n); }
-  bool one_in(u32 n) { return below(n) == 0; }
-};
-
-u64 env_u64(const char* name, u64 fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
+using iouloop_test::env_u64;
+using iouloop_test::rng;
 
 const char* const profiles[] = {"batches", "chains", "overflow", "stop", "mixed"};
 constexpr u32 profile_count = 5;

@@ -67,6 +67,25 @@ IOULOOP_INLINE void set_ms(abi::kernel_timespec& ts, u32 ms) {
   ts.tv_nsec = s64(ms % 1000) * 1000000;
 }
 
+// Consumes up to N CQEs: counts them and keeps the last result.
+template <u32 N, class Loop>
+IOULOOP_INLINE void reap(Loop& l, params& p) {
+  for (cqe_view c : l.cq.template batch<N>()) {
+    p.completed++;
+    p.last_res = c.res();
+  }
+}
+
+// Arms timer `i` (p.ts[i], `ms` from now); false when the SQ is full.
+template <class Loop>
+IOULOOP_INLINE bool arm_timer(Loop& l, params& p, u32 i, u32 ms, u32 payload) {
+  set_ms(p.ts[i], ms);
+  abi::sqe* s = l.sq.next();
+  if (!s) return false;
+  prep_timeout(*s, l.user_addr(p.ts[i]), 0, 0, ud::make(tag::timer, payload));
+  return true;
+}
+
 // Rule: cq_wait_idx beyond the CQ tail sleeps until the CQEs arrive; the
 // wait is a hint, so a few early wake-ups are fine, spinning is not.
 struct sleep_until_cqes {
@@ -94,10 +113,7 @@ struct sleep_until_cqes {
     u32 ready = l.cq.ready();
     if (ready > p.max_ready) p.max_ready = ready;
     if (ready == 0) p.empty_wakes++;
-    for (cqe_view c : l.cq.template batch<4>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<4>(l, p);
     if (p.completed >= p.submitted) return loop_stop;
     l.wait_cqes(p.submitted - p.completed);
     return loop_continue;
@@ -143,10 +159,7 @@ struct submit_count {
       l.wait_cqes(3);
       return loop_continue;
     }
-    for (cqe_view c : l.cq.template batch<8>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<8>(l, p);
     if (p.completed >= 3 || p.steps > p.limit) return loop_stop;
     l.wait_cqes(3 - p.completed);
     return loop_continue;
@@ -175,10 +188,7 @@ struct overflow_flush {
     }
     u32 ready = l.cq.ready();
     if (ready > p.max_ready) p.max_ready = ready;
-    for (cqe_view c : l.cq.template batch<64>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<64>(l, p);
     if (p.completed >= p.submitted) return loop_stop;
     l.wait_cqes(1);
     return loop_continue;
@@ -237,13 +247,7 @@ struct signal_with_completions {
     p.steps++;
     if (p.phase == 0) {
       p.phase = 1;
-      set_ms(p.ts[0], u32(p.value));
-      set_ms(p.ts[1], p.limit);
-      for (u32 i = 0; i < 2; ++i) {
-        abi::sqe* s = l.sq.next();
-        if (!s) return loop_stop;
-        prep_timeout(*s, l.user_addr(p.ts[i]), 0, 0, ud::make(tag::timer, i));
-      }
+      if (!arm_timer(l, p, 0, u32(p.value), 0) || !arm_timer(l, p, 1, p.limit, 1)) return loop_stop;
       p.submit_ret = l.submit();
       l.wait_cqes(2);
       return loop_continue;
@@ -252,10 +256,7 @@ struct signal_with_completions {
       l.wait_cqes(2);
       return loop_continue;
     }
-    for (cqe_view c : l.cq.template batch<4>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<4>(l, p);
     return loop_stop;
   }
 };
@@ -271,10 +272,7 @@ struct timer_chain {
   IOULOOP_INLINE static int step(Loop& l) {
     params& p = l.params;
     p.steps++;
-    for (cqe_view c : l.cq.template batch<4>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<4>(l, p);
     // Until the host says "enough" (resume), with rounds as a bound.
     if (p.completed >= p.rounds || (p.resume && p.submitted == p.completed)) return loop_stop;
     if (p.submitted > p.completed) {  // woken before the timer: sleep again
@@ -304,17 +302,11 @@ struct busy_poll {
     p.steps++;
     if (p.phase == 0) {
       p.phase = 1;
-      set_ms(p.ts[0], u32(p.value));
-      abi::sqe* s = l.sq.next();
-      if (!s) return loop_stop;
-      prep_timeout(*s, l.user_addr(p.ts[0]), 0, 0, ud::make(tag::timer, 0));
+      if (!arm_timer(l, p, 0, u32(p.value), 0)) return loop_stop;
       p.submit_ret = l.submit();
       return loop_continue;
     }
-    for (cqe_view c : l.cq.template batch<4>()) {
-      p.completed++;
-      p.last_res = c.res();
-    }
+    reap<4>(l, p);
     if (p.completed >= 1 || p.steps >= p.limit) return loop_stop;
     return loop_continue;
   }

@@ -330,7 +330,8 @@ class userspace_engine {
       bool slept = false;
       if (nr_wait > 0 && !dice_.spurious()) {
         const u32 head = l.cq.head();
-        int e;
+        int e = 0;
+        bool ran = false;
         if (taskrun_flag && (ring_.sq_flags() & (abi::sq_flag::taskrun | abi::sq_flag::cq_overflow))) {
           // io_loop_wait does not sleep while local work is pending (or the
           // CQ overflowed); the iteration runs at least nr_wait and at most
@@ -338,9 +339,17 @@ class userspace_engine {
           // runs again, target reached or not. io_cqring_wait with
           // min_complete = nr_wait runs exactly that before it looks at the
           // CQ, and the zero timeout keeps it from sleeping.
+          //
+          // The flag is a hint: io_req_local_work_add (io_uring/tw.c) sets it
+          // after publishing the work, so an owner that ran the work in
+          // between is left with the flag and nothing pending. The kernel
+          // looks at the list, not the flag; here, a pass that posted
+          // nothing means there was nothing, and the loop sleeps as usual.
           e = sys::io_uring_enter(ring_.fd(), 0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg,
                                   sizeof flush_arg);
-        } else {
+          ran = e == -EINTR || l.cq.tail() != tail;
+        }
+        if (!ran) {
           // io_loop_wait: sleep until the tail reaches cq_wait_idx (chaos:
           // only part of the way). min_complete counts from the consumed
           // head; the kernel arms the same wake-up countdown (nr_wait).

@@ -3,12 +3,8 @@
 A consumer workspace calls iouloop_system_deps() after declaring @iouloop.
 """
 
-def iouloop_system_deps(prefix = ""):
-    """Declares @iouloop_system: Catch2 v3, libbpf (static), liburing >= 2.5.
-
-    Args:
-      prefix: unused; reserved for a non-standard install root.
-    """
+def iouloop_system_deps():
+    """Declares @iouloop_system: Catch2 v3, libbpf (static), liburing >= 2.5."""
     native.new_local_repository(
         name = "iouloop_system",
         path = "/",

@@ -11,39 +11,18 @@ typedef unsigned short __u16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 
+#include "iouloop/bpf/shared.h" /* the structs shared with the host: one definition */
+
 #define SEC(name) __attribute__((section(name), used))
 #define __ksym __attribute__((section(".ksyms")))
 
-struct iou_ctx {};
-struct iou_loop_params {
-  __u32 cq_wait_idx;
-};
-struct io_uring_bpf_ops {
-  int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
-  __u32 ring_fd;
-  void* priv;
-};
 extern int bpf_io_uring_submit_sqes(struct iou_ctx* ctx, __u32 nr) __ksym;
 extern __u8* bpf_io_uring_get_region(struct iou_ctx* ctx, __u32 id, const unsigned long size) __ksym;
 
-struct ring_layout {
-  __u32 sq_head, sq_tail, sq_flags, sq_array;
-  __u32 cq_head, cq_tail, cq_cqes, cq_overflow;
-  __u32 sq_entries, cq_entries, rings_size, sqes_size, setup_flags;
-};
-struct iouloop_bpf_config {
-  struct ring_layout layout;
-  __u64 params_uaddr;
-};
 SEC(".rodata.iouloop_config") const volatile struct iouloop_bpf_config iouloop_config = {};
 
 struct nop_params {
   __u32 total, depth, submitted, completed, errors;
-};
-struct iouloop_policy_meta {
-  char name[48];
-  __u32 params_bytes;
-  __u32 region_bytes;
 };
 
 struct sqe {

@@ -6,21 +6,12 @@
 #pragma once
 
 #include "iouloop/abi.hpp"
+#include "iouloop/layout.h"
 
 namespace iouloop {
 
-// Where things are in the two ring regions, and how large those regions are.
-// A plain C struct on purpose: the BPF side keeps it as `const volatile`
-// rodata that the host fills in before load, so every offset and size is a
-// constant the verifier can use to bound ring accesses.
-struct ring_layout {
-  u32 sq_head, sq_tail, sq_flags, sq_array;  // byte offsets in the rings region
-  u32 cq_head, cq_tail, cq_cqes, cq_overflow;
-  u32 sq_entries, cq_entries;  // powers of two
-  u32 rings_size;              // bytes of the rings region (IOU_REGION_CQ)
-  u32 sqes_size;               // bytes of the SQE array (IOU_REGION_SQ)
-  u32 setup_flags;             // IORING_SETUP_* the ring was created with
-};
+// Where things are in the two ring regions (iouloop/layout.h, shared with C).
+using ring_layout = ::iouloop_ring_layout;
 
 namespace detail {
 // Memory ordering against the kernel, in the spirit of smp_load_acquire /

@@ -1,12 +1,14 @@
-// The loop-semantics table: one TEST_CASE per rule of io_uring/loop.c
-// (design.md §1), written against a Runner so that every engine runs the
-// very same cases:
+// Helpers and policies of the loop-semantics table (tests/semantics/table.hpp:
+// one TEST_CASE per rule of io_uring/loop.c, docs/semantics.md lists them),
+// which every engine runs unchanged:
 //
-//   IOULOOP_SEMANTICS_CASES(userspace_runner)   // tests/semantics_userspace_test.cc
-//   IOULOOP_SEMANTICS_CASES(bpf_runner)         // tests/semantics_bpf_test.cc, in the VM
+//   #define IOULOOP_RUNNER userspace_runner   // tests/semantics_userspace_test.cc
+//   #define IOULOOP_RUNNER bpf_runner         // tests/semantics_bpf_test.cc, in the VM
+//   #include "tests/semantics/table.hpp"
 //
-// A Runner has `name` and `session<Policy>`: a ring made with the given
-// ring_options, a param region, and `run()` = one io_uring_enter of the loop.
+// A runner (tests/support/runners.hpp) has `session<Policy>`: a ring made
+// with the given ring_options, a param region, and `run()` = one
+// io_uring_enter of the loop.
 #pragma once
 
 #include <pthread.h>

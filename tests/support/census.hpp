@@ -4,7 +4,7 @@
 // The kernel frees BPF objects asynchronously (after an RCU grace period, in
 // a work queue), so a count taken right after a close can still include
 // them: settled() waits until the counts stop moving, and
-// until_equal(before) until they come back, for a bounded time. A real leak
+// until_within(before) until they come back, for a bounded time. A real leak
 // never comes back and fails the comparison.
 #pragma once
 

@@ -12,9 +12,12 @@
 // finds both by the name "nop". The host side
 // (iouloop/engine/bpf.hpp) fills in the ring layout and ring_fd before load.
 //
-// Rules this file follows (design.md §4): everything reaching BTF is a plain
-// C struct at global scope; programs and maps are extern "C"; every helper is
-// always-inline; no standard library.
+// Rules this file follows, each learnt from the kernel or libbpf refusing
+// something else: everything reaching BTF is a plain C struct at global scope
+// (a template, method or base class in such a type makes the kernel reject
+// the object's BTF); programs and maps are extern "C" (else mangled names
+// become their names); every helper is always-inline (libbpf cannot relocate
+// a call to a non-inlined function template); no standard library.
 #pragma once
 
 #if !defined(__bpf__)

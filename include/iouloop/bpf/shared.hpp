@@ -1,36 +1,7 @@
 // iouloop/bpf/shared.hpp — the structs a BPF object and its host loader both
-// read: the kernel's struct_ops type, the rodata the host fills in before
-// load, and the per-program metadata. Plain C structs at global scope (they
-// reach BTF); included by bpf/program.hpp and engine/bpf.hpp alike.
+// read (iouloop/bpf/shared.h, plain C), for C++: included by bpf/program.hpp
+// and engine/bpf.hpp alike.
 #pragma once
 
+#include "iouloop/bpf/shared.h"
 #include "iouloop/ring.hpp"
-
-// ---- kernel types, as named in the kernel's BTF ---------------------------
-// The kernel's iou_ctx is an empty struct (never dereferenced). It must be a
-// STRUCT here too, not a forward declaration: libbpf matches kfunc
-// prototypes kind by kind.
-struct iou_ctx {};
-struct iou_loop_params {
-  unsigned int cq_wait_idx;
-};
-struct io_uring_bpf_ops {
-  int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
-  unsigned int ring_fd;  // set by the host before load
-  void* priv;            // the kernel's
-};
-
-// What the host fills in before load; one per object (an object is loaded
-// for one ring).
-struct iouloop_bpf_config {
-  struct iouloop::ring_layout layout;
-  unsigned long long params_uaddr;  // user address of the param region
-};
-
-// Per program: what the host checks before attaching, so that an object
-// built for another policy is refused by name instead of corrupting memory.
-struct iouloop_policy_meta {
-  char name[48];
-  unsigned int params_bytes;
-  unsigned int region_bytes;
-};

@@ -18,15 +18,15 @@ struct iou_loop_params {
 };
 struct io_uring_bpf_ops {
   int (*loop_step)(struct iou_ctx*, struct iou_loop_params*);
-  unsigned int ring_fd;  /* set by the host before load */
-  void* priv;            /* the kernel's */
+  unsigned int ring_fd; /* set by the host before load */
+  void* priv;           /* the kernel's */
 };
 
 /* What the host fills in before load; one per object (an object is loaded */
 /* for one ring). */
 struct iouloop_bpf_config {
   struct iouloop_ring_layout layout;
-  unsigned long long params_uaddr;  /* user address of the param region */
+  unsigned long long params_uaddr; /* user address of the param region */
 };
 
 /* Per program: what the host checks before attaching, so that an object */

@@ -247,12 +247,11 @@ TEST_CASE("the loader refuses what it cannot check, by name, and leaves nothing 
   CHECK_THAT(out, ContainsSubstring("bpf_fds 0"));
 }
 
-TEST_CASE("a loader without CAP_BPF and CAP_PERFMON says so to the server", "[loader][bpf]") {
-  require_vm_bpf();
-  // The loader itself runs in a child that dropped the capabilities; the
-  // server is a grandchild that dropped everything.
-  child_result r = in_child([] {
-    drop_capabilities({iouloop::caps::bpf, iouloop::caps::perfmon, iouloop::caps::sys_admin});
+// A loader that dropped `caps` serves one unprivileged server asking for
+// "nop"; returns what the server was told (the error's text, or "attached").
+child_result refused_by_loader(std::initializer_list<int> caps) {
+  return in_child([caps] {
+    drop_capabilities(caps);
     loader::service svc = make_service();
     int listen_fd = loader::service::listen_at(sock_path);
     child c = spawn_child([&] {
@@ -272,6 +271,13 @@ TEST_CASE("a loader without CAP_BPF and CAP_PERFMON says so to the server", "[lo
     ::close(listen_fd);
     return c.wait().out;
   });
+}
+
+TEST_CASE("a loader without CAP_BPF and CAP_PERFMON says so to the server", "[loader][bpf]") {
+  require_vm_bpf();
+  // The loader itself runs in a child that dropped the capabilities; the
+  // server is a grandchild that dropped everything.
+  child_result r = refused_by_loader({iouloop::caps::bpf, iouloop::caps::perfmon, iouloop::caps::sys_admin});
   INFO(r.out);
   REQUIRE(r.exited_ok());
   CHECK_THAT(r.out, ContainsSubstring("lacks CAP_BPF"));
@@ -306,27 +312,7 @@ TEST_CASE("an io_uring fd cannot travel over SCM_RIGHTS (why the loader takes it
 
 TEST_CASE("a loader without CAP_SYS_PTRACE cannot take another user's ring, and says so", "[loader][bpf]") {
   require_vm_bpf();
-  child_result r = in_child([] {
-    drop_capabilities({iouloop::caps::sys_ptrace});
-    loader::service svc = make_service();
-    int listen_fd = loader::service::listen_at(sock_path);
-    child c = spawn_child([&] {
-      ::close(listen_fd);
-      if (!become_unprivileged()) return std::string("could not drop privileges");
-      iouloop::ring ring;
-      iouloop::param_region<nop::policy> params(nop::params{10, 1, 0, 0, 0});
-      iouloop::attached_loop<nop::policy> loop(ring, params);
-      try {
-        loader::session s(sock_path, ring, params, "nop");
-      } catch (const iouloop::error& e) {
-        return std::string(e.what());
-      }
-      return std::string("attached");
-    });
-    svc.serve(listen_fd, 1, 60000);
-    ::close(listen_fd);
-    return c.wait().out;
-  });
+  child_result r = refused_by_loader({iouloop::caps::sys_ptrace});
   INFO(r.out);
   REQUIRE(r.exited_ok());
   CHECK_THAT(r.out, ContainsSubstring("the loader may not take fd"));

@@ -111,6 +111,26 @@ for t in policy_wrong_include:iouloop/engine/userspace.hpp userspace_wrong_inclu
   fi
 done
 
+# ---- a BPF object libbpf could not load fails its build ---------------------------
+# iouloop_bpf_program inlines every function of a policy; what cannot be
+# (noinline, recursion) or is not defined must stop the build, naming the
+# function (bpf/call_check.cc; the target is manual, tests/inline/BUILD.bazel).
+target=//tests/inline:refused_bpf.embed
+if bazel build "$target" "$@" >"$work/calls.out" 2>&1; then
+  echo "@@iouloop-test FAIL calls: $target built, but its programs call functions libbpf cannot load" >>"$lines"
+else
+  for want in "BPF program 'noinline' (noinline_step) calls 'void refused::note_completion<" \
+    "calls 'refused::calls_for(unsigned int)', which was not inlined: it is recursive" \
+    "calls 'defined_elsewhere', which is declared but not defined"; do
+    if grep -qF -- "$want" "$work/calls.out"; then
+      echo "@@iouloop-test PASS calls: $target fails to build, saying: $want" >>"$lines"
+    else
+      tail -n 20 "$work/calls.out"
+      echo "@@iouloop-test FAIL calls: $target fails to build, saying: $want" >>"$lines"
+    fi
+  done
+fi
+
 # ---- 2. a consumer workspace ------------------------------------------------------
 # tests/consumer depends on @iouloop and builds its own policy with the rule.
 echo "== consumer workspace: tests/consumer"

@@ -16,8 +16,11 @@
 // something else: everything reaching BTF is a plain C struct at global scope
 // (a template, method or base class in such a type makes the kernel reject
 // the object's BTF); programs and maps are extern "C" (else mangled names
-// become their names); every helper is always-inline (libbpf cannot relocate
-// a call to a non-inlined function template); no standard library.
+// become their names); every function is inlined (libbpf cannot relocate a
+// call to a C++ inline function or template, emitted in a COMDAT section of
+// its own): the iouloop_bpf_program rule compiles the translation unit with
+// every function always-inline, and fails the build, naming the function,
+// on a call that is left (bpf/call_check.cc); no standard library.
 #pragma once
 
 #if !defined(__bpf__)

@@ -64,8 +64,8 @@ double copy(size_t size, unsigned block, unsigned depth, Extra&&... extra) {
   auto t0 = clock_type::now();
   int ret = e.run();
   double rate = (size / double(block)) / seconds_since(t0);
-  if (ret != 0 || p->error || out.read_all() != testfiles::pattern(size, 3)) {
-    std::fprintf(stderr, "copy failed: ret %d error %d\n", ret, p->error);
+  if (ret != 0 || out.read_all() != testfiles::pattern(size, 3)) {
+    std::fprintf(stderr, "copy failed: ret %d: %s\n", ret, iouloop::describe(p.exit(), ret).c_str());
     std::exit(1);
   }
   return rate;

@@ -113,7 +113,7 @@ double copy_liburing(copy_files& f, unsigned block, unsigned depth) {
       unsigned slot = free_slots.back();
       free_slots.pop_back();
       unsigned len = unsigned(std::min<size_t>(block, f.size - next));
-      char* buf = reinterpret_cast<char*>(bufs.addr()) + size_t(slot) * block;
+      char* buf = reinterpret_cast<char*>(bufs.addr().raw()) + size_t(slot) * block;
       io_uring_sqe* r = io_uring_get_sqe(&u.r);
       io_uring_prep_read(r, f.in.fd(), buf, len, next);
       r->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
@@ -159,8 +159,9 @@ double copy_engine(copy_files& f, unsigned block, unsigned depth) {
   auto t0 = clock_type::now();
   int ret = e.run();
   double rate = (f.size / double(block)) / seconds_since(t0);
-  if (ret != 0 || p->error || p->copied != f.size) {
-    std::fprintf(stderr, "engine copy failed: ret %d error %d copied %llu\n", ret, p->error, p->copied);
+  if (ret != 0 || p->copied != f.size) {
+    std::fprintf(stderr, "engine copy failed: ret %d (%s), copied %llu\n", ret,
+                 iouloop::describe(e.exit(), ret).c_str(), p->copied);
     std::exit(1);
   }
   f.check();

@@ -20,9 +20,13 @@ void require_clean_tail(const abi::sqe& s) {
 }
 }  // namespace
 
+// Raw words, for checking the fields they land in.
+constexpr udata U(u64 v) { return udata::from_raw(v); }
+constexpr uaddr A(u64 v) { return uaddr::from_raw(v); }
+
 TEST_CASE("prep_nop clears a stale slot", "[builders]") {
   abi::sqe s = dirty();
-  prep_nop(s, 9);
+  prep_nop(s, U(9));
   REQUIRE(s.opcode == abi::op::nop);
   REQUIRE(s.flags == 0);
   REQUIRE(s.ioprio == 0);
@@ -37,12 +41,12 @@ TEST_CASE("prep_nop clears a stale slot", "[builders]") {
 TEST_CASE("read/write/readv/writev carry fd, buffer, length and offset", "[builders]") {
   struct row {
     u8 op;
-    sqe_ref (*prep)(abi::sqe&, s32, u64, u32, u64, u64);
+    sqe_ref (*prep)(abi::sqe&, s32, uaddr, u32, u64, udata);
   };
   for (row r : {row{abi::op::read, prep_read}, row{abi::op::write, prep_write}, row{abi::op::readv, prep_readv},
                 row{abi::op::writev, prep_writev}}) {
     abi::sqe s = dirty();
-    r.prep(s, 7, 0x1000, 4096, 8192, 77);
+    r.prep(s, 7, A(0x1000), 4096, 8192, U(77));
     CAPTURE(int(r.op));
     REQUIRE(s.opcode == r.op);
     REQUIRE(s.fd == 7);
@@ -58,62 +62,62 @@ TEST_CASE("read/write/readv/writev carry fd, buffer, length and offset", "[build
 
 TEST_CASE("socket builders", "[builders]") {
   abi::sqe s = dirty();
-  prep_recv(s, 3, 0x2000, 100, 0x40, 1);
+  prep_recv(s, 3, A(0x2000), 100, 0x40, U(1));
   REQUIRE((s.opcode == abi::op::recv && s.fd == 3 && s.addr == 0x2000 && s.len == 100 && s.op_flags == 0x40));
   REQUIRE(s.ioprio == 0);
   s = dirty();
-  prep_recv_multishot(s, 3, 0, 2).buffer_select(5);
+  prep_recv_multishot(s, 3, 0, U(2)).buffer_select(5);
   REQUIRE((s.opcode == abi::op::recv && s.ioprio == abi::recv_multishot && s.buf_index == 5));
   REQUIRE(s.flags == abi::sqe_flag::buffer_select);
   s = dirty();
-  prep_send(s, 4, 0x3000, 10, 0x4000, 3);
+  prep_send(s, 4, A(0x3000), 10, 0x4000, U(3));
   REQUIRE((s.opcode == abi::op::send && s.fd == 4 && s.addr == 0x3000 && s.len == 10 && s.op_flags == 0x4000));
   s = dirty();
-  prep_accept(s, 5, 0x10, 0x20, 0x80000, 4);
+  prep_accept(s, 5, A(0x10), A(0x20), 0x80000, U(4));
   REQUIRE((s.opcode == abi::op::accept && s.fd == 5 && s.addr == 0x10 && s.off == 0x20 && s.op_flags == 0x80000));
   REQUIRE(s.ioprio == 0);
   s = dirty();
-  prep_accept_multishot(s, 5, 0, 4);
+  prep_accept_multishot(s, 5, 0, U(4));
   REQUIRE((s.ioprio == abi::accept_multishot && s.addr == 0 && s.off == 0));
   s = dirty();
-  prep_connect(s, 6, 0x50, 16, 5);
+  prep_connect(s, 6, A(0x50), 16, U(5));
   REQUIRE((s.opcode == abi::op::connect && s.fd == 6 && s.addr == 0x50 && s.off == 16));
   s = dirty();
-  prep_close(s, 8, 6);
+  prep_close(s, 8, U(6));
   REQUIRE((s.opcode == abi::op::close && s.fd == 8 && s.user_data == 6));
   require_clean_tail(s);
 }
 
 TEST_CASE("timeouts and cancel", "[builders]") {
   abi::sqe s = dirty();
-  prep_timeout(s, 0x7000, 3, abi::timeout_abs, 1);
+  prep_timeout(s, A(0x7000), 3, abi::timeout_abs, U(1));
   REQUIRE((s.opcode == abi::op::timeout && s.addr == 0x7000 && s.len == 1 && s.off == 3 &&
            s.op_flags == abi::timeout_abs && s.fd == -1));
   s = dirty();
-  prep_link_timeout(s, 0x7000, 0, 2);
+  prep_link_timeout(s, A(0x7000), 0, U(2));
   REQUIRE((s.opcode == abi::op::link_timeout && s.addr == 0x7000 && s.len == 1 && s.off == 0));
   s = dirty();
-  prep_cancel(s, 1234, 0, 3);
+  prep_cancel(s, U(1234), 0, U(3));
   REQUIRE((s.opcode == abi::op::async_cancel && s.addr == 1234));
 }
 
 TEST_CASE("poll_add: events, one-shot and multishot", "[builders]") {
   abi::sqe s = dirty();
-  prep_poll_add(s, 9, abi::poll::in | abi::poll::hup, true, 5);
+  prep_poll_add(s, 9, abi::poll::in | abi::poll::hup, true, U(5));
   REQUIRE((s.opcode == abi::op::poll_add && s.fd == 9 && s.op_flags == (abi::poll::in | abi::poll::hup) &&
            s.len == abi::poll_add_multi && s.user_data == 5 && s.addr == 0 && s.off == 0));
   s = dirty();
-  prep_poll_add(s, 9, abi::poll::out, false, 6);
+  prep_poll_add(s, 9, abi::poll::out, false, U(6));
   REQUIRE((s.opcode == abi::op::poll_add && s.len == 0 && s.op_flags == abi::poll::out));
 }
 
 TEST_CASE("per-request flags combine", "[builders]") {
   abi::sqe s = dirty();
-  prep_read(s, 1, 0, 1, 0, 0).link().skip_success();
+  prep_read(s, 1, uaddr{}, 1, 0, udata{}).link().skip_success();
   REQUIRE(s.flags == (abi::sqe_flag::io_link | abi::sqe_flag::cqe_skip_success));
-  prep_write(s, 1, 0, 1, 0, 0).hardlink().drain().async();
+  prep_write(s, 1, uaddr{}, 1, 0, udata{}).hardlink().drain().async();
   REQUIRE(s.flags == (abi::sqe_flag::io_hardlink | abi::sqe_flag::io_drain | abi::sqe_flag::async));
-  prep_fsync(s, 1, 0);
+  prep_fsync(s, 1, udata{});
   REQUIRE((s.flags == 0 && s.opcode == abi::op::fsync));
 }
 
@@ -128,7 +132,7 @@ TEST_CASE("user_data tags round-trip at the extremes", "[tags]") {
   STATIC_REQUIRE(ud::tag_of(ud::make(tag::b, 7)) == tag::b);
   for (tag t : {tag::a, tag::b, tag::top})
     for (u32 p : {0u, 1u, 0x7fffffffu, 0xffffffffu}) {
-      u64 raw = ud::make(t, p);
+      udata raw = ud::make(t, p);
       REQUIRE(ud::tag_of(raw) == t);
       REQUIRE(ud::payload_of(raw) == p);
     }

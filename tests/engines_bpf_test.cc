@@ -52,7 +52,9 @@ TEST_CASE("differential: file copy gives the same bytes and state on both engine
   auto u = workload::run_copy<userspace_runner>(size, block, depth, 99);
   REQUIRE(b.ret == u.ret);
   REQUIRE(b.end.copied == u.end.copied);
-  REQUIRE(b.end.error == u.end.error);
+  REQUIRE(b.exit.error == u.exit.error);
+  REQUIRE(std::string(b.exit.file) == std::string(u.exit.file));
+  REQUIRE(b.exit.line == u.exit.line);
   REQUIRE(b.end.in_flight == u.end.in_flight);
   REQUIRE(b.end.next_off == u.end.next_off);
   REQUIRE(b.out == u.out);

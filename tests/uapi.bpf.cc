@@ -21,11 +21,11 @@ struct policy {
     }
     abi::sqe* s = loop.sq.next();
     if (!s) return loop_stop;
-    prep_poll_add(*s, at::fdcwd, poll::in | poll::rdhup, false, 1);
+    prep_poll_add(*s, at::fdcwd, poll::in | poll::rdhup, false, udata::from_raw(1));
     if (!(s = loop.sq.next())) return loop_stop;
-    prep_send(*s, 0, 0, 0, msg::nosignal | msg::dontwait, 2);
+    prep_send(*s, 0, uaddr{}, 0, msg::nosignal | msg::dontwait, udata::from_raw(2));
     if (!(s = loop.sq.next())) return loop_stop;
-    prep_accept_multishot(*s, 0, sock::cloexec | sock::nonblock, 3);
+    prep_accept_multishot(*s, 0, sock::cloexec | sock::nonblock, udata::from_raw(3));
     return loop_stop;
   }
 };

@@ -94,17 +94,17 @@ TEST_CASE("cq batch walks at most N, in order, and advances the head", "[views][
   for (u32 i = 0; i < 6; ++i) f.post(100 + i, s32(i) - 1);
   cq_ring cq = f.cq();
   REQUIRE(cq.ready() == 6);
-  REQUIRE(cq.peek().user_data() == 100);
+  REQUIRE(cq.peek().user_data().raw() == 100);
   std::vector<u64> seen;
-  for (cqe_view c : cq.batch<4>()) seen.push_back(c.user_data());
+  for (cqe_view c : cq.batch<4>()) seen.push_back(c.user_data().raw());
   REQUIRE(seen == std::vector<u64>{100, 101, 102, 103});
   REQUIRE(f.word(f.layout.cq_head) == 18);
   REQUIRE(cq.head() == 18);
   seen.clear();
-  for (cqe_view c : cq.batch<16>()) seen.push_back(c.user_data());
+  for (cqe_view c : cq.batch<16>()) seen.push_back(c.user_data().raw());
   REQUIRE(seen == std::vector<u64>{104, 105});
   REQUIRE(cq.ready() == 0);
-  for (cqe_view c : cq.batch<16>()) seen.push_back(c.user_data());  // empty batch
+  for (cqe_view c : cq.batch<16>()) seen.push_back(c.user_data().raw());  // empty batch
   REQUIRE(seen.size() == 2);
   REQUIRE(f.word(f.layout.cq_head) == 20);
 }
@@ -117,7 +117,7 @@ TEST_CASE("cq advance releases CQEs one by one", "[views][cq]") {
   REQUIRE(cq.ready() == 2);
   cq.advance(1);
   REQUIRE(f.word(f.layout.cq_head) == 1);
-  REQUIRE(cq.peek().user_data() == 2);
+  REQUIRE(cq.peek().user_data().raw() == 2);
   REQUIRE(cq.ready() == 1);
 }
 
@@ -138,7 +138,7 @@ TEST_CASE("cqe_view decodes res and flags", "[views][cqe]") {
   }));
   cqe_view c(abi::cqe{42, std::get<0>(r), std::get<1>(r)});
   CAPTURE(std::get<0>(r), std::get<1>(r));
-  REQUIRE(c.user_data() == 42);
+  REQUIRE(c.user_data().raw() == 42);
   REQUIRE(c.res() == std::get<0>(r));
   REQUIRE(c.ok() == std::get<2>(r));
   REQUIRE(c.more() == std::get<3>(r));

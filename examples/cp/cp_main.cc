@@ -98,17 +98,17 @@ int main(int argc, char** argv) {
     iouloop::mapping bufs = iouloop::mapping::anonymous(block * depth, "the copy buffers");
 
     iouloop::ring ring;
-    iouloop::param_region<cp::policy> params(cp::make_params(in.get(), out.get(), iouloop::u64(st.st_size), bufs.addr(),
-                                                             iouloop::u32(block), iouloop::u32(depth)));
+    iouloop::param_region<cp::policy> params(cp::make_params(
+        in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(), iouloop::u32(block), iouloop::u32(depth)));
     iouloop::any_engine<cp::policy> e(choice, ring, params, cp_bpf::programs::cp{});
 
     auto t0 = std::chrono::steady_clock::now();
     int ret = e.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(params->copied) + " bytes");
-    if (ret < 0) throw iouloop::error(-ret, "the loop ended with an error");
-    if (params->error < 0)
-      throw iouloop::error(-params->error, "copy failed after " + std::to_string(params->copied) + " bytes");
+    if (ret < 0)
+      throw iouloop::error(
+          -ret, "copy failed after " + std::to_string(params->copied) + " bytes: " + iouloop::describe(e.exit(), ret));
     if (::fsync(out.get()) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
     std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone\n", params->copied,
                 secs, params->copied / 1048576.0 / (secs > 0 ? secs : 1e-9), block, depth, params->redone);

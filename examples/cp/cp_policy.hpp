@@ -4,7 +4,8 @@
 // short does post its CQE, and the kernel then cancels the linked write
 // without a CQE (a failed skip_success request hides its chain's CQEs): the
 // read CQE ends the block. A short block is redone; one that comes up short
-// `max_redo` times means the source shrank: -EIO.
+// `max_redo` times means the source shrank: -EIO. A failure is recorded with
+// loop.fail() (the host's run() returns it) once the blocks in flight end.
 #pragma once
 
 #include <iouloop/combinators.hpp>
@@ -18,10 +19,10 @@ inline constexpr u8 max_redo = 3;
 struct params {
   // set by the host
   s32 fd_in, fd_out;
-  u64 size;     // bytes to copy
-  u64 buffers;  // address of depth * block bytes
-  u32 block;    // block size
-  u32 depth;    // blocks in flight, 1..max_depth
+  u64 size;       // bytes to copy
+  uaddr buffers;  // depth * block bytes of user memory
+  u32 block;      // block size
+  u32 depth;      // blocks in flight, 1..max_depth
   // state
   u64 next_off;    // next block to start
   u64 copied;      // bytes written
@@ -29,11 +30,9 @@ struct params {
   u64 redo_slots;  // bit i: slot i's block must be read again
   u32 in_flight;
   u32 redone;  // blocks restarted after a short read
-  s32 error;   // first failure (-errno); the loop stops on it
-  u32 pad;
-  u64 slot_off[max_depth];
-  u32 slot_len[max_depth];
-  u8 slot_redo[max_depth];
+  bounded_array<u64, max_depth> slot_off;
+  bounded_array<u32, max_depth> slot_len;
+  bounded_array<u8, max_depth> slot_redo;
 };
 
 enum class tag : u8 { read = 1, write };
@@ -42,7 +41,7 @@ using ud = user_data<tag, u32>;
 // Index of the lowest set bit of a non-zero mask, without a loop (BPF has
 // no count-trailing-zeros instruction, and a 64-step loop inside the refill
 // loop multiplies the verifier's work): de Bruijn multiplication.
-IOULOOP_INLINE u32 lowest_bit(u64 mask) {
+inline u32 lowest_bit(u64 mask) {
   static constexpr u8 index[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
                                    62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
                                    63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
@@ -50,37 +49,37 @@ IOULOOP_INLINE u32 lowest_bit(u64 mask) {
   return index_below<64>(index[((mask & (~mask + 1)) * 0x03f79d71b4cb0a89ull) >> 58]);
 }
 
-// Only called with two free SQ slots (next_block checks).
+// A read linked to a write of the same buffer; false when the SQ has no
+// room for both.
 template <class Loop>
-IOULOOP_INLINE void start_block(Loop& loop, u32 slot, u64 off, u32 len) {
+bool start_block(Loop& loop, u32 slot, u64 off, u32 len) {
   params& p = loop.params;
   // The host may write anything into params while the loop runs: the bytes a
   // block reads into must stay inside the depth * block the host gave.
   if (slot >= p.depth || p.depth > max_depth || len > p.block) {
-    if (p.error == 0) p.error = -22;  // EINVAL: the params changed under the loop
-    return;
+    loop.fail(err::inval);  // the params changed under the loop
+    return false;
   }
-  abi::sqe* r = loop.sq.next();
-  abi::sqe* w = loop.sq.next();
-  if (!r || !w) return;
-  u64 buf = p.buffers + u64(slot) * p.block;
-  prep_read(*r, p.fd_in, buf, len, off, ud::make(tag::read, slot)).link().skip_success();
-  prep_write(*w, p.fd_out, buf, len, off, ud::make(tag::write, slot));
+  auto chain = reserve<2>(loop);
+  if (!chain) return false;
+  uaddr buf = p.buffers + u64(slot) * p.block;
+  prep_read(chain[0], p.fd_in, buf, len, off, ud::make(tag::read, slot)).link().skip_success();
+  prep_write(chain[1], p.fd_out, buf, len, off, ud::make(tag::write, slot));
   p.slot_off[slot] = off;
   p.slot_len[slot] = len;
   p.in_flight++;
+  return true;
 }
 
 struct read_cut_short {  // the read failed or was short; its write never ran
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    slot &= max_depth - 1;
     p.in_flight--;
     if (c.res() < 0) {
-      if (p.error == 0) p.error = c.res();
+      loop.fail(c.res());
     } else if (++p.slot_redo[slot] > max_redo) {
-      if (p.error == 0) p.error = -5;  // EIO: the source is shorter than `size`
+      loop.fail(err::io);  // the source is shorter than `size`
     } else {
       p.redone++;
       p.redo_slots |= u64(1) << slot;
@@ -90,37 +89,36 @@ struct read_cut_short {  // the read failed or was short; its write never ran
 
 struct write_done {
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    slot &= max_depth - 1;
     p.in_flight--;
     if (c.res() == s32(p.slot_len[slot])) {
       p.copied += p.slot_len[slot];
       p.free_slots |= u64(1) << slot;
-    } else if (p.error == 0) {
-      p.error = c.res() < 0 ? c.res() : -5 /* EIO: short write */;
+    } else {
+      loop.fail(c.res() < 0 ? c.res() : err::io);  // a short write
     }
   }
 };
 
-struct next_block {
+struct next_block {  // a block cut short again first, then the next one; state changes only once it started
   template <class Loop>
-  IOULOOP_INLINE static bool produce(Loop& loop) {
+  static bool produce(Loop& loop) {
     params& p = loop.params;
-    if (p.error || loop.sq.space() < 2) return false;
-    if (p.redo_slots) {  // blocks cut short first
+    if (loop.failed()) return false;
+    if (p.redo_slots) {
       u32 slot = lowest_bit(p.redo_slots);
+      if (!start_block(loop, slot, p.slot_off[slot], p.slot_len[slot])) return false;
       p.redo_slots &= ~(u64(1) << slot);
-      start_block(loop, slot, p.slot_off[slot], p.slot_len[slot]);
       return true;
     }
     if (p.next_off >= p.size || p.free_slots == 0) return false;
     u32 slot = lowest_bit(p.free_slots);
-    p.free_slots &= ~(u64(1) << slot);
-    p.slot_redo[slot] = 0;
     u64 left = p.size - p.next_off;
     u32 len = left < p.block ? u32(left) : p.block;
-    start_block(loop, slot, p.next_off, len);
+    if (!start_block(loop, slot, p.next_off, len)) return false;
+    p.free_slots &= ~(u64(1) << slot);
+    p.slot_redo[slot] = 0;
     p.next_off += len;
     return true;
   }
@@ -128,19 +126,19 @@ struct next_block {
 
 struct finished {  // everything written, or failed with nothing left in flight
   template <class Loop>
-  IOULOOP_INLINE static bool holds(Loop& loop) {
+  static bool holds(Loop& loop) {
     const params& p = loop.params;
-    return p.in_flight == 0 && (p.error != 0 || p.copied >= p.size);
+    return p.in_flight == 0 && (loop.failed() || p.copied >= p.size);
   }
 };
 
-struct policy : sequence<drain<dispatch<ud, on<tag::read, read_cut_short>, on<tag::write, write_done>>>,
+struct policy : sequence<reap<dispatch<ud, on<tag::read, read_cut_short>, on<tag::write, write_done>>>,
                          stop_when<finished>, refill<next_block>, wait_for<1>> {
   using params_type = params;
 };
 
 // Host-side set-up of the params: all slots of `depth` free.
-IOULOOP_INLINE params make_params(s32 fd_in, s32 fd_out, u64 size, u64 buffers, u32 block, u32 depth) {
+inline params make_params(s32 fd_in, s32 fd_out, u64 size, uaddr buffers, u32 block, u32 depth) {
   params p{};
   p.fd_in = fd_in;
   p.fd_out = fd_out;

@@ -23,6 +23,7 @@ struct outcome {
   int ret = 0;
   bool watchdog_fired = false;
   echo::params end{};
+  std::string exit_text;  // iouloop::describe() of the run
   std::vector<echo_host::client_result> clients;
 };
 
@@ -53,6 +54,7 @@ outcome serve(u32 slots, u32 slot_bytes, u32 expect_clients, Clients clients, in
     t.join();
   }
   o.end = s.params();
+  o.exit_text = iouloop::describe(s.exit(), o.ret);
   return o;
 }
 
@@ -66,9 +68,8 @@ inline void require_clients_ok(const outcome& o) {
 // The loop stopped by itself, with nothing left behind.
 inline void require_clean_stop(const outcome& o, u32 slots) {
   INFO("run() = " << o.ret << (o.watchdog_fired ? " (interrupted by the watchdog: the server did not finish)" : "")
-                  << ", error " << o.end.error);
+                  << ": " << o.exit_text);
   REQUIRE(o.ret == 0);
-  REQUIRE(o.end.error == 0);
   REQUIRE(o.end.open == 0);
   REQUIRE(o.end.in_flight == 0);
   REQUIRE(o.end.accept_armed == 0);

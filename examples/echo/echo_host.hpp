@@ -120,7 +120,7 @@ class slot_buffers {
  public:
   slot_buffers(uint32_t slots, uint32_t slot_bytes)
       : m_(iouloop::mapping::anonymous(size_t(slots) * slot_bytes, "the echo slot buffers")) {}
-  uint64_t addr() const { return m_.addr(); }
+  iouloop::uaddr addr() const { return m_.user_addr(); }
 
  private:
   iouloop::mapping m_;

@@ -144,14 +144,14 @@ int main(int argc, char** argv) {
                                       " after " + std::to_string(p.closed + p.rejected) + " of " +
                                       std::to_string(clients) + " clients");
     }
-    if (ret < 0) throw iouloop::error(-ret, "the loop ended with an error");
-    if (p.error == -EBUSY)
+    if (ret == -EBUSY)
       throw iouloop::error(EBUSY,
                            "the server stopped: the submission queue was full (the ring needs 17 SQ "
-                           "entries at least)");
-    if (p.error < 0)
-      throw iouloop::error(-p.error, "the server stopped on an error after " + std::to_string(p.accepted) +
-                                         " connections (a failed accept, close or submission)");
+                           "entries at least): " +
+                               iouloop::describe(e.exit(), ret));
+    if (ret < 0)
+      throw iouloop::error(-ret, "the server stopped after " + std::to_string(p.accepted) +
+                                     " connections: " + iouloop::describe(e.exit(), ret));
 
     if (selftest) {
       int bad = 0;

@@ -9,8 +9,9 @@
 //
 // Once `expect_clients` connections were accepted and all are closed, the
 // accept is cancelled and the loop stops when nothing is in flight. A fatal
-// error (accept, close or submission failing) stops it at once; the host then
-// closes the sockets still in params.fd[].
+// error (accept, close or submission failing) is recorded with loop.fail()
+// and stops it at once; the host's run() returns it and the host closes the
+// sockets still in params.fd[].
 //
 // Every request's user_data is (tag, slot), and each slot has one request in
 // flight at a time, so a completion always finds its slot's state as left.
@@ -23,16 +24,13 @@
 namespace echo {
 using namespace iouloop;
 
-inline constexpr u32 max_conns = 64;           // slots at most; a power of two: indexes are masked with it
-inline constexpr u32 sock_cloexec = 02000000;  // accept flag SOCK_CLOEXEC
-inline constexpr u32 msg_nosignal = 0x4000;    // send flag MSG_NOSIGNAL: a reset peer is an error, not SIGPIPE
-inline constexpr s32 ecanceled = 125, ebusy = 16;
+inline constexpr u32 max_conns = 64;  // slots at most
 
 struct params {
   // set by the host (make_params)
   s32 listen_fd;
   u32 slots;           // connection slots, 1..max_conns
-  u64 buffers;         // user address of slots * slot_bytes bytes
+  uaddr buffers;       // slots * slot_bytes bytes of user memory
   u32 slot_bytes;      // receive buffer per connection
   u32 expect_clients;  // stop after this many connections came and went; 0: serve until interrupted
   // counters
@@ -41,7 +39,6 @@ struct params {
   u32 rejected;     // closed at once: no free slot
   u32 conn_errors;  // served connections that ended with a recv/send error (a reset peer)
   u32 short_sends;  // sends that moved fewer bytes than asked, continued
-  s32 error;        // first fatal error (-errno); the loop stops on it
   u64 bytes_echoed;
   // state
   u32 open;          // connections holding a slot
@@ -49,56 +46,52 @@ struct params {
   u32 accept_armed;  // the multishot accept is in flight
   u32 stopping;      // done serving: the accept is cancelled, not re-armed
   u32 free_count;    // free slots: free_list[0 .. free_count)
-  u8 free_list[max_conns];
-  s32 fd[max_conns];    // the connection's socket, -1 when the slot is free
-  u32 len[max_conns];   // bytes received, being echoed
-  u32 sent[max_conns];  // of which sent so far
+  bounded_array<u8, max_conns> free_list;
+  bounded_array<s32, max_conns> fd;    // the connection's socket, -1 when the slot is free
+  bounded_array<u32, max_conns> len;   // bytes received, being echoed
+  bounded_array<u32, max_conns> sent;  // of which sent so far
 };
 
 enum class tag : u8 { accept = 1, recv, send, close, reject, cancel };
 using ud = user_data<tag, u32>;
 
 // ---- helpers -----------------------------------------------------------------
-template <class Loop>
-IOULOOP_INLINE void fail(Loop& loop, s32 res) {
-  if (loop.params.error == 0) loop.params.error = res < 0 ? res : -5 /* EIO */;
-}
-
 // An SQE for a request that will post one CQE (counted in in_flight).
 template <class Loop>
-IOULOOP_INLINE abi::sqe* next_sqe(Loop& loop) {
+abi::sqe* next_sqe(Loop& loop) {
   abi::sqe* s = loop.sq.next();
   if (s)
     loop.params.in_flight++;
   else
-    fail(loop, -ebusy);  // SQ full: the ring is smaller than 17 entries
+    loop.fail(err::busy);  // SQ full: the ring is smaller than 17 entries
   return s;
 }
 
 // The host may write anything into params while the loop runs: a request's
 // bytes must stay inside one of the `slots` buffers the host gave, and a send
 // inside what was received. Otherwise a fatal -EINVAL.
-IOULOOP_INLINE bool slot_in_range(const params& p, u32 slot) { return slot < p.slots; }
+inline bool slot_in_range(const params& p, u32 slot) { return slot < p.slots; }
 
 template <class Loop>
-IOULOOP_INLINE void start_recv(Loop& loop, u32 slot) {
+void start_recv(Loop& loop, u32 slot) {
   params& p = loop.params;
-  if (!slot_in_range(p, slot)) return fail(loop, -22);
+  if (!slot_in_range(p, slot)) return (void)loop.fail(err::inval);
   if (abi::sqe* s = next_sqe(loop))
     prep_recv(*s, p.fd[slot], p.buffers + u64(slot) * p.slot_bytes, p.slot_bytes, 0, ud::make(tag::recv, slot));
 }
 
 template <class Loop>
-IOULOOP_INLINE void start_send(Loop& loop, u32 slot) {  // the bytes of the slot not sent yet
+void start_send(Loop& loop, u32 slot) {  // the bytes of the slot not sent yet
   params& p = loop.params;
-  if (!slot_in_range(p, slot) || p.sent[slot] >= p.len[slot] || p.len[slot] > p.slot_bytes) return fail(loop, -22);
+  if (!slot_in_range(p, slot) || p.sent[slot] >= p.len[slot] || p.len[slot] > p.slot_bytes)
+    return (void)loop.fail(err::inval);
   if (abi::sqe* s = next_sqe(loop))
     prep_send(*s, p.fd[slot], p.buffers + u64(slot) * p.slot_bytes + p.sent[slot], p.len[slot] - p.sent[slot],
-              msg_nosignal, ud::make(tag::send, slot));
+              msg::nosignal /* a reset peer is an error, not SIGPIPE */, ud::make(tag::send, slot));
 }
 
 template <class Loop>
-IOULOOP_INLINE void start_close(Loop& loop, u32 slot) {
+void start_close(Loop& loop, u32 slot) {
   params& p = loop.params;
   if (abi::sqe* s = next_sqe(loop)) prep_close(*s, p.fd[slot], ud::make(tag::close, slot));
 }
@@ -106,11 +99,11 @@ IOULOOP_INLINE void start_close(Loop& loop, u32 slot) {
 // ---- completions -----------------------------------------------------------------
 struct accept_done {
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32) {
+  static void on_cqe(Loop& loop, cqe_view c, u32) {
     params& p = loop.params;
     if (!c.more()) p.accept_armed = 0;  // the multishot ended: next_accept re-arms it
     if (c.res() < 0) {
-      if (!(p.stopping && c.res() == -ecanceled)) fail(loop, c.res());
+      if (!(p.stopping && c.res() == err::canceled)) loop.fail(c.res());
       return;
     }
     p.accepted++;
@@ -120,7 +113,7 @@ struct accept_done {
       return;
     }
     p.free_count--;
-    const u32 slot = p.free_list[p.free_count & (max_conns - 1)] & (max_conns - 1);
+    const u32 slot = p.free_list[p.free_count];
     p.fd[slot] = c.res();
     p.open++;
     start_recv(loop, slot);
@@ -129,9 +122,8 @@ struct accept_done {
 
 struct recv_done {
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    slot &= max_conns - 1;
     p.in_flight--;
     if (c.res() <= 0) {  // 0: the client is done sending
       if (c.res() < 0) p.conn_errors++;
@@ -146,9 +138,8 @@ struct recv_done {
 
 struct send_done {
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    slot &= max_conns - 1;
     p.in_flight--;
     if (c.res() <= 0) {
       p.conn_errors++;
@@ -168,80 +159,75 @@ struct send_done {
 
 struct close_done {
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    slot &= max_conns - 1;
     p.in_flight--;
-    if (!c.ok()) fail(loop, c.res());
+    if (!c.ok()) loop.fail(c.res());
     p.fd[slot] = -1;
     p.open--;
     p.closed++;
-    p.free_list[p.free_count & (max_conns - 1)] = u8(slot);
+    p.free_list[p.free_count] = u8(slot);
     p.free_count++;
   }
 };
 
 struct other_done {  // a rejected socket's close, the accept's cancel
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32) {
+  static void on_cqe(Loop& loop, cqe_view c, u32) {
     loop.params.in_flight--;
-    if (ud::tag_of(c.user_data()) == tag::reject && !c.ok()) fail(loop, c.res());
+    if (ud::tag_of(c.user_data()) == tag::reject && !c.ok()) loop.fail(c.res());
   }
 };
 
 // ---- the step ------------------------------------------------------------------
-IOULOOP_INLINE bool all_served(const params& p) {
+inline bool all_served(const params& p) {
   return p.expect_clients != 0 && p.accepted >= p.expect_clients && p.open == 0 && p.in_flight == 0;
 }
 
-struct next_accept {  // keep the multishot accept armed until done serving, then cancel it
+struct accept_control {  // keep the multishot accept armed until done serving, then cancel it
   template <class Loop>
-  IOULOOP_INLINE static bool produce(Loop& loop) {
+  static int step(Loop& loop) {
     params& p = loop.params;
-    if (p.error || p.stopping) return false;
+    if (loop.failed() || p.stopping) return loop_continue;
     if (all_served(p)) {
       p.stopping = 1;
       if (abi::sqe* s = p.accept_armed ? next_sqe(loop) : nullptr)
         prep_cancel(*s, ud::make(tag::accept), 0, ud::make(tag::cancel));
     } else if (!p.accept_armed) {
-      abi::sqe* s = loop.sq.next();
-      if (!s) return false;  // retried next step
-      prep_accept_multishot(*s, p.listen_fd, sock_cloexec, ud::make(tag::accept));
-      p.accept_armed = 1;
+      if (abi::sqe* s = loop.sq.next()) {  // else retried next step
+        prep_accept_multishot(*s, p.listen_fd, sock::cloexec, ud::make(tag::accept));
+        p.accept_armed = 1;
+      }
     }
-    return false;  // one action per step
-  }
-  template <class Loop>
-  IOULOOP_INLINE static void submitted(Loop& loop, int r) {
-    if (r < 0) fail(loop, r);
+    return loop_continue;
   }
 };
 
 struct finished {
   template <class Loop>
-  IOULOOP_INLINE static bool holds(Loop& loop) {
+  static bool holds(Loop& loop) {
     const params& p = loop.params;
-    return p.error != 0 || (p.stopping && !p.accept_armed && p.in_flight == 0 && p.open == 0);
+    return loop.failed() || (p.stopping && !p.accept_armed && p.in_flight == 0 && p.open == 0);
   }
 };
 
 struct wait_if_busy {  // sleep for the next CQE, unless nothing could post one
   template <class Loop>
-  IOULOOP_INLINE static int step(Loop& loop) {
+  static int step(Loop& loop) {
     if (loop.params.accept_armed || loop.params.in_flight) loop.wait_cqes(1);
     return loop_continue;
   }
 };
 
 struct policy
-    : sequence<drain<dispatch<ud, on<tag::accept, accept_done>, on<tag::recv, recv_done>, on<tag::send, send_done>,
-                              on<tag::close, close_done>, on<tag::reject, other_done>, on<tag::cancel, other_done>>>,
-               stop_when<finished>, refill<next_accept, 1>, wait_if_busy> {
+    : sequence<reap<dispatch<ud, on<tag::accept, accept_done>, on<tag::recv, recv_done>, on<tag::send, send_done>,
+                             on<tag::close, close_done>, on<tag::reject, other_done>, on<tag::cancel, other_done>>>,
+               stop_when<finished>, accept_control, submit_or_fail, wait_if_busy> {
   using params_type = params;
 };
 
 // Host-side set-up: `slots` free slots of `slot_bytes` at `buffers`.
-IOULOOP_INLINE params make_params(s32 listen_fd, u64 buffers, u32 slots, u32 slot_bytes, u32 expect_clients) {
+inline params make_params(s32 listen_fd, uaddr buffers, u32 slots, u32 slot_bytes, u32 expect_clients) {
   params p{};
   p.listen_fd = listen_fd;
   p.slots = slots;

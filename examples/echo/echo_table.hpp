@@ -123,8 +123,10 @@ TEST_CASE("echo: an accept that fails stops the loop with its error", "[echo]") 
   s.params() = echo::make_params(bad_fd ? 1 << 20 : not_listening, bufs.addr(), 2, 4096, 1);
   const int ret = s.run();
   ::close(not_listening);
-  REQUIRE(ret == 0);
-  REQUIRE(s.params().error == (bad_fd ? -EBADF : -EINVAL));
+  // the accept's failure is loop.fail()'s: run() returns it
+  REQUIRE(ret == (bad_fd ? -EBADF : -EINVAL));
+  REQUIRE(s.exit().error == ret);
+  REQUIRE(std::string(s.exit().file) == "examples/echo/echo_policy.hpp");
   REQUIRE(s.params().accepted == 0);
   REQUIRE(s.params().accept_armed == 0);
 }

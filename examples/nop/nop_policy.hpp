@@ -19,7 +19,7 @@ using ud = user_data<tag, u32>;
 
 struct count {  // each completion
   template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c, u32) {
+  static void on_cqe(Loop& loop, cqe_view c, u32) {
     loop.params.completed++;
     if (!c.ok()) loop.params.errors++;
   }
@@ -27,7 +27,7 @@ struct count {  // each completion
 
 struct more_nops {  // one more NOP, while under depth and total
   template <class Loop>
-  IOULOOP_INLINE static bool produce(Loop& loop) {
+  static bool produce(Loop& loop) {
     params& p = loop.params;
     if (p.submitted >= p.total || p.submitted - p.completed >= p.depth) return false;
     abi::sqe* s = loop.sq.next();
@@ -40,13 +40,13 @@ struct more_nops {  // one more NOP, while under depth and total
 
 struct all_done {
   template <class Loop>
-  IOULOOP_INLINE static bool holds(Loop& loop) {
+  static bool holds(Loop& loop) {
     return loop.params.completed >= loop.params.total;
   }
 };
 
 struct policy
-    : sequence<drain<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<all_done>, refill<more_nops, 32>, wait_for<1>> {
+    : sequence<reap<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<all_done>, refill<more_nops, 32>, wait_for<1>> {
   using params_type = params;
 };
 
@@ -54,9 +54,9 @@ struct policy
 struct nop_by_hand {
   using params_type = params;
   template <class Loop>
-  IOULOOP_INLINE static int step(Loop& loop) {
+  static int step(Loop& loop) {
     params& p = loop.params;
-    for (cqe_view c : loop.cq.template batch<32>()) {
+    for (cqe_view c : batch<32>(loop)) {
       if (ud::tag_of(c.user_data()) == tag::nop) {
         p.completed++;
         if (!c.ok()) p.errors++;

@@ -27,7 +27,8 @@ TEST_CASE("differential: the timer ends with the same counters and log on both e
   REQUIRE(b.end.timeouts_fired == u.end.timeouts_fired);
   REQUIRE(b.end.records_dropped == u.end.records_dropped);
   REQUIRE(b.end.errors == u.end.errors);
-  REQUIRE(b.end.first_error == u.end.first_error);
+  REQUIRE(b.exit.error == u.exit.error);
+  REQUIRE(b.exit.line == u.exit.line);
   REQUIRE(b.end.last_read_res == u.end.last_read_res);
   REQUIRE(b.end.last_timeout_res == u.end.last_timeout_res);
   REQUIRE(b.end.bytes_read == u.end.bytes_read);

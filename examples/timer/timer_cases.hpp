@@ -53,6 +53,7 @@ class input_pipe {
 struct outcome {
   int ret;
   timer::params end;
+  iouloop::exit_record exit;
   std::string log;
   double elapsed_ms;
 };
@@ -71,6 +72,7 @@ outcome run(u32 period_ms, u32 ticks, u32 chunks, int log_fd = -1) {
   o.ret = s.run();
   o.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   o.end = s.params();
+  o.exit = s.exit();
   const auto bytes = log.read_all();
   o.log.assign(bytes.begin(), bytes.end());
   return o;

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     ::close(log);
     const timer::params& p = *params;
     if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(p.ticked) + " ticks");
-    if (ret < 0) throw iouloop::error(-ret, "the loop ended with an error");
+    if (ret < 0 && p.errors == 0) throw iouloop::error(-ret, iouloop::describe(e.exit(), ret));
 
     std::string expect;
     char line[32];
@@ -177,9 +177,9 @@ int main(int argc, char** argv) {
     std::printf("steps    %u (the loop sleeps between completions)\n", p.steps);
     std::printf("errors   %u\n", p.errors);
     if (p.errors)
-      throw iouloop::error(-p.first_error, std::to_string(p.errors) +
-                                               " requests failed (the first failure is named here); is " + log_path +
-                                               " on a file system that allows write and fsync?");
+      throw iouloop::error(-e.exit().error, std::to_string(p.errors) + " requests failed (the first: " +
+                                                iouloop::describe(e.exit(), e.exit().error) + "); is " + log_path +
+                                                " on a file system that allows write and fsync?");
     if (!log_ok) throw iouloop::error(EIO, "the log " + log_path + " does not hold the expected records");
     return 0;
   } catch (const iouloop::error& e) {

@@ -19,7 +19,7 @@ TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and witho
       {{20, 0, 0}, {20, 1, 1}, {20, 5, 2}, {25, 4, 0}, {30, 3, 3}, {40, 6, 5}}));
   CAPTURE(period, ticks, chunks);
   auto o = timer_test::run<Runner>(period, ticks, chunks);
-  CAPTURE(o.elapsed_ms, o.end.steps, o.end.first_error);
+  CAPTURE(o.elapsed_ms, o.end.steps, o.exit.error);
   REQUIRE(o.ret == 0);
   REQUIRE(o.end.ticked == ticks);
   REQUIRE(o.end.written == ticks);
@@ -31,7 +31,7 @@ TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and witho
   REQUIRE(o.end.timeouts_fired == ticks - chunks);
   REQUIRE(o.end.bytes_read == iouloop::u64(chunks) * timer::input_bytes);
   REQUIRE(o.end.errors == 0);
-  REQUIRE(o.end.first_error == 0);
+  REQUIRE(o.exit.error == 0);
   REQUIRE(o.end.in_flight == 0);
   REQUIRE(o.log == timer_test::expected_log(ticks));
   REQUIRE(timer_test::lasted_at_least(o, period, ticks));
@@ -87,12 +87,16 @@ TEST_CASE(
   REQUIRE(read_only >= 0);
   auto o = timer_test::run<Runner>(20, 3, 1, read_only);
   ::close(read_only);
-  REQUIRE(o.ret == 0);
+  // the first failure is loop.fail()'s: run() returns it, the record says where
+  REQUIRE(o.ret == -EBADF);
   REQUIRE(o.end.ticked == 3);
   REQUIRE(o.end.written == 0);
   REQUIRE(o.end.synced == 0);
   REQUIRE(o.end.errors == 6); /* each write -EBADF, each linked fsync -ECANCELED */
-  REQUIRE(o.end.first_error == -EBADF);
+  REQUIRE(o.exit.error == -EBADF);
+  REQUIRE(std::string(o.exit.file) == "examples/timer/timer_policy.hpp");
+  REQUIRE(o.exit.line > 0);
+  REQUIRE(o.exit.steps == o.end.steps);
   REQUIRE(o.end.reads_data == 1);
   REQUIRE(o.end.reads_timed_out == 2);
   REQUIRE(o.end.in_flight == 0);

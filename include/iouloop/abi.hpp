@@ -6,7 +6,18 @@
 // layout here against the system's <linux/io_uring.h>.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+#error \
+    "iouloop needs C++20: compile with -std=c++20 (Bazel: copts = [\"-std=c++20\"] or build --cxxopt=-std=c++20; CMake: set CMAKE_CXX_STANDARD 20)"
+#endif
+
 #define IOULOOP_INLINE inline __attribute__((always_inline))
+// Unrolls the loop that follows completely (clang and GCC spell it apart).
+#if defined(__clang__)
+#define IOULOOP_UNROLL _Pragma("unroll")
+#else
+#define IOULOOP_UNROLL _Pragma("GCC unroll 64")
+#endif
 
 namespace iouloop {
 

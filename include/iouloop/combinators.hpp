@@ -2,40 +2,114 @@
 //
 // A stage is any type with `template <class Loop> static int step(Loop&)`:
 // loop_continue passes to the next stage, anything else ends the step with
-// that value. Everything is static and always-inline, so a composed step is
-// the code one would write by hand (tests/zero_cost_test.cc checks the BPF
+// that value. Everything is static and inline, so a composed step is the
+// code one would write by hand (tests/zero_cost_test.cc checks the BPF
 // instruction counts).
 //
-//   struct policy : sequence<drain<dispatch<ud, on<tag::nop, count>>>,
-//                            stop_when<all_done>, refill<more_nops>,
-//                            wait_for<1>> {
+//   struct policy : sequence<reap<dispatch<ud, on<tag::nop, count>>>,   // CQEs
+//                            stop_when<all_done>,                       // end?
+//                            refill<more_nops>,                         // SQEs, then submit
+//                            wait_for<1>> {                             // sleep
 //     using params_type = params;
 //   };
+//
+// The parts and what each expects of its parameters (checked where the
+// combinator is named, by the concepts below):
+//   reap<H, Batch>         up to Batch ready CQEs, each to H::on_cqe(loop, cqe)
+//   dispatch<UD, cases...> a CQE handler: on<Tag, H> cases call
+//                          H::on_cqe(loop, cqe, payload); otherwise<H> takes
+//                          the rest (H::on_cqe(loop, cqe)); without it they are ignored
+//   prepare<P, Batch>      P::produce(loop) up to Batch times while it returns true
+//   submit                 submits what the SQ holds (submit_or_fail: a failure is loop.fail's)
+//   refill<P, Batch>       prepare<P, Batch> then submit (P::submitted(loop, result), if P has it)
+//   stop_when<Pred>        loop_stop once Pred::holds(loop)
+//   wait_for<N>            sleep until N more CQEs are ready
+//   sequence<stages...>    the stages in order
 #pragma once
 
 #include "iouloop/policy.hpp"
 
 namespace iouloop {
 
+namespace detail {
+struct archetype_params {};
+// The loop a concept checks a stage's or handler's signature against.
+using archetype_loop = loop<concept_backend, archetype_params>;
+template <class T>
+struct remove_const_t {
+  using type = T;
+};
+template <class T>
+struct remove_const_t<const T> {
+  using type = T;
+};
+}  // namespace detail
+
+// `template <class Loop> static int step(Loop&)`.
+template <class S>
+concept stage = requires(detail::archetype_loop& l) {
+  { S::step(l) } -> detail::step_result;
+};
+// `template <class Loop> static void on_cqe(Loop&, cqe_view)`.
+template <class H>
+concept cqe_handler = requires(detail::archetype_loop& l, cqe_view c) { H::on_cqe(l, c); };
+// `template <class Loop> static void on_cqe(Loop&, cqe_view, Payload)`.
+template <class H, class Payload>
+concept tagged_cqe_handler = requires(detail::archetype_loop& l, cqe_view c, Payload p) { H::on_cqe(l, c, p); };
+// `template <class Loop> static bool produce(Loop&)`: prepares one request
+// (reserve<N>(loop) for a chain) and says whether to call it again.
+template <class P>
+concept producer = requires(detail::archetype_loop& l) {
+  { P::produce(l) } -> detail::same_as<bool>;
+};
+// `template <class Loop> static bool holds(Loop&)`.
+template <class P>
+concept predicate = requires(detail::archetype_loop& l) {
+  { P::holds(l) } -> detail::same_as<bool>;
+};
+// A user_data<Tag, Payload> codec.
+template <class U>
+concept user_data_codec = requires(udata w) {
+  typename U::tag_type;
+  typename U::payload_type;
+  { U::tag_of(w) } -> detail::same_as<typename U::tag_type>;
+  { U::payload_of(w) } -> detail::same_as<typename U::payload_type>;
+};
+
 // Runs the stages in order; the first that does not return loop_continue
-// ends the step with its value.
-template <class... Stages>
+// ends the step with its value (an invalid one is noted in the exit record,
+// with the stage's position).
+template <stage... Stages>
 struct sequence {
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
-    int r = loop_continue;
-    (void)(((r = Stages::step(loop)) == loop_continue) && ...);
-    return r;
+    return run<1, Stages...>(loop);
+  }
+
+ private:
+  template <u32 I, class Loop>
+  IOULOOP_INLINE static int run(Loop&) {
+    return loop_continue;
+  }
+  template <u32 I, class S, class... Rest, class Loop>
+  IOULOOP_INLINE static int run(Loop& loop) {
+    const int r = S::step(loop);
+    if (r != loop_continue) {
+      if (r != loop_stop) loop.note_invalid_value(r, I);
+      return r;
+    }
+    return run<I + 1, Rest...>(loop);
   }
 };
 
 // Walks up to Batch ready CQEs, handing each to Handler::on_cqe(loop, cqe),
 // and consumes them. CQEs beyond the batch wait for the next step.
-template <class Handler, u32 Batch = 16>
-struct drain {
+template <cqe_handler Handler, u32 Batch = 16>
+struct reap {
+  static_assert(Batch > 0, "reap<H, Batch>: Batch must be at least 1");
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
-    for (cqe_view c : loop.cq.template batch<Batch>()) Handler::on_cqe(loop, c);
+    for (cqe_view c : batch<Batch>(loop)) Handler::on_cqe(loop, c);
     return loop_continue;
   }
 };
@@ -46,43 +120,110 @@ struct on {
   static constexpr auto tag = Tag;
   using handler = H;
 };
+// The case for CQEs no on<> case matches: H::on_cqe(loop, cqe).
+template <cqe_handler H>
+struct otherwise {
+  using handler = H;
+};
+
+namespace detail {
+template <class C>
+inline constexpr bool is_otherwise = false;
+template <class H>
+inline constexpr bool is_otherwise<otherwise<H>> = true;
+}  // namespace detail
+
+// A case of dispatch<UD, ...>: on<Tag, H> with a Tag of UD's tag type and H
+// a handler of UD's payload, or otherwise<H>.
+template <class C, class UD>
+concept dispatch_case =
+    detail::is_otherwise<C> || (requires {
+      C::tag;
+      typename C::handler;
+    } && traits::is_same<typename detail::remove_const_t<decltype(C::tag)>::type, typename UD::tag_type> &&
+                                tagged_cqe_handler<typename C::handler, typename UD::payload_type>);
 
 // A CQE handler that decodes the user_data tag and calls the matching case.
-// CQEs with no matching case go to Otherwise::on_cqe(loop, cqe), if given.
-struct ignore {
-  template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop&, cqe_view) {}
-};
-template <class UserData, class... Cases>
+template <user_data_codec UserData, dispatch_case<UserData>... Cases>
 struct dispatch {
+  static_assert((0 + ... + (detail::is_otherwise<Cases> ? 1 : 0)) <= 1,
+                "dispatch<UD, ...>: at most one otherwise<H> case");
   template <class Loop>
   IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c) {
     const auto tag = UserData::tag_of(c.user_data());
     const auto payload = UserData::payload_of(c.user_data());
-    (void)((tag == Cases::tag ? (Cases::handler::on_cqe(loop, c, payload), true) : false) || ...);
+    const bool hit = (try_case<Cases>(loop, c, tag, payload) || ...);
+    if (!hit) (other<Cases>(loop, c), ...);
   }
+
+ private:
+  template <class C, class Loop, class T, class P>
+  IOULOOP_INLINE static bool try_case(Loop& loop, cqe_view c, T tag, P payload) {
+    if constexpr (detail::is_otherwise<C>) {
+      return false;
+    } else {
+      if (tag != C::tag) return false;
+      C::handler::on_cqe(loop, c, payload);
+      return true;
+    }
+  }
+  template <class C, class Loop>
+  IOULOOP_INLINE static void other(Loop& loop, cqe_view c) {
+    if constexpr (detail::is_otherwise<C>) C::handler::on_cqe(loop, c);
+  }
+};
+
+// The first edition's names, kept to say what replaced them.
+template <class Handler, u32 Batch = 16>
+struct drain {
+  static_assert(detail::always_false<Handler>,
+                "iouloop: drain<H, Batch> is now reap<H, Batch> (drain() is the SQE flag IOSQE_IO_DRAIN)");
 };
 template <class UserData, class Otherwise, class... Cases>
 struct dispatch_or {
-  template <class Loop>
-  IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c) {
-    const auto tag = UserData::tag_of(c.user_data());
-    const auto payload = UserData::payload_of(c.user_data());
-    bool hit = ((tag == Cases::tag ? (Cases::handler::on_cqe(loop, c, payload), true) : false) || ...);
-    if (!hit) Otherwise::on_cqe(loop, c);
-  }
+  static_assert(detail::always_false<UserData>,
+                "iouloop: dispatch_or<UD, Otherwise, cases...> is now dispatch<UD, cases..., otherwise<Otherwise>>");
 };
 
-// Calls Producer::produce(loop) up to Batch times, while it returns true
-// (each call prepares one request, possibly a linked chain of SQEs, with
-// loop.sq.next()), then submits. If the producer has
-// `static void submitted(Loop&, int result)`, it is told the submit result.
-template <class Producer, u32 Batch = 16>
-struct refill {
+// Calls Producer::produce(loop) up to Batch times, while it returns true.
+// Each call prepares one request (one SQE, or a chain from reserve<N>).
+template <producer Producer, u32 Batch = 16>
+struct prepare {
+  static_assert(Batch > 0, "prepare<P, Batch>: Batch must be at least 1");
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
     for (u32 i = 0; i < Batch; ++i)
       if (!Producer::produce(loop)) break;
+    return loop_continue;
+  }
+};
+
+// Submits every SQE the SQ holds (loop.submit()). A failed submission
+// leaves head/tail-mode SQEs queued for the next step's submit.
+struct submit {
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& loop) {
+    loop.submit();
+    return loop_continue;
+  }
+};
+// The same, and a failed submission is the policy's failure: loop.fail(-errno).
+struct submit_or_fail {
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& loop) {
+    const int r = loop.submit();
+    if (r < 0) loop.fail(r);
+    return loop_continue;
+  }
+};
+
+// prepare<Producer, Batch>, then submit. If the producer has
+// `static void submitted(Loop&, int result)`, it is told the submit result.
+template <producer Producer, u32 Batch = 16>
+struct refill {
+  template <class Loop>
+  IOULOOP_INLINE static int step(Loop& loop) {
+    prepare<Producer, Batch>::step(loop);
     int r = loop.submit();
     if constexpr (requires { Producer::submitted(loop, r); }) Producer::submitted(loop, r);
     return loop_continue;
@@ -90,7 +231,7 @@ struct refill {
 };
 
 // Ends the loop (loop_stop) once Pred::holds(loop) is true.
-template <class Pred>
+template <predicate Pred>
 struct stop_when {
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {

@@ -7,12 +7,18 @@
 // step() returns iouloop::loop_continue or iouloop::loop_stop; anything else
 // ends the loop with -EINVAL, as in the kernel. The same step compiles for
 // the userspace engine and, through iouloop/bpf/program.hpp, for BPF.
+//
+// The last exit_record_bytes of the param region belong to the library: the
+// exit record (struct exit_record) where loop.fail(-errno) leaves the errno,
+// the source file and line and the step, and where an invalid step value is
+// noted. The host reads it through the engine (engine.exit()).
 #pragma once
 
 #include "iouloop/abi.hpp"
 #include "iouloop/ring.hpp"
 #include "iouloop/sqe.hpp"
 #include "iouloop/traits.hpp"
+#include "iouloop/uapi.hpp"
 #include "iouloop/user_data.hpp"
 
 namespace iouloop {
@@ -20,6 +26,80 @@ namespace iouloop {
 inline constexpr int loop_continue = abi::loop_continue;
 inline constexpr int loop_stop = abi::loop_stop;
 inline constexpr usize default_param_region_bytes = 4096;
+
+// The library's record of how a run ended, at the end of the param region
+// (like sched_ext's exit info). Written by loop.fail() and by the engines;
+// the host reads it through engine.exit() (iouloop/engine/exit.hpp).
+struct exit_record {
+  s32 error;  // the first loop.fail(-errno); 0 if the policy never failed
+  s32 value;  // a step's return value that was neither CONTINUE nor STOP (the run ended -EINVAL)
+  u32 line;   // loop.fail()'s line
+  u32 stage;  // with `value`: the 1-based stage of the innermost sequence<> that returned it, 0 if unknown
+  u64 steps;  // steps run since the run began (the step that ended it included)
+  u64 reserved1;
+  u64 value_step;  // the step that returned `value`
+  u32 has_value;   // `value` is set
+  u32 file_hash;   // loop.fail()'s source file (detail::file_hash of its path)
+  char file[48];   // the same, by name, filled in by the host: the end of the path, NUL-terminated
+  u8 reserved[32];
+};
+static_assert(sizeof(exit_record) == 128);
+inline constexpr usize exit_record_bytes = sizeof(exit_record);
+
+namespace detail {
+// The source file of a loop.fail() call, as a 32-bit FNV-1a hash of the
+// last 47 characters of its path as the compiler spells it. Called with
+// __builtin_FILE(): once inlined, the compiler folds it to a constant, so
+// a failure costs a BPF step a few stores; the host turns the hash back
+// into the name (the userspace engine from the path itself, the BPF engine
+// from the file names in the object's BTF line info).
+constexpr IOULOOP_INLINE u32 file_hash(const char* f) {
+  const u32 n = static_cast<u32>(__builtin_strlen(f));
+  const u32 start = n > 47 ? n - 47 : 0;  // (nothing that depends on the bytes: it would stop the folding)
+  u32 h = 2166136261u;
+  IOULOOP_UNROLL
+  for (u32 i = 0; i < 47; ++i) {
+    const u32 k = start + i;
+    if (k < n) h = (h ^ static_cast<u8>(f[k])) * 16777619u;
+  }
+  return h;
+}
+}  // namespace detail
+
+#if !defined(__bpf__)
+namespace detail {
+// The host's copy of a path's end (for the userspace engine's record).
+inline void copy_path_tail(char* out, usize size, const char* path) {
+  usize n = __builtin_strlen(path);
+  if (n >= 2 && path[0] == '.' && path[1] == '/') path += 2, n -= 2;
+  const char* from = n >= size ? path + (n - (size - 1)) : path;
+  usize i = 0;
+  for (; from[i] && i + 1 < size; ++i) out[i] = from[i];
+  out[i] = 0;
+}
+}  // namespace detail
+#endif
+
+// An array in the params whose indexing the BPF verifier accepts as it is:
+// the index is masked to the (power-of-two) size, so `conns[slot]` needs no
+// hand-written `slot &= N - 1`. An index of N or more wraps (element i % N)
+// on both engines; contains(i) tells whether it is in range. Plain memory:
+// a params_type may hold it, and the layout check sees `items[N]`.
+template <class T, u32 N>
+struct bounded_array {
+  static_assert(N > 0 && (N & (N - 1)) == 0,
+                "bounded_array<T, N>: N must be a power of two (the index is masked to it, which the BPF "
+                "verifier accepts without a bounds check): round N up");
+  T items[N];
+
+  static constexpr IOULOOP_INLINE u32 size() { return N; }
+  static constexpr IOULOOP_INLINE bool contains(u32 i) { return i < N; }
+  IOULOOP_INLINE T& operator[](u32 i) { return items[mask(i)]; }
+  IOULOOP_INLINE const T& operator[](u32 i) const { return items[mask(i)]; }
+
+ private:
+  static IOULOOP_INLINE u32 mask(u32 i) { return i & (N - 1); }
+};
 
 // `v & (Size - 1)`, kept even where the compiler can prove it is a no-op
 // (a value read from a constant table, say): the BPF verifier cannot, and
@@ -44,13 +124,14 @@ class loop {
   // rodata, and every read of it is an instruction).
   template <class Layout>
   IOULOOP_INLINE loop(Backend& backend, u8* rings, u8* sqes, Params& params, const volatile u64& params_uaddr,
-                      Layout& layout, u32* cq_wait_idx)
+                      Layout& layout, u32* cq_wait_idx, exit_record& exit)
       : sq(rings, sqes, layout),
         cq(rings, layout),
         params(params),
         backend_(backend),
         params_uaddr_(&params_uaddr),
-        cq_wait_idx_(cq_wait_idx) {}
+        cq_wait_idx_(cq_wait_idx),
+        exit_(exit) {}
 
   sq_ring sq;
   cq_ring cq;
@@ -74,17 +155,86 @@ class loop {
   IOULOOP_INLINE u32 cq_wait_idx() const { return *cq_wait_idx_; }
 
   // The user-space address of something inside the params, for SQE fields
-  // that point at user memory (a timespec, an iovec array, a sockaddr).
+  // that point at user memory (a timespec, an iovec array, a sockaddr, a
+  // buffer array). Anything that does not lie wholly inside the params
+  // (a local variable, a CQE) gives the null address, which the kernel
+  // refuses with -EFAULT, and records the failure (-EFAULT, here).
   template <class T>
-  IOULOOP_INLINE u64 user_addr(const T& field_in_params) const {
-    return *params_uaddr_ + u64(reinterpret_cast<const u8*>(&field_in_params) - reinterpret_cast<const u8*>(&params));
+  IOULOOP_INLINE uaddr user_addr(const T& field_in_params, const char* file = __builtin_FILE(),
+                                 u32 line = __builtin_LINE()) {
+    static_assert(!traits::is_pointer<T>,
+                  "loop.user_addr(field): pass the field itself (loop.user_addr(p.buf)), not a pointer to it");
+    const u64 off = u64(reinterpret_cast<const u8*>(&field_in_params) - reinterpret_cast<const u8*>(&params));
+    if (off > sizeof(Params) - sizeof(T) || sizeof(T) > sizeof(Params)) {
+      fail(-14 /* EFAULT */, file, line);
+      return uaddr{};
+    }
+    return uaddr::from_raw(*params_uaddr_ + off);
+  }
+  template <class T>
+  uaddr user_addr(const T&&) {
+    static_assert(!traits::is_pointer<T>,
+                  "loop.user_addr(field): pass the field itself (loop.user_addr(p.buf)), not a pointer to it");
+    static_assert(traits::is_pointer<T>,
+                  "loop.user_addr(field): this is a temporary, not a field of the params: memory a request "
+                  "points at must live in the params (or be user memory the host gave as an iouloop::uaddr)");
+    return uaddr{};
+  }
+
+  // Records that the policy failed with `neg_errno` (-EIO, or a CQE's res)
+  // at this call's file and line, unless an earlier failure is recorded,
+  // and returns loop_stop: `return loop.fail(-EIO);` ends the loop; from a
+  // handler, call it and stop later (stop_when<idle_after_failure>...).
+  // The host's run() then returns the first failure's errno. A value that
+  // is not negative records -EINVAL.
+  IOULOOP_INLINE int fail(s32 neg_errno, const char* file = __builtin_FILE(), u32 line = __builtin_LINE()) {
+    if (exit_.error == 0) {
+      exit_.error = neg_errno < 0 ? neg_errno : -22 /* EINVAL */;
+      exit_.line = line;
+      exit_.file_hash = detail::file_hash(file);
+#if !defined(__bpf__)
+      detail::copy_path_tail(exit_.file, sizeof exit_.file, file);
+#endif
+    }
+    return loop_stop;
+  }
+  // A failure is recorded: the first one's -errno, or 0.
+  IOULOOP_INLINE bool failed() const { return exit_.error != 0; }
+  IOULOOP_INLINE s32 failure() const { return exit_.error; }
+
+  // For sequence<>: notes a stage's return value that is neither CONTINUE
+  // nor STOP (the kernel ends the loop with -EINVAL).
+  IOULOOP_INLINE void note_invalid_value(int value, u32 stage) {
+    if (exit_.has_value) return;
+    exit_.has_value = 1;
+    exit_.value = value;
+    exit_.stage = stage;
+    exit_.value_step = exit_.steps;
   }
 
  private:
   Backend& backend_;
   const volatile u64* params_uaddr_;
   u32* cq_wait_idx_;
+  exit_record& exit_;
 };
+
+namespace detail {
+// One step of policy P on `l`, as both engines run it: counts the step in
+// the exit record and notes a return value that is neither CONTINUE nor
+// STOP (the engine then ends the run with -EINVAL, as the kernel does).
+template <class P, class Loop>
+IOULOOP_INLINE int run_one_step(Loop& l, exit_record& exit) {
+  exit.steps++;
+  const int r = P::step(l);
+  if (static_cast<u32>(r) > 1u) l.note_invalid_value(r, 0);
+  return r;
+}
+// Where the exit record lives in a param region of `region_bytes`.
+IOULOOP_INLINE exit_record& exit_record_in(u8* region, usize region_bytes) {
+  return *reinterpret_cast<exit_record*>(region + region_bytes - exit_record_bytes);
+}
+}  // namespace detail
 
 namespace detail {
 struct concept_backend {
@@ -99,6 +249,8 @@ constexpr usize region_bytes() {
 }
 template <class T>
 concept step_result = traits::is_same<T, int>;
+template <class T, class U>
+concept same_as = traits::is_same<T, U>;
 }  // namespace detail
 
 template <class P>
@@ -116,8 +268,9 @@ struct policy_traits {
   static_assert(traits::is_shareable<params_type>,
                 "params_type must be trivially copyable and standard layout: it is memory shared by "
                 "the host and the BPF program, with no constructors, virtuals or references");
-  static_assert(sizeof(params_type) <= region_bytes,
-                "params_type is larger than its param region: shrink it or declare "
+  static_assert(sizeof(params_type) + exit_record_bytes <= region_bytes,
+                "params_type is larger than its param region (whose last 128 bytes hold the library's exit "
+                "record): shrink it or declare "
                 "`static constexpr iouloop::usize param_region_bytes = <multiple of 4096>;` in the policy");
   static_assert(region_bytes % 4096 == 0 && region_bytes > 0,
                 "param_region_bytes must be a non-zero multiple of the page size (4096)");

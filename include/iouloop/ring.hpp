@@ -7,6 +7,7 @@
 
 #include "iouloop/abi.hpp"
 #include "iouloop/layout.h"
+#include "iouloop/words.hpp"
 
 namespace iouloop {
 
@@ -45,7 +46,7 @@ IOULOOP_INLINE T* at(u8* base, u32 off) {
 class cqe_view {
  public:
   IOULOOP_INLINE explicit cqe_view(const abi::cqe& c) : c_(c) {}
-  IOULOOP_INLINE u64 user_data() const { return c_.user_data; }
+  IOULOOP_INLINE udata user_data() const { return udata::from_raw(c_.user_data); }
   IOULOOP_INLINE s32 res() const { return c_.res; }
   IOULOOP_INLINE u32 flags() const { return c_.flags; }
   IOULOOP_INLINE bool ok() const { return c_.res >= 0; }
@@ -58,6 +59,9 @@ class cqe_view {
  private:
   abi::cqe c_;
 };
+
+template <u32 N>
+class sqe_chain;
 
 // The submission queue, in either of the kernel's two modes:
 //  - head/tail: SQEs go at tail & mask; the tail is published before submit.
@@ -97,12 +101,24 @@ class sq_ring {
   }
 
   // The next free SQE, or nullptr when the queue is full. Its contents are
-  // stale: one of the prep_* builders overwrites every field.
+  // stale: one of the prep_* builders overwrites every field. For a linked
+  // chain use reserve<N>(loop) (all N or none): two next() calls can leave
+  // the first SQE prepared-to-be-published when the second fails.
   IOULOOP_INLINE abi::sqe* next() {
     if (space() == 0) return nullptr;
-    abi::sqe* s = detail::at<abi::sqe>(sqes_, (tail_ & mask_) * u32(sizeof(abi::sqe)));
+    abi::sqe* s = slot(tail_);
     ++tail_;
     return s;
+  }
+
+  // N consecutive SQEs, or none (the chain is empty) when fewer are free.
+  template <u32 N>
+  IOULOOP_INLINE sqe_chain<N> reserve() {
+    static_assert(N > 0, "reserve<N>: a chain holds at least one SQE");
+    if (space() < N) return sqe_chain<N>(*this, 0, false);
+    const u32 first = tail_;
+    tail_ += N;
+    return sqe_chain<N>(*this, first, true);
   }
 
   // Makes the prepared SQEs visible to the kernel and returns how many SQEs
@@ -123,6 +139,12 @@ class sq_ring {
   }
 
  private:
+  template <u32>
+  friend class sqe_chain;
+  IOULOOP_INLINE abi::sqe* slot(u32 index) const {
+    return detail::at<abi::sqe>(sqes_, (index & mask_) * u32(sizeof(abi::sqe)));
+  }
+
   u8* rings_;
   u8* sqes_;
   u32 mask_, entries_, head_off_, tail_off_;
@@ -130,6 +152,38 @@ class sq_ring {
   u32 tail_;       // next slot to hand out
   u32 published_;  // tail at the last flush
 };
+
+// N SQEs handed out together by reserve<N>(): test it, then prepare every
+// one of them (a reserved SQE goes to the kernel with whatever it holds).
+//
+//   auto chain = reserve<2>(loop);
+//   if (!chain) return false;                       // the SQ had fewer than 2 free
+//   prep_read(chain[0], fd, buf, len, off, ud::make(tag::read, slot)).link();
+//   prep_write(chain[1], fd_out, buf, len, off, ud::make(tag::write, slot));
+template <u32 N>
+class sqe_chain {
+ public:
+  IOULOOP_INLINE explicit operator bool() const { return ok_; }
+  static constexpr IOULOOP_INLINE u32 size() { return N; }
+  // The i-th SQE of the chain (i < N; larger values wrap inside the SQ).
+  IOULOOP_INLINE abi::sqe& operator[](u32 i) const { return *sq_->slot(first_ + i); }
+
+ private:
+  friend class sq_ring;
+  IOULOOP_INLINE sqe_chain(const sq_ring& sq, u32 first, bool ok) : sq_(&sq), first_(first), ok_(ok) {}
+  const sq_ring* sq_;
+  u32 first_;
+  bool ok_;
+};
+
+// reserve<N>(loop) or reserve<N>(loop.sq): N SQEs for a chain, all or none.
+template <u32 N, class Q>
+IOULOOP_INLINE sqe_chain<N> reserve(Q& q) {
+  if constexpr (requires { q.sq; })
+    return q.sq.template reserve<N>();
+  else
+    return q.template reserve<N>();
+}
 
 // The completion queue. `batch<N>()` snapshots the tail once, walks at most N
 // CQEs (a constant bound, so BPF loops verify) and releases them by
@@ -198,7 +252,7 @@ class cq_ring {
     u32 n_;
   };
 
-  // for (cqe_view c : loop.cq.batch<16>()) { ... }  — consumes what it walks.
+  // for (cqe_view c : batch<16>(loop)) { ... }  — consumes what it walks.
   template <u32 Max>
   IOULOOP_INLINE batch_range<Max> batch() {
     static_assert(Max > 0, "a CQE batch needs a bound of at least 1");
@@ -211,4 +265,16 @@ class cq_ring {
   u32 head_;
 };
 
+}  // namespace iouloop
+
+namespace iouloop {
+// batch<N>(loop) or batch<N>(loop.cq): up to N ready CQEs, consumed when the
+// range ends (cq_ring::batch without the `template` keyword).
+template <u32 Max, class Q>
+IOULOOP_INLINE cq_ring::batch_range<Max> batch(Q& q) {
+  if constexpr (requires { q.cq; })
+    return q.cq.template batch<Max>();
+  else
+    return q.template batch<Max>();
+}
 }  // namespace iouloop

@@ -2,12 +2,15 @@
 //
 // Each prep_* writes every field of the SQE (slots are reused, so nothing
 // stale may survive) and returns an sqe_ref for the per-request flags:
-//   prep_read(*s, fd, buf, len, off, ud).link();
-// Addresses are user-space addresses as u64: the same code runs in BPF, where
-// buffers live in the task's memory and reach the policy through its params.
+//   prep_read(s, fd, buf, len, off, ud::make(tag::read, slot)).link();
+// Addresses are iouloop::uaddr (user-space addresses: the same code runs in
+// BPF, where buffers live in the task's memory and reach the policy through
+// its params) and user_data is an iouloop::udata, so neither can be swapped
+// with an offset, a length or a count (iouloop/words.hpp).
 #pragma once
 
 #include "iouloop/abi.hpp"
+#include "iouloop/words.hpp"
 
 namespace iouloop {
 
@@ -40,7 +43,7 @@ class sqe_ref {
 };
 
 namespace detail {
-IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 off, u64 ud) {
+IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 off, udata ud) {
   s.opcode = op;
   s.flags = 0;
   s.ioprio = 0;
@@ -49,7 +52,7 @@ IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 o
   s.addr = addr;
   s.len = len;
   s.op_flags = 0;
-  s.user_data = ud;
+  s.user_data = ud.raw();
   s.buf_index = 0;
   s.personality = 0;
   s.file_index = 0;
@@ -59,83 +62,86 @@ IOULOOP_INLINE sqe_ref prep(abi::sqe& s, u8 op, s32 fd, u64 addr, u32 len, u64 o
 }
 }  // namespace detail
 
-IOULOOP_INLINE sqe_ref prep_nop(abi::sqe& s, u64 ud) { return detail::prep(s, abi::op::nop, -1, 0, 0, 0, ud); }
-IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, s32 fd, u64 buf, u32 len, u64 off, u64 ud) {
-  return detail::prep(s, abi::op::read, fd, buf, len, off, ud);
+IOULOOP_INLINE sqe_ref prep_nop(abi::sqe& s, udata ud) { return detail::prep(s, abi::op::nop, -1, 0, 0, 0, ud); }
+IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, s32 fd, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::prep(s, abi::op::read, fd, buf.raw(), len, off, ud);
 }
-IOULOOP_INLINE sqe_ref prep_write(abi::sqe& s, s32 fd, u64 buf, u32 len, u64 off, u64 ud) {
-  return detail::prep(s, abi::op::write, fd, buf, len, off, ud);
+IOULOOP_INLINE sqe_ref prep_write(abi::sqe& s, s32 fd, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::prep(s, abi::op::write, fd, buf.raw(), len, off, ud);
 }
 // `iov` points at `count` struct iovec (abi::iovec) in user memory.
-IOULOOP_INLINE sqe_ref prep_readv(abi::sqe& s, s32 fd, u64 iov, u32 count, u64 off, u64 ud) {
-  return detail::prep(s, abi::op::readv, fd, iov, count, off, ud);
+IOULOOP_INLINE sqe_ref prep_readv(abi::sqe& s, s32 fd, uaddr iov, u32 count, u64 off, udata ud) {
+  return detail::prep(s, abi::op::readv, fd, iov.raw(), count, off, ud);
 }
-IOULOOP_INLINE sqe_ref prep_writev(abi::sqe& s, s32 fd, u64 iov, u32 count, u64 off, u64 ud) {
-  return detail::prep(s, abi::op::writev, fd, iov, count, off, ud);
+IOULOOP_INLINE sqe_ref prep_writev(abi::sqe& s, s32 fd, uaddr iov, u32 count, u64 off, udata ud) {
+  return detail::prep(s, abi::op::writev, fd, iov.raw(), count, off, ud);
 }
-IOULOOP_INLINE sqe_ref prep_fsync(abi::sqe& s, s32 fd, u64 ud) {
+IOULOOP_INLINE sqe_ref prep_fsync(abi::sqe& s, s32 fd, udata ud) {
   return detail::prep(s, abi::op::fsync, fd, 0, 0, 0, ud);
 }
-IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, s32 fd, u64 buf, u32 len, u32 msg_flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::recv, fd, buf, len, 0, ud);
+IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::recv, fd, buf.raw(), len, 0, ud);
   s.op_flags = msg_flags;
   return r;
 }
 // Multishot recv: one CQE per arrival while cqe_view::more() holds; needs a
 // provided-buffer group, so pass `len` 0 and call .buffer_select(group).
-IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, u32 msg_flags, u64 ud) {
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, u32 msg_flags, udata ud) {
   sqe_ref r = detail::prep(s, abi::op::recv, fd, 0, 0, 0, ud);
   s.op_flags = msg_flags;
   s.ioprio = abi::recv_multishot;
   return r;
 }
-IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, s32 fd, u64 buf, u32 len, u32 msg_flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::send, fd, buf, len, 0, ud);
+IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::send, fd, buf.raw(), len, 0, ud);
   s.op_flags = msg_flags;
   return r;
 }
-// `addr`/`addrlen` may be 0 when the peer address is not wanted.
-IOULOOP_INLINE sqe_ref prep_accept(abi::sqe& s, s32 fd, u64 addr, u64 addrlen, u32 flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::accept, fd, addr, 0, addrlen, ud);
+// `addr` (a sockaddr) and `addrlen` (the address of a u32 holding its size,
+// which the kernel updates) may both be uaddr{} when the peer address is not
+// wanted. flags: SOCK_CLOEXEC, SOCK_NONBLOCK.
+IOULOOP_INLINE sqe_ref prep_accept(abi::sqe& s, s32 fd, uaddr addr, uaddr addrlen, u32 flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::accept, fd, addr.raw(), 0, addrlen.raw(), ud);
   s.op_flags = flags;
   return r;
 }
-IOULOOP_INLINE sqe_ref prep_accept_multishot(abi::sqe& s, s32 fd, u32 flags, u64 ud) {
-  sqe_ref r = prep_accept(s, fd, 0, 0, flags, ud);
+IOULOOP_INLINE sqe_ref prep_accept_multishot(abi::sqe& s, s32 fd, u32 flags, udata ud) {
+  sqe_ref r = prep_accept(s, fd, uaddr{}, uaddr{}, flags, ud);
   s.ioprio = abi::accept_multishot;
   return r;
 }
-IOULOOP_INLINE sqe_ref prep_connect(abi::sqe& s, s32 fd, u64 addr, u32 addrlen, u64 ud) {
-  return detail::prep(s, abi::op::connect, fd, addr, 0, addrlen, ud);
+// `addr` is a sockaddr of `addrlen` bytes (a size, not an address).
+IOULOOP_INLINE sqe_ref prep_connect(abi::sqe& s, s32 fd, uaddr addr, u32 addrlen, udata ud) {
+  return detail::prep(s, abi::op::connect, fd, addr.raw(), 0, addrlen, ud);
 }
-IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, s32 fd, u64 ud) {
+IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, s32 fd, udata ud) {
   return detail::prep(s, abi::op::close, fd, 0, 0, 0, ud);
 }
 // Completes after `count` other completions or when the timespec at `ts`
 // (abi::kernel_timespec in user memory) elapses, whichever is first
 // (res -ETIME for the latter). flags: abi::timeout_abs, abi::timeout_multishot.
-IOULOOP_INLINE sqe_ref prep_timeout(abi::sqe& s, u64 ts, u32 count, u32 flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::timeout, -1, ts, 1, count, ud);
+IOULOOP_INLINE sqe_ref prep_timeout(abi::sqe& s, uaddr ts, u32 count, u32 flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::timeout, -1, ts.raw(), 1, count, ud);
   s.op_flags = flags;
   return r;
 }
 // Bounds the SQE linked just before it (mark that one .link()).
-IOULOOP_INLINE sqe_ref prep_link_timeout(abi::sqe& s, u64 ts, u32 flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::link_timeout, -1, ts, 1, 0, ud);
+IOULOOP_INLINE sqe_ref prep_link_timeout(abi::sqe& s, uaddr ts, u32 flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::link_timeout, -1, ts.raw(), 1, 0, ud);
   s.op_flags = flags;
   return r;
 }
 // Completes when `fd` is ready for any of `events` (abi::poll::*), with the
 // ready events in res. `multishot`: one CQE per readiness while
 // cqe_view::more() holds (IORING_POLL_ADD_MULTI).
-IOULOOP_INLINE sqe_ref prep_poll_add(abi::sqe& s, s32 fd, u32 events, bool multishot, u64 ud) {
+IOULOOP_INLINE sqe_ref prep_poll_add(abi::sqe& s, s32 fd, u32 events, bool multishot, udata ud) {
   sqe_ref r = detail::prep(s, abi::op::poll_add, fd, 0, multishot ? abi::poll_add_multi : 0, 0, ud);
   s.op_flags = events;
   return r;
 }
 // Cancels the request whose user_data is `target`.
-IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, u64 target, u32 flags, u64 ud) {
-  sqe_ref r = detail::prep(s, abi::op::async_cancel, -1, target, 0, 0, ud);
+IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, udata target, u32 flags, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::async_cancel, -1, target.raw(), 0, 0, ud);
   s.op_flags = flags;
   return r;
 }

@@ -25,6 +25,27 @@ template <>
 inline constexpr bool is_unsigned_int<unsigned long long> = true;
 
 template <class T>
+inline constexpr bool is_signed_int = false;
+template <>
+inline constexpr bool is_signed_int<signed char> = true;
+template <>
+inline constexpr bool is_signed_int<short> = true;
+template <>
+inline constexpr bool is_signed_int<int> = true;
+template <>
+inline constexpr bool is_signed_int<long> = true;
+template <>
+inline constexpr bool is_signed_int<long long> = true;
+
+template <class T>
+inline constexpr bool is_integral = is_unsigned_int<T> || is_signed_int<T> || is_same<T, bool> || is_same<T, char>;
+
+template <class T>
+inline constexpr bool is_pointer = false;
+template <class T>
+inline constexpr bool is_pointer<T*> = true;
+
+template <class T>
 inline constexpr bool is_enum = __is_enum(T);
 template <class T>
 inline constexpr bool is_shareable = __is_trivially_copyable(T) && __is_standard_layout(T);

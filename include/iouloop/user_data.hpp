@@ -2,7 +2,7 @@
 //
 //   enum class tag : u8 { read = 1, write };
 //   using ud = iouloop::user_data<tag, u32>;
-//   prep_read(*s, fd, buf, len, off, ud::make(tag::read, slot));
+//   prep_read(sqe, fd, buf, len, off, ud::make(tag::read, slot));   // an iouloop::udata
 //   ... ud::tag_of(cqe.user_data()) == tag::read, ud::payload_of(...) == slot
 //
 // The tag takes the top bits, the payload the low bits; both widths are
@@ -11,6 +11,7 @@
 
 #include "iouloop/abi.hpp"
 #include "iouloop/traits.hpp"
+#include "iouloop/words.hpp"
 
 namespace iouloop {
 
@@ -29,12 +30,13 @@ struct user_data {
   using payload_type = Payload;
   static constexpr u32 payload_bits = 64 - TagBits;
 
-  static constexpr IOULOOP_INLINE u64 make(Tag t, Payload p = Payload{}) {
-    return (static_cast<u64>(static_cast<__underlying_type(Tag)>(t)) << payload_bits) | static_cast<u64>(p);
+  static constexpr IOULOOP_INLINE udata make(Tag t, Payload p = Payload{}) {
+    return udata::from_raw((static_cast<u64>(static_cast<__underlying_type(Tag)>(t)) << payload_bits) |
+                           static_cast<u64>(p));
   }
-  static constexpr IOULOOP_INLINE Tag tag_of(u64 raw) { return static_cast<Tag>(raw >> payload_bits); }
-  static constexpr IOULOOP_INLINE Payload payload_of(u64 raw) {
-    return static_cast<Payload>(raw & ((u64(1) << payload_bits) - 1));
+  static constexpr IOULOOP_INLINE Tag tag_of(udata w) { return static_cast<Tag>(w.raw() >> payload_bits); }
+  static constexpr IOULOOP_INLINE Payload payload_of(udata w) {
+    return static_cast<Payload>(w.raw() & ((u64(1) << payload_bits) - 1));
   }
 };
 

@@ -27,7 +27,7 @@ struct oversubscribe {
       for (u32 i = 0; i < want; ++i) {
         abi::sqe* s = l.sq.next();
         if (!s) break;
-        prep_nop(*s, i);
+        prep_nop(*s, udata::from_raw(i));
         p.prepared++;
       }
       p.submit_ret = l.submit();
@@ -54,7 +54,7 @@ struct forever {
       p.completed++;
     }
     if (p.steps > p.limit) return loop_stop;
-    if (abi::sqe* s = l.sq.next()) prep_nop(*s, 0);
+    if (abi::sqe* s = l.sq.next()) prep_nop(*s, udata{});
     p.submit_ret = l.submit();
     l.wait_cqes(1);
     return loop_continue;

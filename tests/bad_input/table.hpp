@@ -111,7 +111,7 @@ TEST_CASE("bad input: signals in the middle of a copy; resuming finishes with th
     CAPTURE(interrupted);
     REQUIRE(ret == 0);
     REQUIRE(interrupted >= 1);
-    REQUIRE(s.params().error == 0);
+    REQUIRE(s.exit().error == 0);
     REQUIRE(s.params().copied == size);
     REQUIRE(out.read_all() == data);
   }

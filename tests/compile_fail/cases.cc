@@ -48,9 +48,90 @@ struct odd : trivial_policy<small_params> {
 };
 param_region<odd> region;
 #elif defined(CASE_USER_DATA_TOO_WIDE)
-u64 raw = user_data<tag, u64>::make(tag::a, 1);
+udata raw = user_data<tag, u64>::make(tag::a, 1);
 #elif defined(CASE_USER_DATA_SIGNED_PAYLOAD)
-u64 raw = user_data<tag, int>::make(tag::a, -1);
+udata raw = user_data<tag, int>::make(tag::a, -1);
+#elif defined(CASE_UDATA_FROM_NUMBER) || defined(CASE_UADDR_FROM_NUMBER) || defined(CASE_UADDR_FROM_POINTER) || \
+    defined(CASE_OFFSET_AND_USER_DATA_SWAPPED) || defined(CASE_ACCEPT_ADDRLEN_BY_VALUE)
+[[maybe_unused]] void build(abi::sqe& s) {
+  using ud = user_data<tag, u32>;
+  static char buf[64];
+#if defined(CASE_UDATA_FROM_NUMBER)
+  prep_nop(s, 42);
+#elif defined(CASE_UADDR_FROM_NUMBER)
+  prep_read(s, 3, 0x1000, 64, 0, ud::make(tag::a));
+#elif defined(CASE_UADDR_FROM_POINTER)
+  prep_read(s, 3, buf, 64, 0, ud::make(tag::a));
+#elif defined(CASE_OFFSET_AND_USER_DATA_SWAPPED)
+  prep_read(s, 3, uaddr::of(buf), 64, ud::make(tag::a), 4096);
+#else
+  prep_accept(s, 3, uaddr::of(buf), 16, 0, ud::make(tag::a));
+#endif
+}
+#elif defined(CASE_USER_ADDR_OF_TEMPORARY) || defined(CASE_USER_ADDR_OF_POINTER) || defined(CASE_RESERVE_NOTHING)
+struct misuse_params {
+  u32 n;
+  abi::kernel_timespec ts;
+};
+struct misuse {
+  using params_type = misuse_params;
+  template <class Loop>
+  static int step(Loop& l) {
+#if defined(CASE_USER_ADDR_OF_TEMPORARY)
+    (void)l.user_addr(abi::kernel_timespec{});
+#elif defined(CASE_USER_ADDR_OF_POINTER)
+    (void)l.user_addr(&l.params.ts);
+#else
+    (void)reserve<0>(l);
+#endif
+    return loop_stop;
+  }
+};
+[[maybe_unused]] void run(iouloop::ring& r, param_region<misuse>& p) {
+  userspace_engine<misuse> e(r, p);
+  e.run();
+}
+#elif defined(CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO)
+struct arr_params {
+  bounded_array<u32, 10> a;
+};
+param_region<trivial_policy<arr_params>> region;
+#elif defined(CASE_REAP_NOT_A_HANDLER) || defined(CASE_DISPATCH_WRONG_TAG_TYPE) ||  \
+    defined(CASE_DISPATCH_TWO_OTHERWISE) || defined(CASE_PREPARE_NOT_A_PRODUCER) || \
+    defined(CASE_STOP_WHEN_NOT_A_PREDICATE) || defined(CASE_SEQUENCE_NOT_A_STAGE) || defined(CASE_DRAIN_IS_GONE)
+using ud = user_data<tag, u32>;
+enum class other_tag : u8 { x = 1 };
+struct handler {  // a tagged handler
+  template <class Loop>
+  static void on_cqe(Loop&, cqe_view, u32) {}
+};
+struct plain_handler {
+  template <class Loop>
+  static void on_cqe(Loop&, cqe_view) {}
+};
+struct not_a_part {
+  template <class Loop>
+  static void run(Loop&) {}
+};
+#if defined(CASE_REAP_NOT_A_HANDLER)
+using bad = reap<not_a_part>;
+#elif defined(CASE_DISPATCH_WRONG_TAG_TYPE)
+using bad = reap<dispatch<ud, on<other_tag::x, handler>>>;
+#elif defined(CASE_DISPATCH_TWO_OTHERWISE)
+using bad = reap<dispatch<ud, otherwise<plain_handler>, otherwise<plain_handler>>>;
+#elif defined(CASE_PREPARE_NOT_A_PRODUCER)
+using bad = prepare<not_a_part>;
+#elif defined(CASE_STOP_WHEN_NOT_A_PREDICATE)
+using bad = stop_when<not_a_part>;
+#elif defined(CASE_SEQUENCE_NOT_A_STAGE)
+using bad = sequence<wait_for<1>, not_a_part>;
+#else
+using bad = drain<plain_handler>;
+#endif
+struct bad_policy : sequence<bad> {
+  using params_type = small_params;
+};
+param_region<bad_policy> region;
 #elif defined(CASE_STEP_NOT_INT)
 struct bad_step {
   using params_type = small_params;
@@ -104,11 +185,48 @@ struct host_policy : layout::policy {
 #else
 // The control: everything above, used correctly.
 param_region<trivial_policy<small_params>> region;
-struct exactly_two_pages : trivial_policy<u8[8192]> {
+struct exactly_two_pages : trivial_policy<u8[8192 - exit_record_bytes]> {
   static constexpr usize param_region_bytes = 8192;
 };
 param_region<exactly_two_pages>* two_pages = nullptr;
-u64 raw = user_data<tag, u32>::make(tag::a, 1);
+udata raw = user_data<tag, u32>::make(tag::a, 1);
+// The policy API used as intended: typed words, a chain, a bounded array,
+// the combinators with conforming parts, loop.user_addr of a field.
+struct api_params {
+  u32 n;
+  bounded_array<u32, 8> slots;
+  abi::kernel_timespec ts;
+};
+using api_ud = user_data<tag, u32>;
+struct api_handler {
+  template <class Loop>
+  static void on_cqe(Loop&, cqe_view, u32) {}
+};
+struct api_other {
+  template <class Loop>
+  static void on_cqe(Loop&, cqe_view) {}
+};
+struct api_producer {
+  template <class Loop>
+  static bool produce(Loop& l) {
+    auto chain = reserve<2>(l);
+    if (!chain) return false;
+    prep_timeout(chain[0], l.user_addr(l.params.ts), 0, 0, api_ud::make(tag::a, l.params.slots[l.params.n])).link();
+    prep_nop(chain[1], api_ud::make(tag::a));
+    return false;
+  }
+};
+struct api_done {
+  template <class Loop>
+  static bool holds(Loop& l) {
+    return l.failed();
+  }
+};
+struct api_policy : sequence<reap<dispatch<api_ud, on<tag::a, api_handler>, otherwise<api_other>>>, stop_when<api_done>,
+                             prepare<api_producer>, submit_or_fail, wait_for<1>> {
+  using params_type = api_params;
+};
+param_region<api_policy>* api = nullptr;
 // The BPF object's own params type and a copy of it pass the layout check,
 // on either engine constructor.
 struct same_params {

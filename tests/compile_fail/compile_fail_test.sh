@@ -11,7 +11,8 @@ fail=0
 report() { echo "@@iouloop-test $1 compile_fail_test: $2"; [ "$1" = PASS ] || fail=1; }
 
 # The generated tests/compile_fail/layout_bpf.bpf.h is found from the runfiles root.
-compile() { "$cxx" -std=c++20 -fsyntax-only -I"$inc" -I"${here:-.}" "$@" "$src" >"$tmp/out" 2>&1; }
+# LC_ALL=C: plain quotes in the diagnostics, whatever the caller's locale.
+compile() { LC_ALL=C "$cxx" -std=c++20 -fsyntax-only -I"$inc" -I"${here:-.}" "$@" "$src" >"$tmp/out" 2>&1; }
 
 if compile; then report PASS "the control compiles"; else
   cat "$tmp/out"; report FAIL "the control compiles"; fi
@@ -38,7 +39,33 @@ CASE_LAYOUT_SWAPPED|BPF program 'pair' (//tests/compile_fail:layout_bpf) was com
 CASE_LAYOUT_MISSING|member 'b' (byte 4, 4 bytes there) is missing here
 CASE_LAYOUT_MEMBER_SIZE|member 'b' is 4 bytes there
 CASE_LAYOUT_SIZE|params_type differs from the one BPF program 'pair' (//tests/compile_fail:layout_bpf) was compiled with: it is 40 bytes there
+CASE_UDATA_FROM_NUMBER|user_data is an iouloop::udata, not a number: make it with your user_data<Tag, Payload>::make(tag, payload) codec
+CASE_UADDR_FROM_NUMBER|a user address is an iouloop::uaddr, not a number: take one with loop.user_addr(field)
+CASE_UADDR_FROM_POINTER|a C++ pointer is not a user address
+CASE_OFFSET_AND_USER_DATA_SWAPPED|cannot convert 'iouloop::udata' to 'iouloop::u64'
+CASE_ACCEPT_ADDRLEN_BY_VALUE|a user address is an iouloop::uaddr, not a number
+CASE_USER_ADDR_OF_TEMPORARY|loop.user_addr(field): this is a temporary, not a field of the params
+CASE_USER_ADDR_OF_POINTER|loop.user_addr(field): pass the field itself
+CASE_RESERVE_NOTHING|reserve<N>: a chain holds at least one SQE
+CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO|bounded_array<T, N>: N must be a power of two
+CASE_REAP_NOT_A_HANDLER|cqe_handler<Handler>
+CASE_DISPATCH_WRONG_TAG_TYPE|dispatch_case<
+CASE_DISPATCH_TWO_OTHERWISE|at most one otherwise<H> case
+CASE_PREPARE_NOT_A_PRODUCER|producer<Producer>
+CASE_STOP_WHEN_NOT_A_PREDICATE|predicate<Pred>
+CASE_SEQUENCE_NOT_A_STAGE|stage<
+CASE_DRAIN_IS_GONE|drain<H, Batch> is now reap<H, Batch>
 CASE_LAYOUT_NESTED|member 'io[0].len' is at byte 8 there
 CASE_LAYOUT_REGION|the BPF program was compiled for a param region of another size
 CASES
+
+# C++17: the first header says what it needs, before anything else fails.
+if LC_ALL=C "$cxx" -std=c++17 -fsyntax-only -I"$inc" -I"${here:-.}" "$src" >"$tmp/out" 2>&1; then
+  report FAIL "C++17 is refused (it compiled)"
+elif head -n 5 "$tmp/out" | grep -qF "iouloop needs C++20: compile with -std=c++20"; then
+  report PASS "C++17 is refused first: iouloop needs C++20"
+else
+  head -n 20 "$tmp/out"
+  report FAIL "C++17 is refused first with \"iouloop needs C++20\""
+fi
 exit $fail

@@ -21,7 +21,7 @@ struct policy {
     }
     if (l.params.left == 0 && l.params.seen > 0) return loop_stop;
     if (abi::sqe* s = l.sq.next()) {
-      prep_nop(*s, 0);
+      prep_nop(*s, udata{});
       l.params.left--;
       l.submit();
     }

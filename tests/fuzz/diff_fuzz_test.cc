@@ -84,8 +84,8 @@ std::string ring_state(const iouloop::ring& r) {
 std::string describe(const cp::params& p) {
   std::ostringstream o;
   o << "  cp params: size " << p.size << " block " << p.block << " depth " << p.depth << " next_off " << p.next_off
-    << " copied " << p.copied << " in_flight " << p.in_flight << " redone " << p.redone << " error " << p.error
-    << " free_slots 0x" << std::hex << p.free_slots << " redo_slots 0x" << p.redo_slots << std::dec << "\n";
+    << " copied " << p.copied << " in_flight " << p.in_flight << " redone " << p.redone << " free_slots 0x" << std::hex
+    << p.free_slots << " redo_slots 0x" << p.redo_slots << std::dec << "\n";
   return o.str();
 }
 std::string describe(const nop::params& p) {
@@ -114,6 +114,7 @@ int run_engine(testwatch::case_watchdog& dog, iouloop::ring& r, iouloop::param_r
 struct copy_result {
   int ret;
   cp::params end;
+  iouloop::exit_record exit;
   std::vector<unsigned char> out;
 };
 
@@ -136,6 +137,7 @@ copy_result run_copy(testwatch::case_watchdog& dog, const copy_case& c, u64 seed
   copy_result res;
   res.ret = run_engine<Engine>(dog, r, p, extra...);
   res.end = *p;
+  res.exit = p.exit();
   res.out = out.read_all();
   if (extra_fd >= 0) ::close(extra_fd);
   return res;
@@ -239,12 +241,13 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value()));
       auto u = run_copy<iouloop::userspace_engine<cp::policy>>(dog, c, seed + i);
       auto b = run_copy<iouloop::bpf_engine<cp::policy>>(dog, c, seed + i, cp_bpf::programs::cp{});
-      same = u.ret == b.ret && u.end.error == b.end.error && u.end.in_flight == b.end.in_flight &&
+      same = u.ret == b.ret && u.exit.error == b.exit.error && u.exit.line == b.exit.line &&
+             std::string(u.exit.file) == b.exit.file && u.end.in_flight == b.end.in_flight &&
              u.end.copied == b.end.copied && u.out == b.out;
-      if (c.f == fault::none && same) same = u.end.error == 0 && u.out == testfiles::pattern(c.size, seed + i);
+      if (c.f == fault::none && same) same = u.ret == 0 && u.out == testfiles::pattern(c.size, seed + i);
       if (!same)
-        what << " -> userspace ret " << u.ret << " error " << u.end.error << " copied " << u.end.copied << ", bpf ret "
-             << b.ret << " error " << b.end.error << " copied " << b.end.copied;
+        what << " -> userspace ret " << u.ret << " (" << iouloop::describe(u.exit, u.ret) << ") copied " << u.end.copied
+             << ", bpf ret " << b.ret << " (" << iouloop::describe(b.exit, b.ret) << ") copied " << b.end.copied;
     }
     const auto took = dog.end_case();
     if (took > slowest_ms) slowest_ms = took, slowest = i;

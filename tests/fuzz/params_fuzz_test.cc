@@ -162,7 +162,7 @@ class canaried {
     std::memset(base_, 0xA5, total_);
   }
   ~canaried() { ::munmap(base_, total_); }
-  u64 addr() const { return reinterpret_cast<u64>(base_ + 4096); }
+  iouloop::uaddr addr() const { return iouloop::uaddr::of(base_ + 4096); }
   bool intact() const {
     for (size_t i = 0; i < total_; ++i)
       if ((i < 4096 || i >= 4096 + used_) && base_[i] != 0xA5) return false;
@@ -192,6 +192,7 @@ std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& 
   else
     ue.emplace(ring, params, iouloop::chaos{});
   int ret;
+  iouloop::s32 policy_failure = 0;
   u64 writes;
   {
     // The liar (and the helper threads the scenario made before) must not
@@ -211,8 +212,12 @@ std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& 
     itimerval off{};
     setitimer(ITIMER_REAL, &off, nullptr);
     writes = l.writes();
+    policy_failure = (ue ? ue->exit() : be->exit()).error;
   }
-  bool ok = ret == 0 || ret == -EINTR;
+  // STOP, the timer's signal, or the policy's own loop.fail() (the lies make
+  // its requests fail): never anything else, such as a step value that is
+  // neither CONTINUE nor STOP.
+  bool ok = ret == 0 || ret == -EINTR || (ret < 0 && ret == policy_failure);
   if (check && !check()) return "FAILED: I/O touched memory outside the buffers the host gave (a canary changed)";
   o << (ok ? "ok" : "FAILED: unexpected result") << " ret " << ret << " writes " << writes
     << (guarded ? " guarded" : " NOT guarded");

@@ -102,7 +102,7 @@ struct policy {
     for (u32 i = 0; i < max_consume; ++i) {
       if (i >= want) break;
       cqe_view c = l.cq.at(e.head + i);
-      hash = hash * 0x01000193u ^ u32(c.user_data());
+      hash = hash * 0x01000193u ^ u32(c.user_data().raw());
       hash = hash * 0x01000193u ^ u32(c.res());
       if (i == 0) first = ud::payload_of(c.user_data());
       last_ud = ud::payload_of(c.user_data());

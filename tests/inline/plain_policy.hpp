@@ -51,7 +51,7 @@ class tally {
   params& p_;
 };
 
-// The step by hand: drain, stop, refill, wait.
+// The step by hand: reap, stop, refill, wait.
 struct by_hand {
   using params_type = params;
   template <class Loop>
@@ -91,7 +91,7 @@ struct done {
   }
 };
 struct composed
-    : sequence<drain<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<done>, refill<more, 32>, wait_for<1>> {
+    : sequence<reap<dispatch<ud, on<tag::nop, count>>, 32>, stop_when<done>, refill<more, 32>, wait_for<1>> {
   using params_type = params;
 };
 

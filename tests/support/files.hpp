@@ -70,7 +70,7 @@ class temp_file {
 class buffers {
  public:
   explicit buffers(size_t bytes) : m_(iouloop::mapping::anonymous(bytes, "I/O buffers")) {}
-  uint64_t addr() const { return m_.addr(); }
+  iouloop::uaddr addr() const { return iouloop::uaddr::of(m_.data()); }
 
  private:
   iouloop::mapping m_;

@@ -25,6 +25,7 @@ struct userspace_runner {
     int run() { return engine_.run(); }
     void detach() { engine_.detach(); }
     iouloop::ring& ring() { return ring_; }
+    const iouloop::exit_record& exit() const { return engine_.exit(); }
 
    private:
     iouloop::ring ring_;
@@ -80,6 +81,7 @@ struct bpf_runner {
     void detach() { engine_.detach(); }
     iouloop::ring& ring() { return ring_; }
     iouloop::bpf_program_stats stats() const { return engine_.stats(); }
+    const iouloop::exit_record& exit() const { return engine_.exit(); }
 
    private:
     iouloop::ring ring_;

@@ -15,6 +15,7 @@ namespace workload {
 struct cp_outcome {
   int ret;
   cp::params end;
+  iouloop::exit_record exit;
   std::vector<unsigned char> out;
 };
 
@@ -29,6 +30,7 @@ cp_outcome run_copy(size_t size, iouloop::u32 block, iouloop::u32 depth, uint64_
   cp_outcome o;
   o.ret = s.run();
   o.end = s.params();
+  o.exit = s.exit();
   o.out = out.read_all();
   return o;
 }

@@ -47,7 +47,7 @@ TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byt
   CAPTURE(size, block, depth);
   auto o = workload::run_copy<Runner>(size, block, depth, size * 31 + block);
   REQUIRE(o.ret == 0);
-  REQUIRE(o.end.error == 0);
+  REQUIRE(o.exit.error == 0);
   REQUIRE(o.end.copied == size);
   REQUIRE(o.end.in_flight == 0);
   REQUIRE(o.out.size() == size);
@@ -61,8 +61,11 @@ TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]")
   Runner::session<cp::policy> s;
   // stdin-like bad fd for the output
   s.params() = cp::make_params(in.fd(), 1 << 20, data.size(), bufs.addr(), 8192, 4);
-  REQUIRE(s.run() == 0);
-  REQUIRE(s.params().error == -EBADF);
+  // loop.fail(): run() returns the first failure, the exit record says where
+  REQUIRE(s.run() == -EBADF);
+  REQUIRE(s.exit().error == -EBADF);
+  REQUIRE(std::string(s.exit().file).ends_with("cp_policy.hpp"));
+  REQUIRE(s.exit().line > 0);
   REQUIRE(s.params().in_flight == 0);
 }
 TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO", "[workload][cp]") {
@@ -73,8 +76,8 @@ TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, t
   testfiles::buffers bufs(4 * 16384);
   Runner::session<cp::policy> s;
   s.params() = cp::make_params(in.fd(), out.fd(), claimed, bufs.addr(), 16384, 4);
-  REQUIRE(s.run() == 0);
-  REQUIRE(s.params().error == -EIO);
+  REQUIRE(s.run() == -EIO);
+  REQUIRE(s.exit().error == -EIO);
   REQUIRE(s.params().redone >= cp::max_redo);
   REQUIRE(s.params().in_flight == 0);
   REQUIRE(s.params().copied <= data.size());

@@ -62,13 +62,15 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
   // Sizes are rodata constants: the verifier bounds every ring access by them.
   u8* rings = bpf_io_uring_get_region(c, abi::region_cq, iouloop_config.layout.rings_size);
   u8* sqes = bpf_io_uring_get_region(c, abi::region_sq, iouloop_config.layout.sqes_size);
-  u8* prm = bpf_io_uring_get_region(c, abi::region_mem, sizeof(params_type));
+  // The whole region: the params at its start, the exit record at its end.
+  u8* prm = bpf_io_uring_get_region(c, abi::region_mem, policy_traits<P>::region_bytes);
   if (!rings || !sqes || !prm) return -1;
 
   kfunc_backend backend{c};
+  exit_record& exit = detail::exit_record_in(prm, policy_traits<P>::region_bytes);
   loop<kfunc_backend, params_type> l(backend, rings, sqes, *reinterpret_cast<params_type*>(prm),
-                                     iouloop_config.params_uaddr, iouloop_config.layout, &lp->cq_wait_idx);
-  return P::step(l);
+                                     iouloop_config.params_uaddr, iouloop_config.layout, &lp->cq_wait_idx, exit);
+  return detail::run_one_step<P>(l, exit);
 }
 
 }  // namespace iouloop::bpf

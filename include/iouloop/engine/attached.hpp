@@ -48,16 +48,22 @@ inline int run_attached_loop(int ring_fd) {
 template <policy P>
 class attached_loop {
  public:
-  attached_loop(ring& r, param_region<P>& params) : ring_(r) {
+  attached_loop(ring& r, param_region<P>& params) : ring_(r), params_(params) {
     std::string why = loop_flags_problem(r.flags());
     if (!why.empty()) throw error(EOPNOTSUPP, why);
     params.ensure_registered(r, true);
   }
   // See run_attached_loop.
-  int run() { return run_attached_loop(ring_.fd()); }
+  int run() {
+    params_.begin_run();
+    return params_.end_run(run_attached_loop(ring_.fd()));
+  }
+  // How the last run ended (iouloop::describe(engine.exit(), ret) in words).
+  const exit_record& exit() const { return params_.exit(); }
 
  private:
   ring& ring_;
+  param_region<P>& params_;
 };
 
 }  // namespace iouloop

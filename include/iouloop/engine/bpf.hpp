@@ -318,7 +318,7 @@ class bpf_engine {
   static constexpr const char* name = "bpf";
 
   bpf_engine(ring& r, param_region<P>& params, const bpf_image& image, const std::string& program)
-      : ring_(r), object_(image, program) {
+      : ring_(r), params_(params), image_(image), object_(image, program) {
     // The kernel's own checks come later (at attach); say it first, plainly.
     std::string why = loop_flags_problem(r.flags());
     if (!why.empty()) throw error(EOPNOTSUPP, why);
@@ -356,7 +356,14 @@ class bpf_engine {
   // -EEXIST from a thread that is not the ring's submitter (io_run_loop),
   // -EBADFD for a ring still R_DISABLED, -EFAULT when the loop ops are gone
   // (run_attached_loop, iouloop/engine/attached.hpp, says how).
-  int run() { return run_attached_loop(ring_.fd()); }
+  int run() {
+    params_.begin_run();
+    const int ret = params_.end_run(run_attached_loop(ring_.fd()));
+    resolve_file(params_.exit(), image_.data, image_.size);
+    return ret;
+  }
+  // How the last run ended (iouloop::describe(engine.exit(), ret) in words).
+  const exit_record& exit() const { return params_.exit(); }
 
   // Detaches the loop ops (destroys the link), as the kernel does on
   // unregistration: a run sleeping in the loop ends with -EFAULT when it
@@ -369,6 +376,8 @@ class bpf_engine {
 
  private:
   ring& ring_;
+  param_region<P>& params_;
+  bpf_image image_;
   bpf_object object_;
   std::optional<bpf_attachment> attachment_;  // last: detached first
 };

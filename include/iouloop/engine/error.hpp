@@ -9,7 +9,10 @@
 //  - Running returns -errno. What a running loop or its host calls again and
 //    again (run(), ring::get_events, param_region::try_register, the sys::
 //    wrappers) returns a count or 0, or -errno, and never throws: run()
-//    returns exactly what io_uring_enter would (0, -EINTR, -EINVAL, ...).
+//    returns what io_uring_enter would (0, -EINTR, -EINVAL, ...), except
+//    that a step which said STOP after loop.fail(-errno) makes it return
+//    that errno; engine.exit() and iouloop::describe() say how the run
+//    ended (iouloop/engine/exit.hpp).
 //
 // Nothing that compiles for BPF includes this file.
 #pragma once

@@ -4,7 +4,7 @@
 //
 //   iouloop::unique_fd fd(::open(...));            // closes on destruction
 //   iouloop::mapping m = iouloop::mapping::anonymous(bytes, "I/O buffers");
-//   prep_read(*sqe, fd.get(), m.addr(), len, off, ud);
+//   prep_read(*sqe, fd.get(), m.user_addr(), len, off, ud);
 //
 // Host only.
 #pragma once
@@ -18,6 +18,7 @@
 
 #include "iouloop/abi.hpp"
 #include "iouloop/engine/error.hpp"
+#include "iouloop/words.hpp"
 
 namespace iouloop {
 
@@ -86,6 +87,8 @@ class mapping {
   usize size() const noexcept { return bytes_; }
   // The user address, for SQE fields that point at user memory.
   u64 addr() const noexcept { return reinterpret_cast<u64>(p_); }
+  // The same, typed for SQE builders and params (iouloop/words.hpp).
+  uaddr user_addr() const noexcept { return uaddr::of(p_); }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
  private:

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "iouloop/engine/error.hpp"
+#include "iouloop/engine/exit.hpp"
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/privileges.hpp"
 #include "iouloop/engine/ring.hpp"
@@ -79,11 +80,19 @@ class param_region {
   // The ring fd this region is registered with, or -1.
   int registered_with() const { return registered_fd_; }
 
+  // The library's exit record at the end of the region: how the last run
+  // ended (iouloop/engine/exit.hpp).
+  exit_record& exit() const { return detail::exit_record_in(static_cast<u8*>(mem_.data()), bytes); }
+  // For the engines: around each run(), so that the record describes it.
+  void begin_run() { detail::begin_run(exit(), last_ret_); }
+  int end_run(int ret) { return last_ret_ = detail::end_run(exit(), ret); }
+
  private:
   params_type* get_ptr() const { return static_cast<params_type*>(mem_.data()); }
 
   mapping mem_;
   int registered_fd_ = -1;
+  int last_ret_ = 0;
 };
 
 }  // namespace iouloop

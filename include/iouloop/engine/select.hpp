@@ -68,6 +68,7 @@ class any_engine {
       user_.emplace(r, params);
   }
   int run() { return bpf_ ? bpf_->run() : user_->run(); }
+  const exit_record& exit() const { return bpf_ ? bpf_->exit() : user_->exit(); }
   const char* name() const { return bpf_ ? "bpf" : "userspace"; }
 
  private:

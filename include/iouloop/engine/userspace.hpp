@@ -198,7 +198,7 @@ class signal_watch {
     sq_ring sq(ring_.rings(), ring_.sqes(), ring_.layout());
     abi::sqe* s = sq.next();
     if (!s) return -EBUSY;
-    prep_poll_add(*s, fd_, abi::poll::in, true, 0);
+    prep_poll_add(*s, fd_, abi::poll::in, true, udata{});
     const int r = sys::io_uring_enter(ring_.fd(), sq.flush(), 0, 0, nullptr, 0);
     if (r < 0) return r;
     armed_ = true;
@@ -268,11 +268,15 @@ class userspace_engine {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    params_.begin_run();
     int ret = signals_.start(old);
     if (ret == 0) ret = run_blocked(old);
     pthread_sigmask(SIG_SETMASK, &old, nullptr);  // a pending signal is delivered here
-    return ret;
+    return params_.end_run(ret);
   }
+
+  // How the last run ended (iouloop::describe(engine.exit(), ret) in words).
+  const exit_record& exit() const { return params_.exit(); }
 
   // Removes the loop ops from the ring, as destroying the BPF engine's link
   // does: a run in progress ends with -EFAULT at its next iteration
@@ -298,6 +302,7 @@ class userspace_engine {
     detail::host_backend backend{ring_.fd()};
     const u64 params_uaddr = reinterpret_cast<u64>(params_.data());
     const bool taskrun_flag = (ring_.flags() & abi::setup::taskrun_flag) != 0;
+    exit_record& exit = params_.exit();
     // The sleep lets through what the caller's mask lets through, except
     // signals whose action is to ignore them: the kernel drops those at
     // generation, so they never wake its loop; here they stay blocked
@@ -320,8 +325,9 @@ class userspace_engine {
 
     for (;;) {
       if (detached_.load(std::memory_order_relaxed)) return -EFAULT;
-      loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_, params_uaddr, L, &cq_wait_idx);
-      const int r = P::step(l);
+      loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_, params_uaddr, L, &cq_wait_idx,
+                                                exit);
+      const int r = detail::run_one_step<P>(l, exit);
       if (r == loop_stop) return 0;
       if (r != loop_continue) return -EINVAL;
 

@@ -1,0 +1,91 @@
+// iouloop/words.hpp — the two 64-bit words an SQE carries that must not be
+// mixed up with plain numbers: a request's user_data and a user-space address.
+//
+// SQE builders take them as these types, so an offset, a length or a raw
+// number passed where one of them belongs does not compile:
+//
+//   prep_read(sqe, fd, loop.user_addr(p.buf), len, off, ud::make(tag::read, slot));
+//   //                 ^ uaddr                   u32  u64  ^ udata
+//
+// Both are plain 8-byte structs, so a params_type may hold them.
+#pragma once
+
+#include "iouloop/abi.hpp"
+#include "iouloop/traits.hpp"
+
+namespace iouloop {
+
+namespace detail {
+template <class T>
+inline constexpr bool always_false = false;
+}  // namespace detail
+
+// A request's user_data word. Made by a user_data<Tag, Payload> codec
+// (ud::make(tag, payload)) and read back from cqe_view::user_data().
+class udata {
+ public:
+  constexpr udata() = default;
+  // For a word that really is raw (a test trace, a foreign tag scheme).
+  static constexpr IOULOOP_INLINE udata from_raw(u64 raw) { return udata(raw, 0); }
+  constexpr IOULOOP_INLINE u64 raw() const { return raw_; }
+  friend constexpr IOULOOP_INLINE bool operator==(udata a, udata b) { return a.raw_ == b.raw_; }
+
+  // A number where a udata belongs is a mistake (an offset or a length
+  // passed in its place, say): refuse it at build time, saying what to do.
+  template <class T>
+    requires traits::is_integral<T>
+  constexpr udata(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: user_data is an iouloop::udata, not a number: make it with your "
+                  "user_data<Tag, Payload>::make(tag, payload) codec (or udata::from_raw(word) for a raw word)");
+  }
+
+ private:
+  constexpr IOULOOP_INLINE udata(u64 raw, int) : raw_(raw) {}
+  u64 raw_ = 0;
+};
+
+// An address in the task's user memory: what an SQE points at (a buffer,
+// an iovec array, a timespec, a sockaddr). A step sees its params through a
+// kernel mapping on BPF, so a C++ pointer is never the right value there:
+// take one with loop.user_addr(field) for memory inside the params, or store
+// one the host made with uaddr::of(pointer) in the params.
+class uaddr {
+ public:
+  constexpr uaddr() = default;
+  static constexpr IOULOOP_INLINE uaddr from_raw(u64 raw) { return uaddr(raw, 0); }
+#if !defined(__bpf__)
+  // Host side only: the address of host memory, to store in the params.
+  static IOULOOP_INLINE uaddr of(const volatile void* p) { return uaddr(reinterpret_cast<u64>(p), 0); }
+#endif
+  constexpr IOULOOP_INLINE u64 raw() const { return raw_; }
+  constexpr IOULOOP_INLINE bool is_null() const { return raw_ == 0; }
+  // `bytes` further on.
+  constexpr IOULOOP_INLINE uaddr operator+(u64 bytes) const { return uaddr(raw_ + bytes, 0); }
+  friend constexpr IOULOOP_INLINE bool operator==(uaddr a, uaddr b) { return a.raw_ == b.raw_; }
+
+  template <class T>
+    requires traits::is_integral<T>
+  constexpr uaddr(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a user address is an iouloop::uaddr, not a number: take one with "
+                  "loop.user_addr(field) for memory inside the params, or store uaddr::of(pointer) in the "
+                  "params from the host");
+  }
+  template <class T>
+  constexpr uaddr(T*) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a C++ pointer is not a user address (on BPF the step sees its params through a "
+                  "kernel mapping): use loop.user_addr(field) for memory inside the params, or uaddr::of(pointer) "
+                  "on the host");
+  }
+
+ private:
+  constexpr IOULOOP_INLINE uaddr(u64 raw, int) : raw_(raw) {}
+  u64 raw_ = 0;
+};
+
+static_assert(sizeof(udata) == 8 && sizeof(uaddr) == 8);
+static_assert(traits::is_shareable<udata> && traits::is_shareable<uaddr>);
+
+}  // namespace iouloop

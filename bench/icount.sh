@@ -175,7 +175,9 @@ fi
 chmod +x "$progs"/*
 [ ${#labels[@]} -gt 0 ] || { echo "icount.sh: no workload matches '$only'" >&2; exit 2; }
 
-vm=(--timeout $((300 + ${#list[@]} * 60)) --program-timeout "$limit" ${limits[@]+"${limits[@]}"} --env "IOUPERF_SETTLE_MS=$settle"
+# The VM's limit, host seconds: boot, plus about ten times what a workload
+# takes here (1-3 s each in the CI profile)
+vm=(--timeout $((300 + ${#list[@]} * 20)) --program-timeout "$limit" ${limits[@]+"${limits[@]}"} --env "IOUPERF_SETTLE_MS=$settle"
     --kernel-args "damon_stat.enabled=0")
 [ "$icount" = 1 ] && vm+=(--qemu-arg -icount --qemu-arg shift=0,sleep=off)
 status=0

@@ -20,6 +20,9 @@
 #   --settle-ms MS  guest pause before each region (idle: under -icount it
 #                   costs almost no host time)
 #   --n N, --mib M  NOPs per NOP run (20000), MiB per copy (16)
+#   --ticks T       ticks per timer run (200, 10 ms apart: examples/timer)
+#   --requests R    requests per connection in the echo runs (200; 8
+#                   connections, 512 bytes each: examples/echo)
 #   --mode insn     count per instruction rather than per translation block
 #                   (slow; a cross-check)
 #   --realtime      QEMU's default clock instead of -icount (wall-clock ops/s
@@ -42,7 +45,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/bench/icount
-profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 mode=tb icount=1 hist=0 results="" build=1 check=""
+profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 mode=tb icount=1 hist=0 results="" build=1 check=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=$2; shift 2 ;;
@@ -52,6 +55,8 @@ while [ $# -gt 0 ]; do
     --settle-ms) settle=$2; shift 2 ;;
     --n) n=$2; shift 2 ;;
     --mib) mib=$2; shift 2 ;;
+    --ticks) ticks=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
     --realtime) icount=0; shift ;;
     --hist) hist=$2; shift 2 ;;
@@ -93,6 +98,10 @@ all=(
   "cp-bpf-64k-d16-over|iouperf @ID@ cp-bpf $mib $blk64 16 over"
   "cp-user-64k-d16-over|iouperf @ID@ cp-user $mib $blk64 16 over"
   "cp-liburing-64k-d16-over|iouperf @ID@ cp-liburing $mib $blk64 16 over"
+  "echo-bpf-c8-512|iouperf @ID@ echo-bpf 8 $requests 512"
+  "echo-user-c8-512|iouperf @ID@ echo-user 8 $requests 512"
+  "timer-bpf-p10|iouperf @ID@ timer-bpf $ticks 10"
+  "timer-user-p10|iouperf @ID@ timer-user $ticks 10"
   "selftest|selftest @ID@"
 )
 case "$profile" in
@@ -105,7 +114,7 @@ case "$profile" in
   *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
 esac
 [ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short
-per_round=30
+per_round=40   # region ids per round (the selftest takes 4)
 [ $((rounds * per_round)) -le 250 ] || { echo "icount.sh: at most $((250 / per_round)) rounds" >&2; exit 2; }
 limit=$((settle / 1000 + 120))   # per program, guest seconds
 

@@ -17,10 +17,19 @@ if [ -s "$h" ]; then echo "$h"; exit 0; fi
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && IOULOOP_APT_DIR=${IOULOOP_APT_BOOKWORM_DIR:-/var/cache/iouloop/apt-bookworm} IOULOOP_APT_SUITE=bookworm \
-   "$top/tools/private-apt.sh" fetch-source "qemu=$ver" >&2) ||
+fetch() {
+  (cd "$tmp" && IOULOOP_APT_DIR=${IOULOOP_APT_BOOKWORM_DIR:-/var/cache/iouloop/apt-bookworm} IOULOOP_APT_SUITE=bookworm \
+     "$top/tools/private-apt.sh" fetch-source "$1" >&2)
+}
+# The header belongs to the upstream release (7.2): when this exact Debian
+# revision has left the suite (a point release replaced it), any revision of
+# the same upstream version has the same header.
+upstream=${ver#*:}
+upstream=${upstream%-*}
+fetch "qemu=$ver" || { echo "get-qemu-plugin-h: qemu $ver is not in bookworm any more; trying its current qemu" >&2; fetch qemu; } ||
   { echo "get-qemu-plugin-h: could not download Debian's qemu $ver source (the Debian package registry is needed once)" >&2; exit 1; }
-orig=$(ls "$tmp"/qemu_*.orig.tar.* | head -n1)
+orig=$(ls "$tmp"/qemu_"$upstream".orig.tar.* 2>/dev/null | head -n1)
+[ -n "$orig" ] || { echo "get-qemu-plugin-h: bookworm's qemu source is not upstream $upstream ($(ls "$tmp"))" >&2; exit 1; }
 member=$(tar tf "$orig" | grep '/include/qemu/qemu-plugin.h$' | head -n1)
 [ -n "$member" ] || { echo "get-qemu-plugin-h: no include/qemu/qemu-plugin.h in $orig" >&2; exit 1; }
 tar xf "$orig" -C "$tmp" "$member"

@@ -8,6 +8,15 @@
 //                                   file copy on tmpfs (/tmp) to a new file, or with
 //                                   `over` onto an existing file of the same size
 //                                   (its pages allocated before the region)
+//   iouperf ID echo-bpf|echo-user CONNS REQUESTS BYTES
+//                                   examples/echo's server on loopback; CONNS client
+//                                   threads (started before the region) each send
+//                                   REQUESTS requests of BYTES and read each echo back
+//                                   before the next; counted per request, clients included
+//   iouperf ID timer-bpf|timer-user TICKS PERIOD_MS
+//                                   examples/timer's policy: a timeout per tick, a
+//                                   record written and fsynced, a read of an empty
+//                                   pipe with a linked timeout (half a period)
 //
 // Only the run itself lies between the markers: engine.run() for iouloop
 // (the BPF object is loaded and attached before), the submit/reap loop for
@@ -19,7 +28,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,8 +43,13 @@
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/cp/cp_policy.hpp"
+#include "examples/echo/echo_bpf.bpf.h"
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo/echo_policy.hpp"
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
+#include "examples/timer/timer_bpf.bpf.h"
+#include "examples/timer/timer_policy.hpp"
 #include "iouloop/engine/bpf.hpp"
 #include "iouloop/iouloop.hpp"
 #include "bench/icount/marker.h"
@@ -262,6 +282,106 @@ void cp_liburing(region& rg, size_t bytes, unsigned block, unsigned depth, bool 
   rg.report(cp_label("liburing", block, depth, over), bytes / block);
 }
 
+// ---- echo ------------------------------------------------------------------------
+bool write_all(int fd, const unsigned char* p, size_t n) {
+  while (n) {
+    ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return false;
+    p += w, n -= size_t(w);
+  }
+  return true;
+}
+bool read_all(int fd, unsigned char* p, size_t n) {
+  while (n) {
+    ssize_t r = ::read(fd, p, n);
+    if (r <= 0) return false;
+    p += r, n -= size_t(r);
+  }
+  return true;
+}
+
+// One client: connects (before the region), waits for a byte on `go`, then
+// REQUESTS times sends BYTES and reads the echo back, checking it.
+void echo_client(uint16_t port, int go, unsigned reqs, unsigned bytes, unsigned seed, std::atomic<int>& bad) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    bad++;
+    if (s >= 0) ::close(s);
+    return;
+  }
+  char c;
+  if (::read(go, &c, 1) != 1) bad++;
+  std::vector<unsigned char> out = pattern(bytes), in(bytes);
+  for (unsigned i = 0; i < reqs; ++i) {
+    out[0] = static_cast<unsigned char>(seed + i);
+    if (!write_all(s, out.data(), bytes) || !read_all(s, in.data(), bytes) || in != out) {
+      bad++;
+      break;
+    }
+  }
+  ::close(s);
+}
+
+template <class Engine, class... Extra>
+void echo_engine(region& rg, const char* engine, unsigned conns, unsigned reqs, unsigned bytes, Extra&&... extra) {
+  if (conns == 0 || conns > echo::max_conns || bytes > 16384) die("echo: 1..64 connections, at most 16384 bytes");
+  echo_host::ensure_loopback();
+  echo_host::listener lis(0);
+  echo_host::slot_buffers bufs{conns, 16384};
+  iouloop::ring r;
+  iouloop::param_region<echo::policy> p(echo::make_params(lis.fd(), bufs.addr(), conns, 16384, conns));
+  Engine e(r, p, extra...);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) die("pipe");
+  std::atomic<int> bad{0};
+  std::vector<std::thread> clients;
+  for (unsigned i = 0; i < conns; ++i)
+    clients.emplace_back(echo_client, lis.port(), go[0], reqs, bytes, i * 7919u, std::ref(bad));
+  rg.begin();
+  std::vector<char> start(conns, 'g');
+  if (::write(go[1], start.data(), conns) != ssize_t(conns)) die("echo: cannot start the clients");
+  int ret = e.run();
+  rg.end();
+  for (auto& t : clients) t.join();
+  echo_host::close_open_slots(*p);
+  lis.close();
+  ::close(go[0]);
+  ::close(go[1]);
+  const unsigned long long want = 1ull * conns * reqs * bytes;
+  if (ret != 0 || bad || p->error || p->closed != conns || p->bytes_echoed != want)
+    die("echo run failed", ret ? ret : bad ? -long(bad) : p->error);
+  rg.report(std::string("echo-") + engine + "-c" + std::to_string(conns) + "-" + std::to_string(bytes),
+            1ull * conns * reqs);
+}
+
+// ---- timer -------------------------------------------------------------------
+// Per tick: idle time costs nothing here (-icount with sleep=off skips it), so
+// the count is the work of a tick: timeout, write, fsync, read, link timeout.
+template <class Engine, class... Extra>
+void timer_engine(region& rg, const char* engine, unsigned ticks, unsigned period_ms, Extra&&... extra) {
+  int log = ::open("/tmp/iouperf-timer.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int in[2];
+  if (log < 0 || ::pipe2(in, O_CLOEXEC) != 0) die("cannot open the timer's log or pipe");
+  {
+    iouloop::ring r;
+    iouloop::param_region<timer::policy> p(timer::make_params(log, in[0], period_ms, period_ms / 2, ticks));
+    Engine e(r, p, extra...);
+    rg.begin();
+    int ret = e.run();
+    rg.end();
+    if (ret != 0 || p->ticked != ticks || p->errors) die("timer run failed", ret ? ret : -long(p->errors));
+  }
+  ::close(in[0]);
+  ::close(in[1]);
+  ::close(log);
+  ::unlink("/tmp/iouperf-timer.log");
+  rg.report(std::string("timer-") + engine + "-p" + std::to_string(period_ms), ticks);
+}
+
 unsigned arg(int argc, char** argv, int i, const char* what) {
   if (i >= argc) die(what);
   return unsigned(std::strtoul(argv[i], nullptr, 10));
@@ -274,8 +394,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: %s ID nop-bpf|nop-user|nop-liburing N DEPTH\n"
                  "       %s ID floor N BATCH\n"
-                 "       %s ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]\n",
-                 argv[0], argv[0], argv[0]);
+                 "       %s ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]\n"
+                 "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
+                 "       %s ID timer-bpf|timer-user TICKS PERIOD_MS\n",
+                 argv[0], argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }
   region rg(arg(argc, argv, 1, "ID"));
@@ -303,6 +425,21 @@ int main(int argc, char** argv) {
         cp_engine<iouloop::userspace_engine<cp::policy>>(rg, "user", bytes, block, depth, over);
       else
         cp_liburing(rg, bytes, block, depth, over);
+    } else if (w == "echo-bpf" || w == "echo-user") {
+      unsigned conns = arg(argc, argv, 3, "CONNS"), reqs = arg(argc, argv, 4, "REQUESTS"),
+               bytes = arg(argc, argv, 5, "BYTES");
+      if (w == "echo-bpf")
+        echo_engine<iouloop::bpf_engine<echo::policy>>(rg, "bpf", conns, reqs, bytes, echo_bpf::image(),
+                                                       std::string("echo"));
+      else
+        echo_engine<iouloop::userspace_engine<echo::policy>>(rg, "user", conns, reqs, bytes);
+    } else if (w == "timer-bpf" || w == "timer-user") {
+      unsigned ticks = arg(argc, argv, 3, "TICKS"), period = arg(argc, argv, 4, "PERIOD_MS");
+      if (w == "timer-bpf")
+        timer_engine<iouloop::bpf_engine<timer::policy>>(rg, "bpf", ticks, period, timer_bpf::image(),
+                                                         std::string("timer"));
+      else
+        timer_engine<iouloop::userspace_engine<timer::policy>>(rg, "user", ticks, period);
     } else {
       die("unknown workload");
     }

@@ -217,12 +217,12 @@ grep '^@@iouloop-test ' "$work/icount.out" >>"$lines"
 case "$icount_rc" in
   0) ;;
   77)
-    why=$(grep -m1 '^SKIPPED' "$work/icount.out" || echo "SKIPPED: icount: no reason given")
-    echo "$why"
+    why=$(grep -m1 '^SKIPPED' "$work/icount.out" | sed 's/^SKIPPED: \(icount: \)\{0,1\}//')
+    why=${why:-no reason given}
     if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
-      echo "@@iouloop-test FAIL icount: IOULOOP_REQUIRE_VM=1 but the instruction counts could not run: ${why#SKIPPED: icount: }" >>"$lines"
+      echo "@@iouloop-test FAIL icount: IOULOOP_REQUIRE_VM=1 but the instruction counts could not run: $why" >>"$lines"
     else
-      echo "@@iouloop-test SKIP icount: ${why#SKIPPED: icount: }" >>"$lines"
+      echo "@@iouloop-test SKIP icount: $why" >>"$lines"
     fi ;;
   124|137)
     tail -n 5 "$work/icount.out"

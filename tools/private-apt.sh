@@ -5,6 +5,7 @@
 #
 #   private-apt.sh init                 write the configuration, update its lists
 #   private-apt.sh source PKG           unpack PKG's source in the current folder
+#   private-apt.sh fetch-source PKG     download PKG's source files only (no unpack)
 #   private-apt.sh download PKG...      download .debs into the current folder
 #   private-apt.sh depends PKG          print PKG's direct dependencies
 set -euo pipefail
@@ -57,7 +58,8 @@ CONF
 case "${1:-}" in
   init) init ;;
   source) init; shift; apt-get -c "$conf" source -qq --only-source "$@" ;;
+  fetch-source) init; shift; apt-get -c "$conf" source -qq --download-only --only-source "$@" ;;
   download) init; shift; apt-get -c "$conf" download -qq "$@" ;;
   depends) init; shift; apt-cache -c "$conf" depends --no-recommends --no-suggests "$@" ;;
-  *) echo "usage: $0 init|source PKG|download PKG...|depends PKG" >&2; exit 2 ;;
+  *) echo "usage: $0 init|source PKG|fetch-source PKG|download PKG...|depends PKG" >&2; exit 2 ;;
 esac

@@ -39,7 +39,7 @@ fi
 #    bpftool 7.x and Catch2 v3; bookworm itself gives the rest.
 base_pkgs=(bazel-bootstrap clang-19 llvm-19 lld-19 g++ make pkg-config
   libelf-dev zlib1g-dev libzstd-dev qemu-system-x86 busybox-static cpio gzip
-  dpkg-dev ca-certificates xz-utils git clang-format-19)
+  dpkg-dev ca-certificates xz-utils git clang-format-19 libglib2.0-dev python3)
 bp_pkgs=(libbpf-dev bpftool catch2)
 need=0
 for p in "${base_pkgs[@]}" "${bp_pkgs[@]}"; do
@@ -77,6 +77,14 @@ if [ ! -f "$uring_prefix/lib/liburing.a" ] || [ ! -f "$uring_prefix/include/libu
      make -s -C src install ENABLE_SHARED=0 >/dev/null) || die "liburing build failed in $src"
   rm -f "$uring_prefix"/lib/liburing*.so*
 fi
+# bench/icount builds liburing's upstream BPF tests from this source: keep it
+# (fetched again if a cleaned machine has the library but not the source).
+if ! compgen -G "/var/cache/iouloop/liburing-build/liburing-*/test/bpf_nops.c" >/dev/null; then
+  mkdir -p /var/cache/iouloop/liburing-build
+  log "fetching liburing source from sid (for bench/icount)"
+  (cd /var/cache/iouloop/liburing-build && "$top/tools/private-apt.sh" source liburing) ||
+    log "warning: liburing source not fetched; bench/icount will say SKIPPED"
+fi
 grep -q IORING_SETUP_NO_SQARRAY "$uring_prefix/include/liburing/io_uring.h" ||
   die "liburing in $uring_prefix is too old for IORING_SETUP_NO_SQARRAY"
 
@@ -93,5 +101,11 @@ fi
 if [ $want_kernel = 1 ]; then
   "$top/tools/vm/fetch-kernel.sh" || log "warning: test kernel not fetched; the VM tests will say SKIPPED"
 fi
+
+# 6. bench/icount's QEMU plugin header: Debian ships none, so it comes from
+#    the source package of the installed QEMU (bookworm), cached under
+#    /var/cache/iouloop/qemu-plugin.
+"$top/bench/icount/get-qemu-plugin-h.sh" >/dev/null ||
+  log "warning: qemu-plugin.h not fetched; bench/icount (instruction counts) will say SKIPPED"
 
 log "done"

@@ -9,8 +9,12 @@
 # this script counts them and ends with "N passed, N failed, N skipped".
 # A VM test that cannot run is reported SKIPPED with the reason, never passed;
 # IOULOOP_REQUIRE_VM=1 (set by CI) makes that a failure.
+#   4. instruction counts: bench/icount.sh's CI profile, its table, and a
+#      check against bench/icount_baseline.txt (a count that grows by more
+#      than the baseline's tolerance fails).
 #
 #   tools/test.sh [bazel flags...]
+#   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -27,6 +31,8 @@ work=$(mktemp -d /tmp/iouloop-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 lines=$work/results   # "@@iouloop-test VERDICT name" lines, all sources
 : >"$lines"
+
+if [ "${IOULOOP_TEST_ONLY:-}" != icount ]; then   # stages 1-3 (the whole suite but stage 4)
 
 # ---- 1. host tests (plain, then under ASan+UBSan) ------------------------------
 # host_pass LABEL [bazel flags...]: runs bazel test on $targets (default
@@ -211,6 +217,42 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
     fi
   fi
 fi
+
+fi   # IOULOOP_TEST_ONLY
+
+# ---- 4. instruction counts: the regression guard ------------------------------
+# Guest instructions per operation of the NOP and copy workloads, on every
+# engine and their liburing peers, in one VM boot under -icount (deterministic
+# guest clock; bench/icount/README.md). Each workload is its own program in
+# the VM with its own time limit (a hang is named: "vm: r1-LABEL did not
+# finish: ..."); the whole stage has one too. No VM or a missing prerequisite
+# (plugin header, liburing source): SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+icount_limit=1800   # a hang guard: the stage takes 1.5-3 min, its VM has its own limit (bench/icount.sh)
+echo "== instruction counts: bench/icount.sh --profile ci --check bench/icount_baseline.txt"
+timeout -k 10 "$icount_limit" bench/icount.sh --profile ci --results "$work/icount" \
+  --check bench/icount_baseline.txt -- "$@" >"$work/icount.out" 2>&1
+icount_rc=$?
+grep -v '^@@iouloop-test ' "$work/icount.out"
+grep '^@@iouloop-test ' "$work/icount.out" >>"$lines"
+case "$icount_rc" in
+  0) ;;
+  77)
+    why=$(grep -m1 '^SKIPPED' "$work/icount.out" | sed 's/^SKIPPED: \(icount: \)\{0,1\}//')
+    why=${why:-no reason given}
+    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+      echo "@@iouloop-test FAIL icount: IOULOOP_REQUIRE_VM=1 but the instruction counts could not run: $why" >>"$lines"
+    else
+      echo "@@iouloop-test SKIP icount: $why" >>"$lines"
+    fi ;;
+  124|137)
+    tail -n 5 "$work/icount.out"
+    echo "@@iouloop-test FAIL icount: bench/icount.sh did not finish: killed after $icount_limit s (time limit); its last line: $(grep -v '^[[:space:]]*$' "$work/icount.out" | tail -n 1)" >>"$lines" ;;
+  *)
+    if ! grep -q '^@@iouloop-test FAIL icount' "$work/icount.out"; then
+      tail -n 30 "$work/icount.out"
+      echo "@@iouloop-test FAIL icount: bench/icount.sh failed (exit $icount_rc): $(grep -v '^[[:space:]]*$' "$work/icount.out" | tail -n 1)" >>"$lines"
+    fi ;;
+esac
 
 # ---- summary --------------------------------------------------------------------
 grep ' FAIL ' "$lines" | sed 's/^@@iouloop-test /  /' | head -50

@@ -4,7 +4,9 @@
 # serial console.
 #
 #   run.sh [--timeout SECS] [--program-timeout [NAME=]SECS]... [--boot-timeout SECS]
-#          [--args "ARGS"] [--env NAME=VALUE]... [--log FILE] PROGRAM...
+#          [--args "ARGS"] [--env NAME=VALUE]... [--log FILE]
+#          [--file FILE]... [--plugin SO[,ARG=V...]] [--qemu-arg ARG]... [--kernel-args "ARGS"]
+#          PROGRAM...
 #
 # Each PROGRAM must be statically linked; it runs as /bin/<name> ARGS with
 # IOULOOP_IN_VM=1, in order. The console shows
@@ -27,6 +29,15 @@
 # says so ("run.sh: the VM died before any test started (attempt 1 of 3): ...").
 # A boot in which a program started is never retried.
 #
+# --file FILE puts FILE (static, if a binary) in the guest's /bin without
+# running it: for PROGRAMs that are scripts calling it.
+#
+# Measurement (bench/icount.sh): --plugin loads a QEMU TCG plugin
+# (-plugin SO,ARGS), --qemu-arg adds one argument to QEMU's command line
+# (e.g. "-icount" then "shift=0,sleep=off": the guest clock then follows the
+# instruction count, so the time limits above are in guest seconds, and idle
+# time costs nothing), --kernel-args appends to the kernel command line.
+#
 # Exit status: 0 when every program ran and exited 0; 1 when one failed or
 # did not finish; 77 when the VM cannot run here (the reason is printed as
 # "SKIPPED: ...").
@@ -40,6 +51,10 @@ attempts=3
 args=""
 log=""
 envs=""
+plugin=""
+qemu_args=()
+kernel_args=""
+files=()
 is_secs() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,6 +67,10 @@ while [ $# -gt 0 ]; do
     --boot-timeout) boot_timeout=$2; is_secs "$2" || { echo "run.sh: --boot-timeout wants seconds" >&2; exit 2; }; shift 2 ;;
     --args) args=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
+    --plugin) plugin=$2; [ -f "${2%%,*}" ] || { echo "run.sh: --plugin: no file ${2%%,*}" >&2; exit 2; }; shift 2 ;;
+    --qemu-arg) qemu_args+=("$2"); shift 2 ;;
+    --file) files+=("$2"); shift 2 ;;
+    --kernel-args) kernel_args=$2; shift 2 ;;
     --env)
       [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || { echo "run.sh: --env wants NAME=VALUE (plain characters)" >&2; exit 2; }
       envs="$envs export $2;"; shift 2 ;;
@@ -83,6 +102,11 @@ for p in "$@"; do
   [ -x "$p" ] || { echo "run.sh: $p is not an executable" >&2; exit 2; }
   if ldd "$p" >/dev/null 2>&1; then echo "run.sh: $p is dynamically linked; build it with -static" >&2; exit 2; fi
   cp "$p" "$root/bin/$(basename "$p")"
+done
+for f in ${files[@]+"${files[@]}"}; do
+  [ -f "$f" ] || { echo "run.sh: --file $f: no such file" >&2; exit 2; }
+  if ldd "$f" >/dev/null 2>&1; then echo "run.sh: --file $f is dynamically linked; build it with -static" >&2; exit 2; fi
+  cp "$f" "$root/bin/$(basename "$f")"
 done
 names=$(for p in "$@"; do basename "$p"; done | tr '\n' ' ')
 # limit_of NAME: the program's time limit in seconds.
@@ -137,9 +161,10 @@ boot() {
   # vCPU, QEMU 7.2 can keep a stale translation of kernel code that the other
   # vCPU is live-patching; boots died of an int3 left in sched_clock_cpu
   # (README.md, the paragraph on the VM harness).
-  "$qemu" -accel tcg,thread=single -nographic -no-reboot -m 1G -smp 2 -cpu max \
+  "$qemu" ${plugin:+-plugin "$(readlink -f "${plugin%%,*}")${plugin#"${plugin%%,*}"}"} ${qemu_args[@]+"${qemu_args[@]}"} \
+    -accel tcg,thread=single -nographic -no-reboot -m 1G -smp 2 -cpu max \
     -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 quiet" -serial "file:$console" -monitor none -display none -nic none \
+    -append "console=ttyS0 panic=-1 quiet${kernel_args:+ $kernel_args}" -serial "file:$console" -monitor none -display none -nic none \
     </dev/null >"$work/qemu.out" 2>&1 &
   qpid=$!
   local t0=$SECONDS booted=0

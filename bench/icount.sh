@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# bench/icount.sh: executed guest instructions per operation (user, kernel,
+# total) for iouloop's BPF engine, its userspace engine, hand-written liburing
+# loops and liburing's own BPF tests, all in one boot of the test kernel under
+# QEMU/TCG, counted by a TCG plugin between markers (bench/icount/README.md).
+# Prints the table; --check compares it with a baseline (tools/test.sh does).
+#
+#   bench/icount.sh [--profile full|ci] [--rounds R] [--boots B] [--only REGEX]
+#                   [--settle-ms MS] [--n N] [--mib M] [--mode tb|insn] [--realtime]
+#                   [--hist N] [--results DIR] [--no-build] [--check BASELINE]
+#                   [-- bazel flags...]
+#
+#   --profile full  every workload, 2 rounds, 60 s guest pause before each
+#                   region (default)
+#   --profile ci    the NOP and copy workloads of the regression guard
+#                   (bench/icount_baseline.txt), 2 rounds, 5 s pause
+#   --rounds R      each workload R times in the boot (runs one after another)
+#   --boots B       B separate boots, all in one table
+#   --only REGEX    only the workloads whose label matches (grep -E)
+#   --settle-ms MS  guest pause before each region (idle: under -icount it
+#                   costs almost no host time)
+#   --n N, --mib M  NOPs per NOP run (20000), MiB per copy (16)
+#   --ticks T       ticks per timer run (200, 10 ms apart: examples/timer)
+#   --requests R    requests per connection in the echo runs (200; 8
+#                   connections, 512 bytes each: examples/echo)
+#   --mode insn     count per instruction rather than per translation block
+#                   (slow; a cross-check)
+#   --realtime      QEMU's default clock instead of -icount (wall-clock ops/s
+#                   in the table mean something then; counts vary more)
+#   --hist N        also each region's N hottest blocks and the guest's
+#                   kallsyms, for bench/icount/hist.py (per-function costs)
+#   --results DIR   where plugin.log, console.log, table.txt, runs.json go
+#                   (default ${TMPDIR:-/tmp}/iouloop-icount/<time>)
+#   --check FILE    compare with a baseline; prints "@@iouloop-test PASS|FAIL
+#                   icount: ..." per workload (bench/icount/check.py); exit 1
+#                   if one failed. To move the baseline (in the commit that
+#                   moves the counts): bench/icount/check.py --update "REASON"
+#                   --environment "$(cat RESULTS/environment.txt)" FILE RESULTS/runs.json
+#
+# Each workload is its own program in the VM (tools/vm/run.sh) with its own
+# time limit in guest seconds (the pause + 120 s); a hang is named
+# ("vm: r1-nop-bpf-d1 did not finish: killed after ..."). Exit status: 0, 1
+# (a build failed, a workload failed, a check failed), 77 (no VM here:
+# "SKIPPED: ...").
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+here=$top/bench/icount
+profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 mode=tb icount=1 hist=0 results="" build=1 check=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --boots) boots=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --settle-ms) settle=$2; shift 2 ;;
+    --n) n=$2; shift 2 ;;
+    --mib) mib=$2; shift 2 ;;
+    --ticks) ticks=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;;
+    --realtime) icount=0; shift ;;
+    --hist) hist=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --check) check=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "icount.sh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
+  esac
+done
+bazel_flags=("$@")
+
+blk64=65536
+# label|command in the guest (@ID@: the region id). The label must be what
+# the program prints in its "@@iouperf region" line.
+all=(
+  "nop-bpf-d1|iouperf @ID@ nop-bpf $n 1"
+  "nop-user-d1|iouperf @ID@ nop-user $n 1"
+  "nop-liburing-d1|iouperf @ID@ nop-liburing $n 1"
+  "nop-bpf-d8|iouperf @ID@ nop-bpf $n 8"
+  "nop-user-d8|iouperf @ID@ nop-user $n 8"
+  "nop-liburing-d8|iouperf @ID@ nop-liburing $n 8"
+  "upstream-bpf_nops-d8|IOUPERF_ID=@ID@ bpf_nops"
+  "nop-bpf-d32|iouperf @ID@ nop-bpf $n 32"
+  "nop-user-d32|iouperf @ID@ nop-user $n 32"
+  "nop-liburing-d32|iouperf @ID@ nop-liburing $n 32"
+  "floor-b256|iouperf @ID@ floor $n 256"
+  "cp-bpf-4k-d1|iouperf @ID@ cp-bpf $mib 4096 1"
+  "cp-user-4k-d1|iouperf @ID@ cp-user $mib 4096 1"
+  "cp-liburing-4k-d1|iouperf @ID@ cp-liburing $mib 4096 1"
+  "upstream-bpf_cp-4k-d1|IOUPERF_ID=@ID@ bpf_cp_4k /tmp/cp-src /tmp/cp-dst"
+  "cp-bpf-64k-d1|iouperf @ID@ cp-bpf $mib $blk64 1"
+  "cp-user-64k-d1|iouperf @ID@ cp-user $mib $blk64 1"
+  "cp-liburing-64k-d1|iouperf @ID@ cp-liburing $mib $blk64 1"
+  "upstream-bpf_cp-64k-d1|IOUPERF_ID=@ID@ bpf_cp_64k /tmp/cp-src /tmp/cp-dst"
+  "cp-bpf-64k-d16|iouperf @ID@ cp-bpf $mib $blk64 16"
+  "cp-user-64k-d16|iouperf @ID@ cp-user $mib $blk64 16"
+  "cp-liburing-64k-d16|iouperf @ID@ cp-liburing $mib $blk64 16"
+  "cp-bpf-64k-d16-over|iouperf @ID@ cp-bpf $mib $blk64 16 over"
+  "cp-user-64k-d16-over|iouperf @ID@ cp-user $mib $blk64 16 over"
+  "cp-liburing-64k-d16-over|iouperf @ID@ cp-liburing $mib $blk64 16 over"
+  "echo-bpf-c8-512|iouperf @ID@ echo-bpf 8 $requests 512"
+  "echo-user-c8-512|iouperf @ID@ echo-user 8 $requests 512"
+  "timer-bpf-p10|iouperf @ID@ timer-bpf $ticks 10"
+  "timer-user-p10|iouperf @ID@ timer-user $ticks 10"
+  "selftest|selftest @ID@"
+)
+case "$profile" in
+  full) : "${rounds:=2}" "${settle:=60000}" ;;
+  # The regression guard: NOPs at every depth, the floor, copies of 4 KiB and
+  # 64 KiB one block at a time, liburing's tests; not the 16-deep copies into
+  # a new file (up to 7% apart between runs: the page allocator).
+  ci) : "${rounds:=2}" "${settle:=5000}"
+      [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+-(4k|64k)-d1$)' ;;
+  *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
+esac
+[ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short
+per_round=40   # region ids per round (the selftest takes 4)
+[ $((rounds * per_round)) -le 250 ] || { echo "icount.sh: at most $((250 / per_round)) rounds" >&2; exit 2; }
+limit=$((settle / 1000 + 120))   # per program, guest seconds
+
+results=${results:-${TMPDIR:-/tmp}/iouloop-icount/$(date +%Y%m%d-%H%M%S)}
+out=$results/bin
+mkdir -p "$out"
+if [ "$build" = 1 ]; then
+  echo "icount.sh: building (log: $results/build.log)" >&2
+  set +e
+  "$here/build.sh" "$out" ${bazel_flags[@]+"${bazel_flags[@]}"} >"$results/build.log" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" = 77 ]; then grep -m1 '^SKIPPED' "$results/build.log"; exit 77; fi
+  [ "$rc" = 0 ] || { tail -n 30 "$results/build.log"; echo "icount.sh: the build failed ($results/build.log)" >&2; exit 1; }
+else
+  out=${ICOUNT_BIN:-$out}
+fi
+
+# One program per workload and round: a busybox sh script named
+# r<round>-<label>, so that run.sh gives each its own time limit and names it.
+progs=$results/progs
+rm -rf "$progs" && mkdir -p "$progs"
+taskset="taskset 1 "   # the workload on vCPU 0; the other one stays idle
+{
+  echo '#!/bin/sh'
+  echo "echo \"@@iouperf config profile=$profile n=$n mib=$mib rounds=$rounds mode=$mode icount=$icount settle_ms=$settle iouloop=$(cat "$out/iouloop-commit.txt" 2>/dev/null)\""
+  echo "grep -m1 'model name' /proc/cpuinfo"
+  echo "dd if=/dev/urandom of=/tmp/cp-src bs=1048576 count=$mib 2>/dev/null"
+} >"$progs/prepare"
+list=("$progs/prepare")
+labels=()
+limits=()
+for ((r = 0; r < rounds; r++)); do
+  k=0
+  for w in "${all[@]}"; do
+    label=${w%%|*} cmd=${w#*|}
+    id=$((r * per_round + k))
+    k=$((k + 1))
+    [ "$label" = selftest ] && k=$((k + 3))   # selftest uses 4 ids
+    if [ -n "$only" ] && ! echo "$label" | grep -Eq "$only"; then continue; fi
+    [ "$r" = 0 ] && labels+=("$label")
+    cmd=${cmd//@ID@/$id}
+    envs=""
+    while [[ "$cmd" =~ ^([A-Za-z_][A-Za-z0-9_]*=[^ ]*)\ (.*)$ ]]; do
+      envs+="${BASH_REMATCH[1]} " cmd=${BASH_REMATCH[2]}
+    done
+    p=$progs/r$((r + 1))-$label
+    {
+      echo '#!/bin/sh'
+      echo "cd /tmp"
+      echo "${envs}${taskset}/bin/${cmd} || exit \$?"
+      case "$cmd" in
+        *bpf_cp*) echo "cmp /tmp/cp-src /tmp/cp-dst >/dev/null || { echo 'icount: the copy differs'; exit 1; }; rm -f /tmp/cp-dst" ;;
+      esac
+    } >"$p"
+    list+=("$p")
+    # selftest: four regions, four pauses
+    [ "$label" = selftest ] && limits+=(--program-timeout "r$((r + 1))-selftest=$((4 * settle / 1000 + 120))")
+  done
+done
+if [ "$hist" != 0 ]; then
+  { echo '#!/bin/sh'
+    echo "echo @@kallsyms-begin; grep -E ' [tTwW] ' /proc/kallsyms | gzip -9 | base64; echo @@kallsyms-end"
+  } >"$progs/kallsyms"
+  list+=("$progs/kallsyms")
+fi
+chmod +x "$progs"/*
+[ ${#labels[@]} -gt 0 ] || { echo "icount.sh: no workload matches '$only'" >&2; exit 2; }
+
+# The VM's limit, host seconds: boot, plus about ten times what a workload
+# takes here (1-3 s each in the CI profile)
+vm=(--timeout $((300 + ${#list[@]} * 20)) --program-timeout "$limit" ${limits[@]+"${limits[@]}"} --env "IOUPERF_SETTLE_MS=$settle"
+    --kernel-args "damon_stat.enabled=0")
+[ "$icount" = 1 ] && vm+=(--qemu-arg -icount --qemu-arg shift=0,sleep=off)
+status=0
+for ((b = 1; b <= boots; b++)); do
+  rd=$results/boot$b
+  mkdir -p "$rd"
+  echo "icount.sh: boot $b of $boots: ${#labels[@]} workloads x $rounds rounds, pause ${settle} ms ($rd)" >&2
+  t0=$SECONDS
+  set +e
+  "$top/tools/vm/run.sh" "${vm[@]}" --plugin "$out/insn_count.so,out=$rd/plugin.log,mode=$mode$([ "$hist" != 0 ] && echo ",hist=$hist")" \
+    --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" \
+    --log "$rd/console.log" "${list[@]}" >"$rd/vm.out" 2>&1
+  rc=$?
+  set -e
+  echo "icount.sh: boot $b: $((SECONDS - t0)) s, run.sh exit $rc" >&2
+  if [ "$rc" = 77 ]; then grep -m1 '^SKIPPED' "$rd/vm.out" || echo "SKIPPED: icount: the VM cannot run here"; exit 77; fi
+  # what did not run or failed: named, with its last line
+  grep -E '^vm: ' "$rd/vm.out" | grep -v ' exited 0$' >&2 || true
+  grep -E '^run\.sh: ' "$rd/vm.out" >&2 || true
+  [ "$rc" = 0 ] || status=1
+done
+rds=()
+for ((b = 1; b <= boots; b++)); do rds+=("$results/boot$b"); done
+python3 "$here/report.py" --json "$results/runs.json" "${rds[@]}" | tee "$results/table.txt"
+python3 "$here/report.py" --raw "${rds[@]}" >"$results/table-raw.txt"
+kernel=$(sed -n 's/^@@iouloop-vm kernel //p' "$results/boot1/console.log" | head -n1)
+echo "kernel=${kernel:-unknown} $(cat "$out/environment.txt" 2>/dev/null)" >"$results/environment.txt"
+echo "environment: $(cat "$results/environment.txt")"
+echo "results: $results (table.txt, table-raw.txt, runs.json, boot*/plugin.log, boot*/console.log)"
+if [ -n "$check" ]; then
+  vm_outs=()
+  for rd in "${rds[@]}"; do vm_outs+=(--vm-out "$rd/vm.out"); done
+  python3 "$here/check.py" "${vm_outs[@]}" --environment "$(cat "$results/environment.txt")" "$check" "$results/runs.json" "${labels[@]}" || status=1
+fi
+exit $status

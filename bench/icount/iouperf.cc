@@ -1,0 +1,451 @@
+// iouperf: one workload per run, measured between two insn_count markers
+// (see marker.h). Built static by Bazel (//bench/icount:iouperf) and run inside
+// the VM by bench/icount.sh.
+//
+//   iouperf ID nop-bpf|nop-user|nop-liburing N DEPTH     NOP chain, DEPTH in flight
+//   iouperf ID floor N BATCH                             N NOPs, BATCH per io_uring_enter (wait all)
+//   iouperf ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]
+//                                   file copy on tmpfs (/tmp) to a new file, or with
+//                                   `over` onto an existing file of the same size
+//                                   (its pages allocated before the region)
+//   iouperf ID echo-bpf|echo-user CONNS REQUESTS BYTES
+//                                   examples/echo's server on loopback; CONNS client
+//                                   threads (started before the region) each send
+//                                   REQUESTS requests of BYTES and read each echo back
+//                                   before the next; counted per request, clients included
+//   iouperf ID timer-bpf|timer-user TICKS PERIOD_MS
+//                                   examples/timer's policy: a timeout per tick, a
+//                                   record written and fsynced, a read of an empty
+//                                   pipe with a linked timeout (half a period)
+//
+// Only the run itself lies between the markers: engine.run() for iouloop
+// (the BPF object is loaded and attached before), the submit/reap loop for
+// liburing. Ring set-up, file creation and the checks afterwards are
+// outside. Prints one "@@iouperf region" line (marker.h).
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "examples/cp/cp_bpf.bpf.h"
+#include "examples/cp/cp_policy.hpp"
+#include "examples/echo/echo_bpf.bpf.h"
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo/echo_policy.hpp"
+#include "examples/nop/nop_bpf.bpf.h"
+#include "examples/nop/nop_policy.hpp"
+#include "examples/timer/timer_bpf.bpf.h"
+#include "examples/timer/timer_policy.hpp"
+#include "iouloop/engine/bpf.hpp"
+#include "iouloop/iouloop.hpp"
+#include "bench/icount/marker.h"
+
+namespace {
+
+[[noreturn]] void die(const char* what, long v = 0) {
+  std::fprintf(stderr, "iouperf: %s (%ld)\n", what, v);
+  std::exit(1);
+}
+
+// A measured region (marker.h): begin() reads /proc counters and the clock,
+// then executes the start marker; end() the end marker, then the clock.
+struct region {
+  iou_region r{};
+  unsigned id;
+  explicit region(unsigned i) : id(i) {}
+  void begin() { iou_region_begin(&r, id); }
+  void end() { iou_region_end(&r); }
+  void report(const std::string& label, unsigned long long ops) const { iou_region_report(&r, label.c_str(), ops); }
+};
+
+// The same ring flags as iouloop::ring's defaults, for the liburing loops.
+constexpr unsigned ring_flags =
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_NO_SQARRAY | IORING_SETUP_TASKRUN_FLAG;
+
+struct uring {
+  io_uring r;
+  explicit uring(unsigned entries) {
+    io_uring_params p{};
+    p.flags = ring_flags;
+    int e = io_uring_queue_init_params(entries, &r, &p);
+    if (e < 0) die("io_uring_queue_init_params", e);
+  }
+  ~uring() { io_uring_queue_exit(&r); }
+};
+
+// ---- NOPs ------------------------------------------------------------------
+template <class Engine, class... Extra>
+void nop_engine(region& rg, const char* label, unsigned total, unsigned depth, Extra&&... extra) {
+  iouloop::ring r;
+  iouloop::param_region<nop::policy> p(nop::params{total, depth, 0, 0, 0});
+  Engine e(r, p, extra...);
+  rg.begin();
+  int ret = e.run();
+  rg.end();
+  if (ret != 0 || p->completed != total || p->errors) die("NOP run failed", ret);
+  rg.report(label, total);
+}
+
+void nop_liburing(region& rg, unsigned total, unsigned depth) {
+  uring u(64);
+  unsigned submitted = 0, completed = 0, errors = 0;
+  rg.begin();
+  while (completed < total) {
+    while (submitted < total && submitted - completed < depth) {
+      io_uring_sqe* s = io_uring_get_sqe(&u.r);
+      if (!s) break;
+      io_uring_prep_nop(s);
+      io_uring_sqe_set_data64(s, submitted++);
+    }
+    io_uring_submit_and_wait(&u.r, 1);
+    unsigned head, n = 0;
+    io_uring_cqe* c;
+    io_uring_for_each_cqe(&u.r, head, c) {
+      n++;
+      if (c->res < 0) errors++;
+    }
+    io_uring_cq_advance(&u.r, n);
+    completed += n;
+  }
+  rg.end();
+  if (errors) die("liburing NOP errors", errors);
+  rg.report("nop-liburing-d" + std::to_string(depth), total);
+}
+
+// The floor: BATCH NOPs per io_uring_enter, waiting for all of them.
+void nop_floor(region& rg, unsigned total, unsigned batch) {
+  uring u(batch);
+  unsigned done = 0, errors = 0;
+  rg.begin();
+  while (done < total) {
+    unsigned b = std::min(batch, total - done);
+    for (unsigned i = 0; i < b; ++i) {
+      io_uring_sqe* s = io_uring_get_sqe(&u.r);
+      io_uring_prep_nop(s);
+      io_uring_sqe_set_data64(s, done + i);
+    }
+    io_uring_submit_and_wait(&u.r, b);
+    unsigned head, n = 0;
+    io_uring_cqe* c;
+    io_uring_for_each_cqe(&u.r, head, c) {
+      n++;
+      if (c->res < 0) errors++;
+    }
+    io_uring_cq_advance(&u.r, n);
+    done += n;
+  }
+  rg.end();
+  if (errors) die("floor NOP errors", errors);
+  rg.report("floor-b" + std::to_string(batch), total);
+}
+
+// ---- file copy ---------------------------------------------------------------
+std::vector<unsigned char> pattern(size_t n) {
+  std::vector<unsigned char> v(n);
+  unsigned long long x = 0x2545F4914F6CDD1Dull;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    v[i] = static_cast<unsigned char>(x);
+  }
+  return v;
+}
+
+struct copy_files {
+  std::string src = "/tmp/iouperf-src", dst = "/tmp/iouperf-dst";
+  std::vector<unsigned char> data;
+  int in = -1, out = -1;
+  bool over;
+  copy_files(size_t bytes, bool over_existing) : data(pattern(bytes)), over(over_existing) {
+    int fd = ::open(src.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::write(fd, data.data(), data.size()) != ssize_t(data.size())) die("cannot write the source");
+    ::close(fd);
+    if (over) {  // the destination exists with all its pages: the copy allocates none
+      std::vector<unsigned char> zeros(bytes);
+      fd = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || ::write(fd, zeros.data(), zeros.size()) != ssize_t(zeros.size()))
+        die("cannot write the destination");
+      ::close(fd);
+    }
+    in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    out = ::open(dst.c_str(), O_WRONLY | O_CREAT | (over ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
+    if (in < 0 || out < 0) die("cannot open the files");
+  }
+  void check() {
+    std::vector<unsigned char> got(data.size() + 1);
+    int fd = ::open(dst.c_str(), O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : ::read(fd, got.data(), got.size());
+    if (fd >= 0) ::close(fd);
+    if (n != ssize_t(data.size()) || std::memcmp(got.data(), data.data(), data.size()) != 0)
+      die("the copy differs from the source", n);
+  }
+  ~copy_files() {
+    ::close(in);
+    ::close(out);
+    ::unlink(src.c_str());
+    ::unlink(dst.c_str());
+  }
+};
+
+// Buffers touched once before the region (no first-touch page faults in it).
+struct buffers {
+  void* p;
+  size_t n;
+  explicit buffers(size_t bytes) : n(bytes) {
+    p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED) die("mmap of the buffers");
+  }
+  ~buffers() { ::munmap(p, n); }
+  unsigned long long addr() const { return reinterpret_cast<unsigned long long>(p); }
+};
+
+std::string cp_label(const char* engine, unsigned block, unsigned depth, bool over) {
+  return std::string("cp-") + engine + "-" + std::to_string(block >> 10) + "k-d" + std::to_string(depth) +
+         (over ? "-over" : "");
+}
+
+template <class Engine, class... Extra>
+void cp_engine(region& rg, const char* engine, size_t bytes, unsigned block, unsigned depth, bool over,
+               Extra&&... extra) {
+  copy_files f(bytes, over);
+  buffers bufs(size_t(block) * depth);
+  iouloop::ring r;
+  iouloop::param_region<cp::policy> p(cp::make_params(f.in, f.out, bytes, bufs.addr(), block, depth));
+  Engine e(r, p, extra...);
+  rg.begin();
+  int ret = e.run();
+  rg.end();
+  if (ret != 0 || p->error || p->copied != bytes) die("copy failed", ret ? ret : p->error);
+  f.check();
+  rg.report(cp_label(engine, block, depth, over), bytes / block);
+}
+
+// The scheme of cp::policy written against liburing (as bench/userspace_bench.cc):
+// linked read->write per block, reads skip their CQE on success.
+void cp_liburing(region& rg, size_t bytes, unsigned block, unsigned depth, bool over) {
+  copy_files f(bytes, over);
+  buffers bufs(size_t(block) * depth);
+  uring u(64);
+  std::vector<unsigned> free_slots;
+  for (unsigned i = depth; i-- > 0;) free_slots.push_back(i);
+  std::vector<unsigned> slot_len(depth);
+  size_t next = 0, copied = 0;
+  rg.begin();
+  while (copied < bytes) {
+    while (next < bytes && !free_slots.empty() && io_uring_sq_space_left(&u.r) >= 2) {
+      unsigned slot = free_slots.back();
+      free_slots.pop_back();
+      unsigned len = unsigned(std::min<size_t>(block, bytes - next));
+      char* buf = static_cast<char*>(bufs.p) + size_t(slot) * block;
+      io_uring_sqe* r = io_uring_get_sqe(&u.r);
+      io_uring_prep_read(r, f.in, buf, len, next);
+      r->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+      io_uring_sqe_set_data64(r, (1ull << 56) | slot);
+      io_uring_sqe* w = io_uring_get_sqe(&u.r);
+      io_uring_prep_write(w, f.out, buf, len, next);
+      io_uring_sqe_set_data64(w, (2ull << 56) | slot);
+      slot_len[slot] = len;
+      next += len;
+    }
+    io_uring_submit_and_wait(&u.r, 1);
+    unsigned head, n = 0;
+    io_uring_cqe* c;
+    bool bad = false;
+    io_uring_for_each_cqe(&u.r, head, c) {
+      n++;
+      unsigned slot = unsigned(c->user_data & 0xffffffff);
+      if ((c->user_data >> 56) == 2 && c->res == int(slot_len[slot])) {
+        copied += slot_len[slot];
+        free_slots.push_back(slot);
+      } else {
+        bad = true;
+      }
+    }
+    io_uring_cq_advance(&u.r, n);
+    if (bad) die("liburing copy: a read or write failed");
+  }
+  rg.end();
+  f.check();
+  rg.report(cp_label("liburing", block, depth, over), bytes / block);
+}
+
+// ---- echo ------------------------------------------------------------------------
+bool write_all(int fd, const unsigned char* p, size_t n) {
+  while (n) {
+    ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return false;
+    p += w, n -= size_t(w);
+  }
+  return true;
+}
+bool read_all(int fd, unsigned char* p, size_t n) {
+  while (n) {
+    ssize_t r = ::read(fd, p, n);
+    if (r <= 0) return false;
+    p += r, n -= size_t(r);
+  }
+  return true;
+}
+
+// One client: connects (before the region), waits for a byte on `go`, then
+// REQUESTS times sends BYTES and reads the echo back, checking it.
+void echo_client(uint16_t port, int go, unsigned reqs, unsigned bytes, unsigned seed, std::atomic<int>& bad) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    bad++;
+    if (s >= 0) ::close(s);
+    return;
+  }
+  char c;
+  if (::read(go, &c, 1) != 1) bad++;
+  std::vector<unsigned char> out = pattern(bytes), in(bytes);
+  for (unsigned i = 0; i < reqs; ++i) {
+    out[0] = static_cast<unsigned char>(seed + i);
+    if (!write_all(s, out.data(), bytes) || !read_all(s, in.data(), bytes) || in != out) {
+      bad++;
+      break;
+    }
+  }
+  ::close(s);
+}
+
+template <class Engine, class... Extra>
+void echo_engine(region& rg, const char* engine, unsigned conns, unsigned reqs, unsigned bytes, Extra&&... extra) {
+  if (conns == 0 || conns > echo::max_conns || bytes > 16384) die("echo: 1..64 connections, at most 16384 bytes");
+  echo_host::ensure_loopback();
+  echo_host::listener lis(0);
+  echo_host::slot_buffers bufs{conns, 16384};
+  iouloop::ring r;
+  iouloop::param_region<echo::policy> p(echo::make_params(lis.fd(), bufs.addr(), conns, 16384, conns));
+  Engine e(r, p, extra...);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) die("pipe");
+  std::atomic<int> bad{0};
+  std::vector<std::thread> clients;
+  for (unsigned i = 0; i < conns; ++i)
+    clients.emplace_back(echo_client, lis.port(), go[0], reqs, bytes, i * 7919u, std::ref(bad));
+  rg.begin();
+  std::vector<char> start(conns, 'g');
+  if (::write(go[1], start.data(), conns) != ssize_t(conns)) die("echo: cannot start the clients");
+  int ret = e.run();
+  rg.end();
+  for (auto& t : clients) t.join();
+  echo_host::close_open_slots(*p);
+  lis.close();
+  ::close(go[0]);
+  ::close(go[1]);
+  const unsigned long long want = 1ull * conns * reqs * bytes;
+  if (ret != 0 || bad || p->error || p->closed != conns || p->bytes_echoed != want)
+    die("echo run failed", ret ? ret : bad ? -long(bad) : p->error);
+  rg.report(std::string("echo-") + engine + "-c" + std::to_string(conns) + "-" + std::to_string(bytes),
+            1ull * conns * reqs);
+}
+
+// ---- timer -------------------------------------------------------------------
+// Per tick: idle time costs nothing here (-icount with sleep=off skips it), so
+// the count is the work of a tick: timeout, write, fsync, read, link timeout.
+template <class Engine, class... Extra>
+void timer_engine(region& rg, const char* engine, unsigned ticks, unsigned period_ms, Extra&&... extra) {
+  int log = ::open("/tmp/iouperf-timer.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int in[2];
+  if (log < 0 || ::pipe2(in, O_CLOEXEC) != 0) die("cannot open the timer's log or pipe");
+  {
+    iouloop::ring r;
+    iouloop::param_region<timer::policy> p(timer::make_params(log, in[0], period_ms, period_ms / 2, ticks));
+    Engine e(r, p, extra...);
+    rg.begin();
+    int ret = e.run();
+    rg.end();
+    if (ret != 0 || p->ticked != ticks || p->errors) die("timer run failed", ret ? ret : -long(p->errors));
+  }
+  ::close(in[0]);
+  ::close(in[1]);
+  ::close(log);
+  ::unlink("/tmp/iouperf-timer.log");
+  rg.report(std::string("timer-") + engine + "-p" + std::to_string(period_ms), ticks);
+}
+
+unsigned arg(int argc, char** argv, int i, const char* what) {
+  if (i >= argc) die(what);
+  return unsigned(std::strtoul(argv[i], nullptr, 10));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr,
+                 "usage: %s ID nop-bpf|nop-user|nop-liburing N DEPTH\n"
+                 "       %s ID floor N BATCH\n"
+                 "       %s ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]\n"
+                 "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
+                 "       %s ID timer-bpf|timer-user TICKS PERIOD_MS\n",
+                 argv[0], argv[0], argv[0], argv[0], argv[0]);
+    return 2;
+  }
+  region rg(arg(argc, argv, 1, "ID"));
+  std::string w = argv[2];
+  try {
+    if (w == "nop-bpf" || w == "nop-user" || w == "nop-liburing") {
+      unsigned n = arg(argc, argv, 3, "N"), d = arg(argc, argv, 4, "DEPTH");
+      if (w == "nop-bpf")
+        nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-d" + std::to_string(d)).c_str(), n, d,
+                                                     nop_bpf::image(), std::string("nop"));
+      else if (w == "nop-user")
+        nop_engine<iouloop::userspace_engine<nop::policy>>(rg, ("nop-user-d" + std::to_string(d)).c_str(), n, d);
+      else
+        nop_liburing(rg, n, d);
+    } else if (w == "floor") {
+      nop_floor(rg, arg(argc, argv, 3, "N"), arg(argc, argv, 4, "BATCH"));
+    } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-liburing") {
+      size_t bytes = size_t(arg(argc, argv, 3, "MIB")) << 20;
+      unsigned block = arg(argc, argv, 4, "BLOCK"), depth = arg(argc, argv, 5, "DEPTH");
+      bool over = argc > 6 && std::string(argv[6]) == "over";
+      if (w == "cp-bpf")
+        cp_engine<iouloop::bpf_engine<cp::policy>>(rg, "bpf", bytes, block, depth, over, cp_bpf::image(),
+                                                   std::string("cp"));
+      else if (w == "cp-user")
+        cp_engine<iouloop::userspace_engine<cp::policy>>(rg, "user", bytes, block, depth, over);
+      else
+        cp_liburing(rg, bytes, block, depth, over);
+    } else if (w == "echo-bpf" || w == "echo-user") {
+      unsigned conns = arg(argc, argv, 3, "CONNS"), reqs = arg(argc, argv, 4, "REQUESTS"),
+               bytes = arg(argc, argv, 5, "BYTES");
+      if (w == "echo-bpf")
+        echo_engine<iouloop::bpf_engine<echo::policy>>(rg, "bpf", conns, reqs, bytes, echo_bpf::image(),
+                                                       std::string("echo"));
+      else
+        echo_engine<iouloop::userspace_engine<echo::policy>>(rg, "user", conns, reqs, bytes);
+    } else if (w == "timer-bpf" || w == "timer-user") {
+      unsigned ticks = arg(argc, argv, 3, "TICKS"), period = arg(argc, argv, 4, "PERIOD_MS");
+      if (w == "timer-bpf")
+        timer_engine<iouloop::bpf_engine<timer::policy>>(rg, "bpf", ticks, period, timer_bpf::image(),
+                                                         std::string("timer"));
+      else
+        timer_engine<iouloop::userspace_engine<timer::policy>>(rg, "user", ticks, period);
+    } else {
+      die("unknown workload");
+    }
+  } catch (const iouloop::error& e) {
+    std::fprintf(stderr, "iouperf: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -209,7 +209,7 @@ struct buffers {
     if (p == MAP_FAILED) die("mmap of the buffers");
   }
   ~buffers() { ::munmap(p, n); }
-  unsigned long long addr() const { return reinterpret_cast<unsigned long long>(p); }
+  iouloop::uaddr addr() const { return iouloop::uaddr::of(p); }
 };
 
 std::string cp_label(const char* engine, unsigned block, unsigned depth, bool over) {
@@ -228,7 +228,7 @@ void cp_engine(region& rg, const char* engine, size_t bytes, unsigned block, uns
   rg.begin();
   int ret = e.run();
   rg.end();
-  if (ret != 0 || p->error || p->copied != bytes) die("copy failed", ret ? ret : p->error);
+  if (ret != 0 || p->copied != bytes) die("copy failed", ret);
   f.check();
   rg.report(cp_label(engine, block, depth, over), bytes / block);
 }
@@ -352,8 +352,8 @@ void echo_engine(region& rg, const char* engine, unsigned conns, unsigned reqs, 
   ::close(go[0]);
   ::close(go[1]);
   const unsigned long long want = 1ull * conns * reqs * bytes;
-  if (ret != 0 || bad || p->error || p->closed != conns || p->bytes_echoed != want)
-    die("echo run failed", ret ? ret : bad ? -long(bad) : p->error);
+  if (ret != 0 || bad || p->closed != conns || p->bytes_echoed != want)
+    die("echo run failed", ret ? ret : -long(bad));
   rg.report(std::string("echo-") + engine + "-c" + std::to_string(conns) + "-" + std::to_string(bytes),
             1ull * conns * reqs);
 }

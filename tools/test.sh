@@ -137,6 +137,19 @@ else
   done
 fi
 
+# A policy that includes a standard header must stop at the include, saying
+# what to use instead (bpf/defs.bzl, _NO_STD_HEADERS; manual target).
+target=//tests/inline:stdlib_bpf.embed
+want="iouloop: <array> is part of the standard library, which a policy cannot use in BPF"
+if bazel build "$target" "$@" >"$work/stdlib.out" 2>&1; then
+  echo "@@iouloop-test FAIL stdlib: $target built, but its policy includes <array>" >>"$lines"
+elif grep -qF -- "$want" "$work/stdlib.out"; then
+  echo "@@iouloop-test PASS stdlib: $target fails to build, saying: $want" >>"$lines"
+else
+  tail -n 20 "$work/stdlib.out"
+  echo "@@iouloop-test FAIL stdlib: $target fails to build, saying: $want" >>"$lines"
+fi
+
 # ---- 2. a consumer workspace ------------------------------------------------------
 # tests/consumer depends on @iouloop and builds its own policy with the rule.
 echo "== consumer workspace: tests/consumer"

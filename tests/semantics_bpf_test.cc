@@ -16,6 +16,7 @@ IOULOOP_PROGRAM_FOR(sem::signal_with_completions, semantics_bpf::programs::signa
 IOULOOP_PROGRAM_FOR(sem::timer_chain, semantics_bpf::programs::timer_chain);
 IOULOOP_PROGRAM_FOR(sem::busy_poll, semantics_bpf::programs::busy_poll);
 IOULOOP_PROGRAM_FOR(sem::assumes_full_batch, semantics_bpf::programs::assumes_full_batch);
+IOULOOP_PROGRAM_FOR(sem::staged_value, semantics_bpf::programs::staged_value);
 
 #define IOULOOP_RUNNER bpf_runner
 #include "tests/semantics/table.hpp"

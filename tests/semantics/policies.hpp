@@ -26,6 +26,8 @@ struct params {
   u32 round;          // rounds done
   u32 short_batches;  // steps that found fewer CQEs than they had waited for
   abi::kernel_timespec ts[3];
+  s32 fail_with;  // staged_value: loop.fail() with this in the third step
+  u32 pad;
 };
 
 enum class tag : u8 { nop = 1, timer, cancel };
@@ -50,6 +52,29 @@ struct continue_until_limit {
     l.params.steps++;
     return l.params.steps >= l.params.limit ? loop_stop : loop_continue;
   }
+};
+
+// iouloop's exit record (not a kernel rule): in the third step, the second
+// stage of a sequence<> returns `value`, or loop.fail(fail_with) when set.
+struct count_step {
+  template <class Loop>
+  static int step(Loop& l) {
+    l.params.steps++;
+    return loop_continue;
+  }
+};
+struct value_at_third {
+  static constexpr u32 fail_line = __LINE__ + 4;  // the line of the l.fail below
+  template <class Loop>
+  static int step(Loop& l) {
+    if (l.params.steps < 3) return loop_continue;
+    if (l.params.fail_with) return l.fail(l.params.fail_with);
+    return l.params.value;
+  }
+};
+struct staged_value : sequence<count_step, value_at_third> {
+  using params_type = params;
+  static constexpr u32 fail_line = value_at_third::fail_line;
 };
 
 // Rule: any other return value ends the loop with -EINVAL.

@@ -15,3 +15,4 @@ IOULOOP_BPF_POLICY(signal_with_completions, sem::signal_with_completions);
 IOULOOP_BPF_POLICY(timer_chain, sem::timer_chain);
 IOULOOP_BPF_POLICY(busy_poll, sem::busy_poll);
 IOULOOP_BPF_POLICY(assumes_full_batch, sem::assumes_full_batch);
+IOULOOP_BPF_POLICY(staged_value, sem::staged_value);

@@ -34,9 +34,40 @@ TEST_CASE("any other return value ends the loop with -EINVAL", "[semantics]") {
   s.params().value = value;
   REQUIRE(s.run() == -EINVAL);
   REQUIRE(s.params().steps == 1);
+  // iouloop's exit record (not a kernel rule): which value, in which step
+  REQUIRE(s.exit().has_value == 1);
+  REQUIRE(s.exit().value == value);
+  REQUIRE(s.exit().value_step == 1);
+  REQUIRE(s.exit().steps == 1);
+  REQUIRE(s.exit().error == 0);
+  REQUIRE(iouloop::describe(s.exit(), -EINVAL).find("step 1 returned " + std::to_string(value)) != std::string::npos);
   s.params().steps = 0;
   s.params().value = iouloop::loop_stop; /* the ring is still usable */
   REQUIRE(s.run() == 0);
+  REQUIRE(s.exit().has_value == 0); /* a new run, a new record */
+}
+TEST_CASE("an invalid value from a sequence<> stage names the stage; loop.fail() names file and line", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  Runner::session<sem::staged_value> s;
+  s.params().value = 7;
+  REQUIRE(s.run() == -EINVAL);
+  REQUIRE(s.exit().has_value == 1);
+  REQUIRE(s.exit().value == 7);
+  REQUIRE(s.exit().stage == 2);
+  REQUIRE(s.exit().value_step == 3);
+  REQUIRE(s.exit().steps == 3);
+  s.params().value = iouloop::loop_stop;
+  s.params().fail_with = -EIO;
+  s.params().steps = 0;
+  REQUIRE(s.run() == -EIO); /* STOP after loop.fail(): run() returns the failure */
+  REQUIRE(s.exit().error == -EIO);
+  REQUIRE(std::string(s.exit().file) == "tests/semantics/policies.hpp");
+  REQUIRE(s.exit().line == sem::staged_value::fail_line);
+  REQUIRE(s.exit().steps == 3);
+  const std::string said = iouloop::describe(s.exit(), -EIO);
+  CAPTURE(said);
+  REQUIRE(said.find("tests/semantics/policies.hpp:" + std::to_string(sem::staged_value::fail_line)) !=
+          std::string::npos);
 }
 TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][exact-wake]") {
   using Runner = IOULOOP_RUNNER;

@@ -352,8 +352,7 @@ void echo_engine(region& rg, const char* engine, unsigned conns, unsigned reqs, 
   ::close(go[0]);
   ::close(go[1]);
   const unsigned long long want = 1ull * conns * reqs * bytes;
-  if (ret != 0 || bad || p->closed != conns || p->bytes_echoed != want)
-    die("echo run failed", ret ? ret : -long(bad));
+  if (ret != 0 || bad || p->closed != conns || p->bytes_echoed != want) die("echo run failed", ret ? ret : -long(bad));
   rg.report(std::string("echo-") + engine + "-c" + std::to_string(conns) + "-" + std::to_string(bytes),
             1ull * conns * reqs);
 }

@@ -72,6 +72,35 @@ TEST_CASE("a non-sleepable program calling the submit kfunc is rejected by the v
   REQUIRE(census::until_within(before).within(before));
 }
 
+TEST_CASE("a loop bounded by the params is refused by the verifier, as the README says", "[negative][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    iouloop::ring r;
+    param_region<nop::policy> p;
+    // The log runs to hundreds of thousands of lines: capture it (the
+    // engine's error holds its end) without libbpf also printing it.
+    const libbpf_print_fn_t app = libbpf_set_print(nullptr);
+    struct restore {
+      libbpf_print_fn_t app;
+      ~restore() { libbpf_set_print(app); }
+    } restore_print{app};
+    try {
+      bpf_engine<nop::policy> e(r, p, negative_bpf::image(), "runtime_bound");
+      FAIL("the verifier accepted a loop whose bound is in the params");
+    } catch (const iouloop::error& e) {
+      const std::string said = e.what();
+      CAPTURE(said);
+      REQUIRE(said.find("verifier said") != std::string::npos);
+      // what the verifier says of such a loop (this one: the first)
+      REQUIRE((said.find("The sequence of 8193 jumps is too complex") != std::string::npos ||
+               said.find("BPF program is too large") != std::string::npos ||
+               said.find("infinite loop detected") != std::string::npos));
+    }
+  }
+  REQUIRE(census::until_within(before).within(before));
+}
+
 TEST_CASE("a ring without DEFER_TASKRUN is refused by name, by iouloop and by the kernel", "[negative][bpf]") {
   require_bpf_engine();
   const census before = census::settled();

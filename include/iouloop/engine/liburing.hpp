@@ -37,7 +37,8 @@ inline ring borrow(io_uring& u) {
                 "liburing's ring has no fd (io_uring_close_ring_fd closed it): the loop needs the ring's fd; "
                 "keep it open");
   if (u.sq.ring_ptr != u.cq.ring_ptr)
-    throw error(EOPNOTSUPP, "liburing's SQ and CQ rings are two mappings (no IORING_FEAT_SINGLE_MMAP, before Linux 5.4)");
+    throw error(EOPNOTSUPP,
+                "liburing's SQ and CQ rings are two mappings (no IORING_FEAT_SINGLE_MMAP, before Linux 5.4)");
   const u32 published = detail::load_acquire(u.sq.ktail);
   if (u.sq.sqe_tail != published)
     throw error(EBUSY, "liburing holds " + std::to_string(u.sq.sqe_tail - published) +

@@ -39,7 +39,7 @@ fi
 #    bpftool 7.x and Catch2 v3; bookworm itself gives the rest.
 base_pkgs=(bazel-bootstrap clang-19 llvm-19 lld-19 g++ make pkg-config
   libelf-dev zlib1g-dev libzstd-dev qemu-system-x86 busybox-static cpio gzip
-  dpkg-dev ca-certificates xz-utils git clang-format-19 libglib2.0-dev python3)
+  dpkg-dev ca-certificates xz-utils git clang-format-19 libglib2.0-dev python3 cmake)
 bp_pkgs=(libbpf-dev bpftool catch2)
 need=0
 for p in "${base_pkgs[@]}" "${bp_pkgs[@]}"; do

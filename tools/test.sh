@@ -13,8 +13,14 @@
 #      check against bench/icount_baseline.txt (a count that grows by more
 #      than the baseline's tolerance fails).
 #
+#   5. CMake users: the library installed with cmake --install into a temp
+#      prefix, and tests/cmake_consumer built against it (find_package) and
+#      from the source tree (add_subdirectory): its policy for BPF and the
+#      host, run on the userspace engine; policies the build must refuse.
+#
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
+#   IOULOOP_TEST_ONLY=cmake tools/test.sh     set-up, then stage 5 only
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -27,12 +33,17 @@ if [ "${IOULOOP_SKIP_SETUP:-0}" != 1 ]; then
   fi
 fi
 
+# run_stage NAME: whether IOULOOP_TEST_ONLY lets stage NAME run (suite: 1-3).
+only=${IOULOOP_TEST_ONLY:-}
+case "$only" in ""|suite|icount|cmake) ;; *) echo "test.sh: IOULOOP_TEST_ONLY=$only: not a stage (suite, icount, cmake)"; exit 2 ;; esac
+run_stage() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
 work=$(mktemp -d /tmp/iouloop-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 lines=$work/results   # "@@iouloop-test VERDICT name" lines, all sources
 : >"$lines"
 
-if [ "${IOULOOP_TEST_ONLY:-}" != icount ]; then   # stages 1-3 (the whole suite but stage 4)
+if run_stage suite; then   # stages 1-3
 
 # ---- 1. host tests (plain, then under ASan+UBSan) ------------------------------
 # host_pass LABEL [bazel flags...]: runs bazel test on $targets (default
@@ -231,7 +242,69 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
   fi
 fi
 
-fi   # IOULOOP_TEST_ONLY
+fi   # stages 1-3
+
+# ---- 5. CMake users (run before stage 4, which is the longest) -----------------------
+# cmake --install into a temp prefix; tests/cmake_consumer through
+# find_package and through add_subdirectory builds the Bazel consumer's
+# policy with iouloop_bpf_program (cmake/iouloopBpf.cmake) and runs it on the
+# userspace engine; the function refuses what the Bazel rule refuses.
+if run_stage cmake; then
+cm=$work/cmake
+echo "== CMake: install, then tests/cmake_consumer (find_package, add_subdirectory)"
+# cmake_case NAME WHAT COMMAND...: one result line; the log's tail on failure.
+cmake_case() {
+  local name=$1 what=$2; shift 2
+  if "$@" >"$cm/$name.out" 2>&1; then
+    echo "@@iouloop-test PASS cmake-$name: $what" >>"$lines"
+  else
+    tail -n 30 "$cm/$name.out"
+    echo "@@iouloop-test FAIL cmake-$name: $what (log: tail above)" >>"$lines"
+    return 1
+  fi
+}
+cmake_install() {
+  cmake -S "$top" -B "$cm/lib" -DCMAKE_INSTALL_PREFIX="$cm/prefix" && cmake --build "$cm/lib" -j 2 &&
+    cmake --install "$cm/lib" && test -f "$cm/prefix/lib/cmake/iouloop/iouloopConfig.cmake" &&
+    test -f "$cm/prefix/include/iouloop/iouloop.hpp"
+}
+cmake_consumer() {   # BUILD_DIR cmake-args...
+  local b=$1; shift
+  cmake -S "$top/tests/cmake_consumer" -B "$b" "$@" && cmake --build "$b" -j 2 &&
+    test -s "$b/countdown_bpf.bpf/countdown_bpf.bpf.o" && "$b/app"
+}
+mkdir -p "$cm"
+if ! command -v cmake >/dev/null; then
+  echo "@@iouloop-test FAIL cmake: cmake is not installed (tools/setup.sh installs it)" >>"$lines"
+elif cmake_case install "cmake --install puts the headers, the targets, the checkers and iouloop_bpf_program in a prefix" cmake_install; then
+  cmake_case find-package "a project with find_package(iouloop) builds its policy for BPF and the host, and runs it" \
+    cmake_consumer "$cm/consumer" -DCMAKE_PREFIX_PATH="$cm/prefix"
+  cmake_case add-subdirectory "a project with add_subdirectory(iouloop) builds its policy for BPF and the host, and runs it" \
+    cmake_consumer "$cm/consumer-sub" -DIOULOOP_SOURCE_DIR="$top"
+  # What the function must refuse, each with what it must say.
+  if cmake -S "$top/tests/cmake_consumer" -B "$cm/refused" -DCMAKE_PREFIX_PATH="$cm/prefix" \
+      -DIOULOOP_CONSUMER_REFUSED=ON >"$cm/refused.out" 2>&1; then
+    while IFS='|' read -r target want; do
+      if cmake --build "$cm/refused" --target "${target}_generate" >"$cm/$target.out" 2>&1; then
+        echo "@@iouloop-test FAIL cmake-refuse: $target built, but it must not" >>"$lines"
+      elif grep -qF -- "$want" "$cm/$target.out"; then
+        echo "@@iouloop-test PASS cmake-refuse: $target fails to build, saying: $want" >>"$lines"
+      else
+        tail -n 20 "$cm/$target.out"
+        echo "@@iouloop-test FAIL cmake-refuse: $target fails to build, saying: $want" >>"$lines"
+      fi
+    done <<'CASES'
+pointer_bpf|CMake target pointer_bpf: error: BPF program 'with_pointer': its params_type (struct params) holds pointers
+refused_bpf|calls 'refused::calls_for(unsigned int)', which was not inlined: it is recursive
+stdlib_bpf|iouloop: <array> is part of the standard library, which a policy cannot use in BPF
+CASES
+  else
+    tail -n 30 "$cm/refused.out"
+    echo "@@iouloop-test FAIL cmake-refuse: tests/cmake_consumer with IOULOOP_CONSUMER_REFUSED=ON did not configure" >>"$lines"
+  fi
+fi
+grep "^@@iouloop-test [A-Z]* cmake" "$lines" | sed "s/^@@iouloop-test /  /"
+fi   # stage 5
 
 # ---- 4. instruction counts: the regression guard ------------------------------
 # Guest instructions per operation of the NOP and copy workloads, on every
@@ -240,6 +313,7 @@ fi   # IOULOOP_TEST_ONLY
 # the VM with its own time limit (a hang is named: "vm: r1-LABEL did not
 # finish: ..."); the whole stage has one too. No VM or a missing prerequisite
 # (plugin header, liburing source): SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+if run_stage icount; then
 icount_limit=1800   # a hang guard: the stage takes 1.5-3 min, its VM has its own limit (bench/icount.sh)
 echo "== instruction counts: bench/icount.sh --profile ci --check bench/icount_baseline.txt"
 timeout -k 10 "$icount_limit" bench/icount.sh --profile ci --results "$work/icount" \
@@ -266,6 +340,7 @@ case "$icount_rc" in
       echo "@@iouloop-test FAIL icount: bench/icount.sh failed (exit $icount_rc): $(grep -v '^[[:space:]]*$' "$work/icount.out" | tail -n 1)" >>"$lines"
     fi ;;
 esac
+fi   # stage 4
 
 # ---- summary --------------------------------------------------------------------
 grep ' FAIL ' "$lines" | sed 's/^@@iouloop-test /  /' | head -50

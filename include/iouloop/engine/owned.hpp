@@ -90,6 +90,11 @@ class mapping {
   // The same, typed for SQE builders and params (iouloop/words.hpp).
   uaddr user_addr() const noexcept { return uaddr::of(p_); }
   explicit operator bool() const noexcept { return p_ != nullptr; }
+  // Gives the mapping up without unmapping it (a ring borrowed from liburing).
+  void* release() noexcept {
+    bytes_ = 0;
+    return std::exchange(p_, nullptr);
+  }
 
  private:
   void reset() noexcept {

@@ -83,8 +83,41 @@ inline std::string loop_flags_problem(u32 flags) {
 // The ring's fd and its two mappings, each with its owner: a ring moves
 // (defaulted), and a constructor that throws half-way leaves nothing behind.
 // Engines hold a ring by reference: do not move it while one uses it.
+//
+// A ring set up by someone else (liburing: iouloop/engine/liburing.hpp) is
+// borrowed with ring::borrow: the same fd and mappings, given back untouched
+// (neither closed nor unmapped) when the ring goes.
 class ring {
  public:
+  // What a borrowed ring is made of: the lender's fd, flags, mappings, and
+  // the offsets in them (ring_layout; its region sizes are computed here).
+  struct parts {
+    int fd;
+    u32 flags;
+    ring_layout layout;
+    u8* rings;
+    usize rings_bytes;  // the lender's mapping
+    u8* sqes;
+    usize sqes_bytes;
+  };
+  static ring borrow(const parts& p) { return ring(p); }
+
+  ring(ring&&) noexcept = default;
+  ring& operator=(ring&& o) noexcept {
+    if (this != &o) {
+      give_back();
+      fd_ = std::move(o.fd_);
+      rings_ = std::move(o.rings_);
+      sqes_ = std::move(o.sqes_);
+      layout_ = o.layout_;
+      setup_flags_ = o.setup_flags_;
+      borrowed_ = std::exchange(o.borrowed_, false);
+    }
+    return *this;
+  }
+  ~ring() { give_back(); }
+  bool borrowed() const { return borrowed_; }
+
   explicit ring(const ring_options& o = {}) {
     io_uring_params p{};
     p.flags = o.flags;
@@ -112,14 +145,8 @@ class ring {
     L.setup_flags = p.flags;
     // SQE128/CQE32 rings are made (so that the engines can refuse them by
     // name), with the sizes the kernel gives them.
-    const usize sqe_bytes = (p.flags & abi::setup::sqe128) ? 2 * sizeof(abi::sqe) : sizeof(abi::sqe);
-    const usize cqe_bytes = (p.flags & abi::setup::cqe32) ? 2 * sizeof(abi::cqe) : sizeof(abi::cqe);
-    const usize sq_bytes = (p.flags & abi::setup::no_sqarray) ? 0 : p.sq_off.array + p.sq_entries * sizeof(u32);
-    const usize cq_bytes = p.cq_off.cqes + p.cq_entries * cqe_bytes;
-    const usize rings_bytes = sq_bytes > cq_bytes ? sq_bytes : cq_bytes;
-    const usize sqes_bytes = p.sq_entries * sqe_bytes;
-    L.rings_size = static_cast<u32>(rings_bytes);
-    L.sqes_size = static_cast<u32>(sqes_bytes);
+    size_regions(L);
+    const usize rings_bytes = L.rings_size, sqes_bytes = L.sqes_size;
     rings_ = mapping::map(rings_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING,
                           "the io_uring rings");
     sqes_ = mapping::map(sqes_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES,
@@ -152,6 +179,34 @@ class ring {
   }
 
  private:
+  explicit ring(const parts& p)
+      : fd_(p.fd),
+        rings_(p.rings, p.rings_bytes),
+        sqes_(p.sqes, p.sqes_bytes),
+        layout_(p.layout),
+        setup_flags_(p.flags),
+        borrowed_(true) {
+    layout_.setup_flags = p.flags;
+    size_regions(layout_);
+  }
+  // The regions' sizes the BPF side passes to bpf_io_uring_get_region, from
+  // the offsets, entries and flags (the kernel's rings_size()).
+  static void size_regions(ring_layout& L) {
+    const usize sqe_bytes = (L.setup_flags & abi::setup::sqe128) ? 2 * sizeof(abi::sqe) : sizeof(abi::sqe);
+    const usize cqe_bytes = (L.setup_flags & abi::setup::cqe32) ? 2 * sizeof(abi::cqe) : sizeof(abi::cqe);
+    const usize sq_bytes = (L.setup_flags & abi::setup::no_sqarray) ? 0 : L.sq_array + L.sq_entries * sizeof(u32);
+    const usize cq_bytes = L.cq_cqes + L.cq_entries * cqe_bytes;
+    L.rings_size = static_cast<u32>(sq_bytes > cq_bytes ? sq_bytes : cq_bytes);
+    L.sqes_size = static_cast<u32>(L.sq_entries * sqe_bytes);
+  }
+  // A borrowed ring's parts go back to the lender as they are.
+  void give_back() noexcept {
+    if (!borrowed_) return;
+    (void)fd_.release();
+    (void)rings_.release();
+    (void)sqes_.release();
+    borrowed_ = false;
+  }
   static std::string setup_failure(int e, const ring_options& o) {
     std::string what =
         "io_uring_setup(" + std::to_string(o.sq_entries) + " entries, flags 0x" + to_hex(o.flags) + ") failed";
@@ -184,6 +239,7 @@ class ring {
   mapping rings_, sqes_;
   ring_layout layout_{};
   u32 setup_flags_ = 0;
+  bool borrowed_ = false;
 };
 
 }  // namespace iouloop

@@ -267,6 +267,33 @@ case "$icount_rc" in
     fi ;;
 esac
 
+# ---- 5. the kernel module (issue 15): build it, load it in the VM -----------------
+# kernel/kmod/build.sh builds iouloop_kmod.ko for the test kernel (in the sid
+# chroot tools/setup.sh makes), then one VM boot insmods it and runs
+# kernel/kmod/kmod_load_test (symbols found, /dev/iouloop, unload, reload).
+# A few seconds to a minute; one time limit for the stage. No chroot, no root
+# or no VM: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+kmod_limit=300
+echo "== kernel module: kernel/kmod/build.sh, then insmod in the VM"
+timeout -k 10 "$kmod_limit" sh -c 'ko=$(kernel/kmod/build.sh "$1") || exit $?
+  tools/vm/run.sh --timeout 240 --module "$ko" kernel/kmod/kmod_load_test' sh "$work/kmod" >"$work/kmod.out" 2>&1
+kmod_rc=$?
+grep -E '^(vm:|SKIPPED|run.sh|build.sh|kmod_load_test)' "$work/kmod.out"
+case "$kmod_rc" in
+  0) echo "@@iouloop-test PASS kmod: iouloop_kmod.ko builds and loads" >>"$lines" ;;
+  77)
+    why=$(grep -m1 '^SKIPPED' "$work/kmod.out" | sed 's/^SKIPPED: //')
+    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+      echo "@@iouloop-test FAIL kmod: IOULOOP_REQUIRE_VM=1 but the module test could not run: ${why:-no reason given}" >>"$lines"
+    else
+      echo "@@iouloop-test SKIP kmod: ${why:-no reason given}" >>"$lines"
+    fi ;;
+  124|137) echo "@@iouloop-test FAIL kmod: did not finish: killed after $kmod_limit s (time limit)" >>"$lines" ;;
+  *)
+    tail -n 30 "$work/kmod.out"
+    echo "@@iouloop-test FAIL kmod: exit $kmod_rc: $(grep -v '^[[:space:]]*$' "$work/kmod.out" | tail -n 1)" >>"$lines" ;;
+esac
+
 # ---- summary --------------------------------------------------------------------
 grep ' FAIL ' "$lines" | sed 's/^@@iouloop-test /  /' | head -50
 skipped=$(grep -c '^@@iouloop-test SKIP ' "$lines" || true)

@@ -270,17 +270,20 @@ esac
 # ---- 5. the kernel module (issue 15): build it, load it in the VM -----------------
 # kernel/kmod/build.sh builds iouloop_kmod.ko for the test kernel (in the sid
 # chroot tools/setup.sh makes), then one VM boot insmods it and runs
-# kernel/kmod/kmod_load_test (symbols found, /dev/iouloop, unload, reload).
+# kernel/kmod/kmod_load_test (symbols found, /dev/iouloop, unload, reload),
+# kmod_nop_test (the NOP chain attached natively, kernel_engine, the attach
+# checks, ring close) and kmod_unload_test (unload under a sleeping loop).
 # A few seconds to a minute; one time limit for the stage. No chroot, no root
 # or no VM: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
 kmod_limit=300
 echo "== kernel module: kernel/kmod/build.sh, then insmod in the VM"
 timeout -k 10 "$kmod_limit" sh -c 'ko=$(kernel/kmod/build.sh "$1") || exit $?
-  tools/vm/run.sh --timeout 240 --module "$ko" kernel/kmod/kmod_load_test' sh "$work/kmod" >"$work/kmod.out" 2>&1
+  tools/vm/run.sh --timeout 240 --program-timeout 60 --module "$ko" --file "$1/kmod_nop_test" \
+    kernel/kmod/kmod_load_test "$1/kmod_nop_test" kernel/kmod/kmod_unload_test' sh "$work/kmod" >"$work/kmod.out" 2>&1
 kmod_rc=$?
-grep -E '^(vm:|SKIPPED|run.sh|build.sh|kmod_load_test)' "$work/kmod.out"
+grep -E '^(vm:|SKIPPED|run.sh|build.sh|kmod_[a-z_]+: (FAIL|ok \())' "$work/kmod.out"
 case "$kmod_rc" in
-  0) echo "@@iouloop-test PASS kmod: iouloop_kmod.ko builds and loads" >>"$lines" ;;
+  0) echo "@@iouloop-test PASS kmod: iouloop_kmod.ko builds, loads, runs the NOP chain, unloads under a loop" >>"$lines" ;;
   77)
     why=$(grep -m1 '^SKIPPED' "$work/kmod.out" | sed 's/^SKIPPED: //')
     if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then

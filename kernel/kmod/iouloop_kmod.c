@@ -2,18 +2,24 @@
 /*
  * iouloop_kmod: io_uring loop_step callbacks compiled as native kernel code.
  *
- * This first part only loads: it finds the unexported io_uring symbols the
- * attach path will need (kernel/README.md, "The kernel module") and offers
- * /dev/iouloop with a version ioctl. Attaching a policy to a ring is not
- * implemented yet (issue 15, part 2).
+ * /dev/iouloop attaches a compiled-in loop step to a ring given its fd
+ * (iouloop_kmod_uapi.h), with the checks of the kernel's io_install_bpf. It
+ * installs a module-owned struct io_uring_bpf_ops in ctx->bpf_ops, so that
+ * BPF attach to the same ring says -EBUSY and ring close ejects it through
+ * the kernel's own io_unregister_bpf_ops (kernel/README.md, "The kernel
+ * module"). The unexported symbols it needs are found through kallsyms.
  */
 #include <linux/module.h>
 #include <linux/kprobes.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
 #include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/io_uring_types.h>
 
-#include "iouloop_kmod_uapi.h"
+#include "iouloop/kmod_uapi.h"
 
 typedef unsigned long (*kallsyms_lookup_name_t)(const char* name);
 
@@ -42,10 +48,193 @@ static struct {
     {"io_bpf_ctrl_mutex"},     /* the lock io_install_bpf/io_unregister_bpf_ops take (static) */
 };
 
+enum { SYM_SUBMIT_SQES, SYM_CTX_GET_FILE, SYM_CTRL_MUTEX };
+
+/*
+ * Restated from io_uring/loop.h and io_uring/bpf-ops.h, which no headers
+ * package ships: nothing checks these copies against the kernel (fragile).
+ */
+struct iou_loop_params {
+  __u32 cq_wait_idx;
+};
+enum { IOU_LOOP_CONTINUE = 0, IOU_LOOP_STOP };
+struct io_uring_bpf_ops {
+  int (*loop_step)(struct iou_ctx*, struct iou_loop_params* lp);
+  __u32 ring_fd;
+  void* priv;
+};
+
+static int submit_sqes(struct io_ring_ctx* ctx, unsigned int nr) {
+  return ((int (*)(struct io_ring_ctx*, unsigned int))syms[SYM_SUBMIT_SQES].addr)(ctx, nr);
+}
+static struct file* ctx_get_file(unsigned int fd) {
+  return ((struct file * (*)(unsigned int, bool)) syms[SYM_CTX_GET_FILE].addr)(fd, false);
+}
+static struct mutex* ctrl_mutex(void) { return (struct mutex*)syms[SYM_CTRL_MUTEX].addr; }
+
+static size_t region_size(const struct io_mapped_region* r) { return (size_t)r->nr_pages << PAGE_SHIFT; }
+
+/*
+ * The C stand-in for examples/nop's nop::policy: reap every CQE (count it,
+ * and its errors), stop once `total` completed, else keep `depth` NOPs in
+ * flight and wait for one completion. Rings and SQEs through the ring's
+ * kernel pointers, params at the start of the registered param region.
+ */
+struct nop_params {
+  u32 total, depth, submitted, completed, errors;
+};
+
+static int nop_c_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
+  struct io_ring_ctx* ctx = (struct io_ring_ctx*)lctx;
+  struct io_rings* r = ctx->rings;
+  struct nop_params* p = ctx->param_region.ptr;
+  u32 head, tail, sq_tail, n = 0;
+
+  /* Checked at attach; the region cannot shrink while registered. */
+  if (unlikely(!p)) return -EINVAL;
+  head = READ_ONCE(r->cq.head);
+  tail = smp_load_acquire(&r->cq.tail);
+  while (head != tail) {
+    struct io_uring_cqe* c = &r->cqes[head & r->cq_ring_mask];
+    p->completed++;
+    if (c->res < 0) p->errors++;
+    head++;
+  }
+  smp_store_release(&r->cq.head, head);
+  if (p->completed >= p->total) return IOU_LOOP_STOP;
+
+  sq_tail = READ_ONCE(r->sq.tail);
+  while (p->submitted < p->total && p->submitted - p->completed < p->depth &&
+         sq_tail - READ_ONCE(r->sq.head) < ctx->sq_entries) {
+    struct io_uring_sqe* s = &ctx->sq_sqes[sq_tail & r->sq_ring_mask];
+    memset(s, 0, sizeof(*s));
+    s->opcode = IORING_OP_NOP;
+    s->user_data = ((u64)p->submitted << 8) | 1; /* nop::ud::make(tag::nop, n) */
+    p->submitted++;
+    sq_tail++;
+    n++;
+  }
+  if (n) {
+    smp_store_release(&r->sq.tail, sq_tail);
+    submit_sqes(ctx, n);
+  }
+  lp->cq_wait_idx = head + 1;
+  return IOU_LOOP_CONTINUE;
+}
+
+/*
+ * One attachment. atts and every ops.priv are under io_bpf_ctrl_mutex;
+ * ops.priv == NULL means the kernel ejected it on ring close (the ctx may be
+ * gone: never touched again), and the entry is freed on the next visit.
+ */
+struct iouloop_att {
+  struct io_uring_bpf_ops ops;
+  struct list_head node;
+};
+static LIST_HEAD(atts);
+
+static void reap_ejected_locked(void) {
+  struct iouloop_att *a, *t;
+  list_for_each_entry_safe(a, t, &atts, node) {
+    if (!a->ops.priv) {
+      list_del(&a->node);
+      kfree(a);
+    }
+  }
+}
+
+/* Under io_bpf_ctrl_mutex, with a->ops.priv set: the ctx is alive (its
+ * release path takes the same mutex before ejecting). */
+static void eject_locked(struct iouloop_att* a) {
+  struct io_ring_ctx* ctx = a->ops.priv;
+  mutex_lock(&ctx->uring_lock);
+  /* A running loop holds uring_lock while it is in the step; it reads
+   * loop_step again before the next one and ends with -EFAULT. */
+  WRITE_ONCE(ctx->loop_step, NULL);
+  ctx->bpf_ops = NULL;
+  a->ops.priv = NULL;
+  mutex_unlock(&ctx->uring_lock);
+}
+
+static int attach(const struct iouloop_kmod_attach* req) {
+  struct io_ring_ctx* ctx;
+  struct iouloop_att* a;
+  struct file* file;
+  int ret = 0;
+
+  if (req->policy != IOULOOP_KMOD_POLICY_NOP_C) return -EINVAL;
+  file = ctx_get_file(req->ring_fd);
+  if (IS_ERR(file)) return PTR_ERR(file);
+  ctx = file->private_data;
+  a = kzalloc(sizeof(*a), GFP_KERNEL);
+  if (!a) {
+    fput(file);
+    return -ENOMEM;
+  }
+  a->ops.loop_step = nop_c_step;
+  a->ops.ring_fd = req->ring_fd;
+
+  mutex_lock(ctrl_mutex());
+  reap_ejected_locked();
+  mutex_lock(&ctx->uring_lock);
+  /* io_install_bpf's checks, and the ones a native step relies on. */
+  if (ctx->flags & (IORING_SETUP_SQPOLL | IORING_SETUP_IOPOLL))
+    ret = -EOPNOTSUPP;
+  else if (!(ctx->flags & IORING_SETUP_DEFER_TASKRUN))
+    ret = -EOPNOTSUPP;
+  else if (ctx->flags & (IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_CQE_MIXED))
+    ret = -EOPNOTSUPP;
+  else if (ctx->bpf_ops || ctx->loop_step)
+    ret = -EBUSY;
+  else if (!ctx->param_region.ptr || region_size(&ctx->param_region) < sizeof(struct nop_params))
+    ret = -EINVAL;
+  if (!ret) {
+    a->ops.priv = ctx;
+    ctx->bpf_ops = &a->ops;
+    WRITE_ONCE(ctx->loop_step, a->ops.loop_step);
+    list_add(&a->node, &atts);
+  }
+  mutex_unlock(&ctx->uring_lock);
+  mutex_unlock(ctrl_mutex());
+  if (ret) kfree(a);
+  fput(file);
+  return ret;
+}
+
+static int detach(unsigned int fd) {
+  struct iouloop_att* a;
+  struct file* file;
+  int ret = -ENOENT;
+
+  file = ctx_get_file(fd);
+  if (IS_ERR(file)) return PTR_ERR(file);
+  mutex_lock(ctrl_mutex());
+  reap_ejected_locked();
+  list_for_each_entry(a, &atts, node) {
+    if (a->ops.priv == file->private_data) {
+      eject_locked(a);
+      list_del(&a->node);
+      kfree(a);
+      ret = 0;
+      break;
+    }
+  }
+  mutex_unlock(ctrl_mutex());
+  fput(file);
+  return ret;
+}
+
 static long iouloop_ioctl(struct file* f, unsigned int cmd, unsigned long arg) {
+  struct iouloop_kmod_attach req;
+
   switch (cmd) {
     case IOULOOP_KMOD_IOC_VERSION:
       return IOULOOP_KMOD_VERSION;
+    case IOULOOP_KMOD_IOC_ATTACH:
+      if (copy_from_user(&req, (void __user*)arg, sizeof(req))) return -EFAULT;
+      return attach(&req);
+    case IOULOOP_KMOD_IOC_DETACH:
+      return detach((unsigned int)arg);
     default:
       return -ENOTTY;
   }

@@ -8,7 +8,7 @@
 
 #include <linux/types.h>
 
-#define IOULOOP_KMOD_VERSION 2
+#define IOULOOP_KMOD_VERSION 3
 /* Returns IOULOOP_KMOD_VERSION. */
 #define IOULOOP_KMOD_IOC_VERSION _IO('u', 0x40)
 
@@ -18,6 +18,9 @@ enum iouloop_kmod_policy {
    * total, depth, submitted, completed, errors), until the C++ policy is
    * compiled as kernel code. */
   IOULOOP_KMOD_POLICY_NOP_C = 1,
+  /* examples/nop's nop::policy, the C++ header compiled as kernel code
+   * (kernel/kmod/policies.cc). NO_SQARRAY rings only. */
+  IOULOOP_KMOD_POLICY_NOP = 2,
 };
 
 struct iouloop_kmod_attach {

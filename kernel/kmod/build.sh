@@ -27,8 +27,8 @@ mkdir -p "$out"
 # A fresh build folder inside the chroot per run: two builds do not collide.
 b=$(mktemp -d "$root/tmp/iouloop-kmod.XXXXXX")
 trap 'rm -rf "$b"' EXIT
-cp "$here"/Kbuild "$here"/*.c "$b/"
-mkdir -p "$b/include/iouloop" && cp "$here/../../include/iouloop/kmod_uapi.h" "$b/include/iouloop/"
+cp "$here"/Kbuild "$here"/*.c "$here"/*.cc "$here/../../examples/nop/nop_policy.hpp" "$b/"
+mkdir -p "$b/include" && cp -r "$here/../../include/iouloop" "$b/include/"
 unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
   -C /usr/src/linux-headers-'"$kver"' M="$2" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \
   sh "$root" "${b#"$root"}" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true

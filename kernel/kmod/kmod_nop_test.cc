@@ -1,9 +1,9 @@
-// In the VM, with iouloop_kmod.ko loaded: the module's compiled-in NOP step
-// (IOULOOP_KMOD_POLICY_NOP_C, the layout of nop::params) attached to rings
-// through /dev/iouloop. Checks: the NOP chain at depth 1, 8, 32 runs to the
-// end in one io_uring_enter; a second attach says -EBUSY; detach, and detach
-// again (-ENOENT); a ring without DEFER_TASKRUN is refused (-EOPNOTSUPP);
-// closing an attached ring ejects it (the next ring attaches).
+// In the VM, with iouloop_kmod.ko loaded: the module's compiled-in NOP steps
+// attached to rings through /dev/iouloop: the C stand-in
+// (IOULOOP_KMOD_POLICY_NOP_C) by raw ioctls, and nop::policy compiled as
+// kernel C++ (IOULOOP_KMOD_POLICY_NOP) through iouloop::kernel_engine. Checks: the NOP chain at depth 1, 8, 32 runs to
+// the end in one io_uring_enter; a second attach says -EBUSY; detach, and detach again (-ENOENT); a ring without
+// DEFER_TASKRUN is refused (-EOPNOTSUPP); closing an attached ring ejects it (the next ring attaches).
 //
 //   kmod_nop_test          the checks above
 //   kmod_nop_test block    attach a loop that waits forever (depth 0), print
@@ -83,13 +83,17 @@ int main(int argc, char** argv) {
     check(attach(d, ring.fd()) == 0, "attach after detach", 0);
     check(detach(d, ring.fd()) == 0, "detach", 0);
   }
-  for (unsigned depth : {1u, 8u, 32u}) {  // the same through iouloop::kernel_engine
+  for (unsigned depth : {1u, 8u, 32u}) {  // nop::policy compiled as kernel code, through iouloop::kernel_engine
     iouloop::ring ring;
     iouloop::param_region<nop::policy> params(nop::params{.total = 1000, .depth = depth});
-    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
+    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
     const int ret = e.run();
-    check(ret == 0 && params->completed == 1000 && params->errors == 0, "kernel_engine: NOP chain, 1000 done",
+    check(ret == 0 && params->completed == 1000 && params->errors == 0 && params->submitted == 1000,
+          depth == 1   ? "kernel_engine, C++ nop::policy in the kernel: depth 1, 1000 done"
+          : depth == 8 ? "kernel_engine, C++ nop::policy in the kernel: depth 8, 1000 done"
+                       : "kernel_engine, C++ nop::policy in the kernel: depth 32, 1000 done",
           ret < 0 ? ret : params->completed);
+    check(e.exit().error == 0, "kernel_engine: the exit record says no error", e.exit().error);
     e.detach();
     check(e.run() == -EFAULT, "kernel_engine: run after detach: -EFAULT", e.run());
   }

@@ -4,13 +4,13 @@
 //
 //   iouloop::ring ring;
 //   iouloop::param_region<nop::policy> params(nop::params{.total = 1000, .depth = 32});
-//   iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
+//   iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
 //   int ret = e.run();                     // 0 once the step says STOP
 //
-// Status: the module holds only a C stand-in for nop::policy
-// (IOULOOP_KMOD_POLICY_NOP_C, same params layout); the third argument names
-// it. Compiling the policy header itself as kernel code is not done yet, so
-// nothing checks here that the compiled-in step is P's.
+// The third argument names the policy compiled into the module
+// (kernel/kmod/policies.cc; IOULOOP_KMOD_POLICY_NOP is nop::policy). Status:
+// nothing checks yet that the compiled-in policy is P, or that its params
+// layout is P's (the module only checks the param region's size).
 #pragma once
 
 #include <fcntl.h>

@@ -20,6 +20,7 @@
 #include <linux/io_uring_types.h>
 
 #include "iouloop/kmod_uapi.h"
+#include "iouloop/kmod_step.h"
 
 typedef unsigned long (*kallsyms_lookup_name_t)(const char* name);
 
@@ -122,6 +123,8 @@ static int nop_c_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
   return IOU_LOOP_CONTINUE;
 }
 
+int iouloop_kmod_submit_sqes(void* ctx, unsigned int nr) { return submit_sqes(ctx, nr); }
+
 /*
  * One attachment. atts and every ops.priv are under io_bpf_ctrl_mutex;
  * ops.priv == NULL means the kernel ejected it on ring close (the ctx may be
@@ -130,7 +133,41 @@ static int nop_c_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
 struct iouloop_att {
   struct io_uring_bpf_ops ops;
   struct list_head node;
+  struct iouloop_ring_layout layout; /* for the C++ policies */
 };
+
+/* nop::policy compiled as kernel code (policies.cc). */
+static int nop_cxx_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
+  struct io_ring_ctx* ctx = (struct io_ring_ctx*)lctx;
+  struct iouloop_att* a = container_of(ctx->bpf_ops, struct iouloop_att, ops);
+  struct iouloop_kmod_step_args args = {
+      .ctx = ctx,
+      .rings = (unsigned char*)ctx->rings,
+      .sqes = (unsigned char*)ctx->sq_sqes,
+      .region = ctx->param_region.ptr,
+      .region_bytes = region_size(&ctx->param_region),
+      .params_uaddr = 0,
+      .layout = &a->layout,
+      .cq_wait_idx = &lp->cq_wait_idx,
+  };
+  return iouloop_kmod_nop_step(&args);
+}
+
+static void fill_layout(struct iouloop_ring_layout* l, struct io_ring_ctx* ctx) {
+  l->sq_head = offsetof(struct io_rings, sq.head);
+  l->sq_tail = offsetof(struct io_rings, sq.tail);
+  l->sq_flags = offsetof(struct io_rings, sq_flags);
+  l->sq_array = 0; /* NO_SQARRAY rings only (checked at attach) */
+  l->cq_head = offsetof(struct io_rings, cq.head);
+  l->cq_tail = offsetof(struct io_rings, cq.tail);
+  l->cq_cqes = offsetof(struct io_rings, cqes);
+  l->cq_overflow = offsetof(struct io_rings, cq_overflow);
+  l->sq_entries = ctx->sq_entries;
+  l->cq_entries = ctx->cq_entries;
+  l->rings_size = region_size(&ctx->ring_region);
+  l->sqes_size = region_size(&ctx->sq_region);
+  l->setup_flags = ctx->flags;
+}
 static LIST_HEAD(atts);
 
 static void reap_ejected_locked(void) {
@@ -162,7 +199,18 @@ static int attach(const struct iouloop_kmod_attach* req) {
   struct file* file;
   int ret = 0;
 
-  if (req->policy != IOULOOP_KMOD_POLICY_NOP_C) return -EINVAL;
+  size_t need;
+
+  switch (req->policy) {
+    case IOULOOP_KMOD_POLICY_NOP_C:
+      need = sizeof(struct nop_params);
+      break;
+    case IOULOOP_KMOD_POLICY_NOP:
+      need = iouloop_kmod_nop_region_bytes;
+      break;
+    default:
+      return -EINVAL;
+  }
   file = ctx_get_file(req->ring_fd);
   if (IS_ERR(file)) return PTR_ERR(file);
   ctx = file->private_data;
@@ -171,7 +219,7 @@ static int attach(const struct iouloop_kmod_attach* req) {
     fput(file);
     return -ENOMEM;
   }
-  a->ops.loop_step = nop_c_step;
+  a->ops.loop_step = req->policy == IOULOOP_KMOD_POLICY_NOP ? nop_cxx_step : nop_c_step;
   a->ops.ring_fd = req->ring_fd;
 
   mutex_lock(ctrl_mutex());
@@ -186,9 +234,12 @@ static int attach(const struct iouloop_kmod_attach* req) {
     ret = -EOPNOTSUPP;
   else if (ctx->bpf_ops || ctx->loop_step)
     ret = -EBUSY;
-  else if (!ctx->param_region.ptr || region_size(&ctx->param_region) < sizeof(struct nop_params))
+  else if (req->policy != IOULOOP_KMOD_POLICY_NOP_C && !(ctx->flags & IORING_SETUP_NO_SQARRAY))
+    ret = -EOPNOTSUPP;
+  else if (!ctx->param_region.ptr || region_size(&ctx->param_region) < need)
     ret = -EINVAL;
   if (!ret) {
+    fill_layout(&a->layout, ctx);
     a->ops.priv = ctx;
     ctx->bpf_ops = &a->ops;
     WRITE_ONCE(ctx->loop_step, a->ops.loop_step);

@@ -286,9 +286,13 @@ fi   # IOULOOP_TEST_ONLY (stage 4)
 if [ "${IOULOOP_TEST_ONLY:-kmod}" = kmod ]; then
 kmod_limit=300
 echo "== kernel module: kernel/kmod/build.sh, then insmod in the VM"
-timeout -k 10 "$kmod_limit" sh -c 'ko=$(kernel/kmod/build.sh "$1") || { rc=$?; echo "$ko"; exit $rc; }
-  tools/vm/run.sh --timeout 240 --program-timeout 60 --module "$ko" --file "$1/kmod_nop_test" \
-    kernel/kmod/kmod_load_test "$1/kmod_nop_test" kernel/kmod/kmod_unload_test' sh "$work/kmod" >"$work/kmod.out" 2>&1
+timeout -k 10 "$kmod_limit" sh -c 'd=$1; shift
+  ko=$(kernel/kmod/build.sh "$d") || { rc=$?; echo "$ko"; exit $rc; }
+  bazel build "$@" //kernel/kmod:kmod_nop_test_static >"$d/bazel.out" 2>&1 ||
+    { tail -n 30 "$d/bazel.out"; echo "kmod_nop_test: FAIL: //kernel/kmod:kmod_nop_test_static did not build"; exit 1; }
+  cp -f bazel-bin/kernel/kmod/kmod_nop_test_static "$d/kmod_nop_test"
+  tools/vm/run.sh --timeout 240 --program-timeout 60 --module "$ko" --file "$d/kmod_nop_test" \
+    kernel/kmod/kmod_load_test "$d/kmod_nop_test" kernel/kmod/kmod_unload_test' sh "$work/kmod" "$@" >"$work/kmod.out" 2>&1
 kmod_rc=$?
 grep -E '^(vm:|SKIPPED|run.sh|build.sh|kmod_[a-z_]+: (FAIL|ok \())' "$work/kmod.out"
 case "$kmod_rc" in

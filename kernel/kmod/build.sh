@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build kernel/kmod/iouloop_kmod.ko for the VM test kernel
-# (7.2.13+deb14-cloud-amd64) and its VM test program kmod_nop_test, into OUT
-# (default: kernel/kmod/out/); prints the .ko's path.
+# (7.2.13+deb14-cloud-amd64) into OUT (default: kernel/kmod/out/); prints its
+# path. The VM test program is a Bazel target: //kernel/kmod:kmod_nop_test_static.
 #
 #   kernel/kmod/build.sh [OUT_DIR]
 #
@@ -34,7 +34,4 @@ unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
   sh "$root" "${b#"$root"}" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true
 [ -f "$b/iouloop_kmod.ko" ] || { echo "build.sh: the module did not build" >&2; exit 1; }
 cp "$b/iouloop_kmod.ko" "$out/"
-# The VM test of the attach path (a static host program; g++ of the host).
-g++ -std=c++20 -O2 -static -Wall -I "$here/../../include" "$here/kmod_nop_test.cc" -o "$out/kmod_nop_test" ||
-  { echo "build.sh: kmod_nop_test did not build" >&2; exit 1; }
 echo "$out/iouloop_kmod.ko"

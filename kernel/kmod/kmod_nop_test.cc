@@ -18,8 +18,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "../../examples/nop/nop_policy.hpp"
+#include "examples/nop/nop_bpf.bpf.h"
+#include "examples/nop/nop_policy.hpp"
 #include "iouloop/engine/attached.hpp"
+#include "iouloop/engine/bpf.hpp"
 #include "iouloop/engine/kernel.hpp"
 #include "iouloop/kmod_uapi.h"
 
@@ -105,6 +107,20 @@ int main(int argc, char** argv) {
     check(false, "kernel_engine: a second engine on the ring throws", 0);
   } catch (const iouloop::error& e) {
     check(e.code() == EBUSY, "kernel_engine: a second engine on the ring throws EBUSY", e.code());
+  }
+  {  // a BPF loop on a natively attached ring: the kernel's io_install_bpf sees bpf_ops and says -EBUSY
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
+    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
+    try {
+      iouloop::bpf_engine<nop::policy> b(ring, params, nop_bpf::programs::nop{});
+      check(false, "BPF attach on a natively attached ring throws", 0);
+    } catch (const iouloop::error& x) {
+      check(x.code() == EBUSY, "BPF attach on a natively attached ring: EBUSY", x.code());
+    }
+    const int ret = e.run();
+    check(ret == 0 && params->completed == 10, "the native loop still runs after the refused BPF attach",
+          ret < 0 ? ret : params->completed);
   }
   {
     io_uring_params p{};

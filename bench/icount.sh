@@ -17,6 +17,8 @@
 #   --rounds R      each workload R times in the boot (runs one after another)
 #   --boots B       B separate boots, all in one table
 #   --only REGEX    only the workloads whose label matches (grep -E)
+#   --module KO     also nop-kmod-d1/d8/d32: the NOP chain on kernel_engine (nop::policy
+#                   compiled into kernel/kmod's iouloop_kmod.ko, insmodded in the VM)
 #   --settle-ms MS  guest pause before each region (idle: under -icount it
 #                   costs almost no host time)
 #   --n N, --mib M  NOPs per NOP run (20000), MiB per copy (16)
@@ -45,7 +47,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/bench/icount
-profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 mode=tb icount=1 hist=0 results="" build=1 check=""
+profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 mode=tb icount=1 hist=0 results="" build=1 check="" kmod=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=$2; shift 2 ;;
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
     --results) results=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --check) check=$2; shift 2 ;;
+    --module) kmod=$2; [ -f "$2" ] || { echo "icount.sh: --module: no file $2" >&2; exit 2; }; shift 2 ;;
     --) shift; break ;;
     *) echo "icount.sh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
   esac
@@ -104,6 +107,11 @@ all=(
   "timer-user-p10|iouperf @ID@ timer-user $ticks 10"
   "selftest|selftest @ID@"
 )
+# --module KO (kernel/kmod/build.sh's iouloop_kmod.ko): also the NOP chain
+# on the native-callback engine (kernel_engine, nop::policy compiled into the
+# module); the VM insmods it. Not in the baseline.
+[ -n "$kmod" ] && all+=("nop-kmod-d1|iouperf @ID@ nop-kmod $n 1" "nop-kmod-d8|iouperf @ID@ nop-kmod $n 8"
+  "nop-kmod-d32|iouperf @ID@ nop-kmod $n 32")
 case "$profile" in
   full) : "${rounds:=2}" "${settle:=60000}" ;;
   # The regression guard: NOPs at every depth, the floor, copies of 4 KiB and
@@ -196,7 +204,7 @@ for ((b = 1; b <= boots; b++)); do
   echo "icount.sh: boot $b of $boots: ${#labels[@]} workloads x $rounds rounds, pause ${settle} ms ($rd)" >&2
   t0=$SECONDS
   set +e
-  "$top/tools/vm/run.sh" "${vm[@]}" --plugin "$out/insn_count.so,out=$rd/plugin.log,mode=$mode$([ "$hist" != 0 ] && echo ",hist=$hist")" \
+  "$top/tools/vm/run.sh" "${vm[@]}" ${kmod:+--module "$kmod"} --plugin "$out/insn_count.so,out=$rd/plugin.log,mode=$mode$([ "$hist" != 0 ] && echo ",hist=$hist")" \
     --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" \
     --log "$rd/console.log" "${list[@]}" >"$rd/vm.out" 2>&1
   rc=$?

@@ -2,7 +2,7 @@
 // (see marker.h). Built static by Bazel (//bench/icount:iouperf) and run inside
 // the VM by bench/icount.sh.
 //
-//   iouperf ID nop-bpf|nop-user|nop-liburing N DEPTH     NOP chain, DEPTH in flight
+//   iouperf ID nop-bpf|nop-user|nop-kmod|nop-liburing N DEPTH     NOP chain, DEPTH in flight
 //   iouperf ID floor N BATCH                             N NOPs, BATCH per io_uring_enter (wait all)
 //   iouperf ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]
 //                                   file copy on tmpfs (/tmp) to a new file, or with
@@ -51,6 +51,7 @@
 #include "examples/timer/timer_bpf.bpf.h"
 #include "examples/timer/timer_policy.hpp"
 #include "iouloop/engine/bpf.hpp"
+#include "iouloop/engine/kernel.hpp"
 #include "iouloop/iouloop.hpp"
 #include "bench/icount/marker.h"
 
@@ -402,11 +403,14 @@ int main(int argc, char** argv) {
   region rg(arg(argc, argv, 1, "ID"));
   std::string w = argv[2];
   try {
-    if (w == "nop-bpf" || w == "nop-user" || w == "nop-liburing") {
+    if (w == "nop-bpf" || w == "nop-user" || w == "nop-kmod" || w == "nop-liburing") {
       unsigned n = arg(argc, argv, 3, "N"), d = arg(argc, argv, 4, "DEPTH");
       if (w == "nop-bpf")
         nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-d" + std::to_string(d)).c_str(), n, d,
                                                      nop_bpf::image(), std::string("nop"));
+      else if (w == "nop-kmod")  // nop::policy compiled into kernel/kmod's module (icount.sh --module)
+        nop_engine<iouloop::kernel_engine<nop::policy>>(rg, ("nop-kmod-d" + std::to_string(d)).c_str(), n, d,
+                                                        iouloop::u32(IOULOOP_KMOD_POLICY_NOP));
       else if (w == "nop-user")
         nop_engine<iouloop::userspace_engine<nop::policy>>(rg, ("nop-user-d" + std::to_string(d)).c_str(), n, d);
       else

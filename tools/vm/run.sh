@@ -5,7 +5,7 @@
 #
 #   run.sh [--timeout SECS] [--program-timeout [NAME=]SECS]... [--boot-timeout SECS]
 #          [--args "ARGS"] [--env NAME=VALUE]... [--log FILE]
-#          [--file FILE]... [--plugin SO[,ARG=V...]] [--qemu-arg ARG]... [--kernel-args "ARGS"]
+#          [--file FILE]... [--module KO]... [--plugin SO[,ARG=V...]] [--qemu-arg ARG]... [--kernel-args "ARGS"]
 #          PROGRAM...
 #
 # Each PROGRAM must be statically linked; it runs as /bin/<name> ARGS with
@@ -32,6 +32,12 @@
 # --file FILE puts FILE (static, if a binary) in the guest's /bin without
 # running it: for PROGRAMs that are scripts calling it.
 #
+# --module KO copies a kernel module into the guest's /lib/modules-iouloop and
+# insmods it (busybox insmod, in the order given) before the first PROGRAM;
+# this script prints "vm: insmod NAME.ko rc=N", and a module that does not
+# load fails the run (exit 1) after the programs ran. Build one with
+# kernel/kmod/build.sh.
+#
 # Measurement (bench/icount.sh): --plugin loads a QEMU TCG plugin
 # (-plugin SO,ARGS), --qemu-arg adds one argument to QEMU's command line
 # (e.g. "-icount" then "shift=0,sleep=off": the guest clock then follows the
@@ -55,6 +61,7 @@ plugin=""
 qemu_args=()
 kernel_args=""
 files=()
+modules=()
 is_secs() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -70,6 +77,7 @@ while [ $# -gt 0 ]; do
     --plugin) plugin=$2; [ -f "${2%%,*}" ] || { echo "run.sh: --plugin: no file ${2%%,*}" >&2; exit 2; }; shift 2 ;;
     --qemu-arg) qemu_args+=("$2"); shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
+    --module) modules+=("$2"); shift 2 ;;
     --kernel-args) kernel_args=$2; shift 2 ;;
     --env)
       [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || { echo "run.sh: --env wants NAME=VALUE (plain characters)" >&2; exit 2; }
@@ -108,6 +116,13 @@ for f in ${files[@]+"${files[@]}"}; do
   if ldd "$f" >/dev/null 2>&1; then echo "run.sh: --file $f is dynamically linked; build it with -static" >&2; exit 2; fi
   cp "$f" "$root/bin/$(basename "$f")"
 done
+mkdir -p "$root/lib/modules-iouloop"
+insmods=""
+for m in ${modules[@]+"${modules[@]}"}; do
+  [ -f "$m" ] && [[ "$m" == *.ko ]] || { echo "run.sh: --module $m: no such .ko file" >&2; exit 2; }
+  cp "$m" "$root/lib/modules-iouloop/"
+  insmods="$insmods $(basename "$m")"
+done
 names=$(for p in "$@"; do basename "$p"; done | tr '\n' ' ')
 # limit_of NAME: the program's time limit in seconds.
 limit_of() {
@@ -134,6 +149,10 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "@@iouloop-vm kernel \$(uname -r)"
+for m in $insmods; do
+  insmod /lib/modules-iouloop/\$m
+  echo "@@iouloop-vm insmod \$m rc=\$?"
+done
 cd /tmp
 for tl in $limits; do
   t=\${tl%%=*} lim=\${tl#*=}
@@ -215,6 +234,7 @@ done
 noise='^(Terminated|Killed|=+|-+|test cases: .*|assertions: .*|All tests passed.*)$'
 # Print the programs' output without the markers; collect their exit codes.
 awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
+     /^@@iouloop-vm insmod/ { print "vm: insmod " $3 " " $4; next }
      /^@@iouloop-vm begin/ { cur=$3; lim=substr($4, 7); last=""; next }
      /^@@iouloop-vm end/   {
        if ($4 == "rc=timeout")
@@ -232,6 +252,9 @@ else
   [ -n "$panic" ] && stopped="$stopped: $panic"
 fi
 status=0
+for m in $insmods; do
+  grep -q "^@@iouloop-vm insmod $m rc=0$" "$console.txt" || { echo "vm: module $m did not load"; status=1; }
+done
 for n in $names; do
   rc=$(sed -n "s/^@@iouloop-vm end $n rc=\([0-9a-z]*\)$/\1/p" "$console.txt" | head -n1)
   if [ "$rc" = timeout ]; then

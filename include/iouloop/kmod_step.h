@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Between kernel/kmod/iouloop_kmod.c (C, kbuild) and the policies compiled
+ * as freestanding C++ (kernel/kmod/policies.cc): what one step gets. */
+#ifndef IOULOOP_KMOD_STEP_H
+#define IOULOOP_KMOD_STEP_H
+
+#include "iouloop/layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iouloop_kmod_step_args {
+  void* ctx;                                /* struct io_ring_ctx *, for submission */
+  unsigned char *rings, *sqes, *region;     /* kernel pointers of the three regions */
+  unsigned long region_bytes;               /* size of the param region */
+  unsigned long long params_uaddr;          /* its user address (0: unknown) */
+  const struct iouloop_ring_layout* layout; /* offsets in `rings`, from struct io_rings */
+  unsigned int* cq_wait_idx;                /* &iou_loop_params.cq_wait_idx */
+};
+
+int iouloop_kmod_submit_sqes(void* ctx, unsigned int nr);
+int iouloop_kmod_nop_step(const struct iouloop_kmod_step_args* a);
+extern const unsigned long iouloop_kmod_nop_region_bytes;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,139 @@
+// In the VM, with iouloop_kmod.ko loaded: the module's compiled-in NOP steps
+// attached to rings through /dev/iouloop: the C stand-in
+// (IOULOOP_KMOD_POLICY_NOP_C) by raw ioctls, and nop::policy compiled as
+// kernel C++ (IOULOOP_KMOD_POLICY_NOP) through iouloop::kernel_engine. Checks: the NOP chain at depth 1, 8, 32 runs to
+// the end in one io_uring_enter; a second attach says -EBUSY; detach, and detach again (-ENOENT); a ring without
+// DEFER_TASKRUN is refused (-EOPNOTSUPP); closing an attached ring ejects it (the next ring attaches).
+//
+//   kmod_nop_test          the checks above
+//   kmod_nop_test block    attach a loop that waits forever (depth 0), print
+//                          "blocking", run it; SIGUSR1 ends it (for the
+//                          unload-while-running test in kmod_unload_test)
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "examples/nop/nop_bpf.bpf.h"
+#include "examples/nop/nop_policy.hpp"
+#include "iouloop/engine/attached.hpp"
+#include "iouloop/engine/bpf.hpp"
+#include "iouloop/engine/kernel.hpp"
+#include "iouloop/kmod_uapi.h"
+
+namespace {
+int failures = 0;
+void check(bool ok, const char* what, long got) {
+  std::printf("kmod_nop_test: %s: %s (got %ld)\n", ok ? "ok" : "FAIL", what, got);
+  if (!ok) failures++;
+}
+int dev() {
+  int fd = open("/dev/iouloop", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    std::printf("kmod_nop_test: FAIL: open /dev/iouloop: %s\n", std::strerror(errno));
+    _exit(1);
+  }
+  return fd;
+}
+long attach(int d, int ring_fd) {
+  iouloop_kmod_attach a{static_cast<__u32>(ring_fd), IOULOOP_KMOD_POLICY_NOP_C};
+  return ioctl(d, IOULOOP_KMOD_IOC_ATTACH, &a) < 0 ? -errno : 0;
+}
+long detach(int d, int ring_fd) { return ioctl(d, IOULOOP_KMOD_IOC_DETACH, ring_fd) < 0 ? -errno : 0; }
+void on_usr1(int) {}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int d = dev();
+  check(ioctl(d, IOULOOP_KMOD_IOC_VERSION) == IOULOOP_KMOD_VERSION, "version", ioctl(d, IOULOOP_KMOD_IOC_VERSION));
+
+  if (argc > 1 && std::strcmp(argv[1], "block") == 0) {
+    struct sigaction sa{};
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, nullptr);
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 0});
+    iouloop::attached_loop<nop::policy> loop(ring, params);
+    check(attach(d, ring.fd()) == 0, "attach (block)", 0);
+    close(d);  // an open /dev/iouloop would keep the module from unloading
+    std::printf("kmod_nop_test: blocking\n");
+    std::fflush(stdout);
+    const int ret = loop.run();
+    // Unloaded while sleeping: -EINTR (the signal) or -EFAULT (the ops gone).
+    check(ret == -EINTR || ret == -EFAULT, "the blocked run ends with -EINTR or -EFAULT", ret);
+    return failures ? 1 : 0;
+  }
+
+  for (unsigned depth : {1u, 8u, 32u}) {
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 1000, .depth = depth});
+    iouloop::attached_loop<nop::policy> loop(ring, params);
+    check(attach(d, ring.fd()) == 0, "attach", 0);
+    const int ret = loop.run();
+    check(ret == 0 && params->completed == 1000 && params->errors == 0 && params->submitted == 1000,
+          depth == 1   ? "NOP chain, depth 1: 1000 done"
+          : depth == 8 ? "NOP chain, depth 8: 1000 done"
+                       : "NOP chain, depth 32: 1000 done",
+          ret < 0 ? ret : params->completed);
+    check(attach(d, ring.fd()) == -EBUSY, "second attach: -EBUSY", attach(d, ring.fd()));
+    check(detach(d, ring.fd()) == 0, "detach", 0);
+    check(detach(d, ring.fd()) == -ENOENT, "detach again: -ENOENT", detach(d, ring.fd()));
+    check(attach(d, ring.fd()) == 0, "attach after detach", 0);
+    check(detach(d, ring.fd()) == 0, "detach", 0);
+  }
+  for (unsigned depth : {1u, 8u, 32u}) {  // nop::policy compiled as kernel code, through iouloop::kernel_engine
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 1000, .depth = depth});
+    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
+    const int ret = e.run();
+    check(ret == 0 && params->completed == 1000 && params->errors == 0 && params->submitted == 1000,
+          depth == 1   ? "kernel_engine, C++ nop::policy in the kernel: depth 1, 1000 done"
+          : depth == 8 ? "kernel_engine, C++ nop::policy in the kernel: depth 8, 1000 done"
+                       : "kernel_engine, C++ nop::policy in the kernel: depth 32, 1000 done",
+          ret < 0 ? ret : params->completed);
+    check(e.exit().error == 0, "kernel_engine: the exit record says no error", e.exit().error);
+    e.detach();
+    check(e.run() == -EFAULT, "kernel_engine: run after detach: -EFAULT", e.run());
+  }
+  try {
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
+    iouloop::kernel_engine<nop::policy> e1(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
+    iouloop::kernel_engine<nop::policy> e2(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
+    check(false, "kernel_engine: a second engine on the ring throws", 0);
+  } catch (const iouloop::error& e) {
+    check(e.code() == EBUSY, "kernel_engine: a second engine on the ring throws EBUSY", e.code());
+  }
+  {  // a BPF loop on a natively attached ring: the kernel's io_install_bpf sees bpf_ops and says -EBUSY
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
+    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
+    try {
+      iouloop::bpf_engine<nop::policy> b(ring, params, nop_bpf::programs::nop{});
+      check(false, "BPF attach on a natively attached ring throws", 0);
+    } catch (const iouloop::error& x) {
+      check(x.code() == EBUSY, "BPF attach on a natively attached ring: EBUSY", x.code());
+    }
+    const int ret = e.run();
+    check(ret == 0 && params->completed == 10, "the native loop still runs after the refused BPF attach",
+          ret < 0 ? ret : params->completed);
+  }
+  {
+    io_uring_params p{};
+    const int fd = iouloop::sys::io_uring_setup(8, &p);
+    check(attach(d, fd) == -EOPNOTSUPP, "ring without DEFER_TASKRUN: -EOPNOTSUPP", attach(d, fd));
+    close(fd);
+    check(attach(d, 0) == -EOPNOTSUPP || attach(d, 0) == -EBADF, "fd 0 is no ring: refused", attach(d, 0));
+  }
+  for (int i = 0; i < 3; i++) {  // attached rings closed: ejected by the kernel, freed by the module
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 4});
+    iouloop::attached_loop<nop::policy> loop(ring, params);
+    check(attach(d, ring.fd()) == 0, "attach, then close the ring", 0);
+  }
+  return failures ? 1 : 0;
+}

@@ -191,26 +191,17 @@ struct iovec {  // the kernel's struct iovec on 64-bit
 }  // namespace abi
 }  // namespace iouloop
 
-// Guarded C macros for the constants bookworm's <linux/io_uring.h> (6.1)
-// lacks, for code that mixes iouloop with liburing or raw syscalls.
+// Guarded C macros for the two setup flags bookworm's <linux/io_uring.h> (6.1)
+// lacks, for code that mixes iouloop with liburing or raw syscalls. Only names
+// the kernel's uapi header itself spells as #define get a fallback here: a
+// macro named like an enumerator (IORING_REGISTER_MEM_REGION and
+// IORING_MEM_REGION_TYPE_USER are enum values in 7.x headers; IOU_LOOP_* and
+// IOU_REGION_* are kernel enums) would rewrite the header's enum when it is
+// included after this one. Use abi::register_mem_region,
+// abi::mem_region_type_user, abi::loop_continue/loop_stop and abi::region_*.
 #ifndef IORING_SETUP_NO_SQARRAY
 #define IORING_SETUP_NO_SQARRAY (1U << 16)
 #endif
 #ifndef IORING_SETUP_SQ_REWIND
 #define IORING_SETUP_SQ_REWIND (1U << 20)
-#endif
-#ifndef IORING_REGISTER_MEM_REGION
-#define IORING_REGISTER_MEM_REGION 34
-#endif
-#ifndef IORING_MEM_REGION_TYPE_USER
-#define IORING_MEM_REGION_TYPE_USER 1
-#endif
-#ifndef IOU_LOOP_CONTINUE
-#define IOU_LOOP_CONTINUE 0
-#define IOU_LOOP_STOP 1
-#endif
-#ifndef IOU_REGION_MEM
-#define IOU_REGION_MEM 0
-#define IOU_REGION_CQ 1
-#define IOU_REGION_SQ 2
 #endif

@@ -16,6 +16,14 @@
 // others by name: iouloop::loop_flags_problem). Host only; link liburing.
 #pragma once
 
+// liburing.h brings its own copy of the io_uring uapi header under the same
+// include guard as <linux/io_uring.h>. If an older system copy (bookworm's
+// lacks IORING_CQE_F_32) came first, liburing's inline functions stop
+// compiling with a page of unrelated errors; say what to do instead.
+#if !defined(LIBURING_H) && defined(LINUX_IO_URING_H) && !defined(IORING_CQE_F_32)
+#error \
+    "iouloop/engine/liburing.hpp: <linux/io_uring.h> from the system (older than liburing's copy) was included first, so liburing.h cannot use its own: include iouloop/engine/liburing.hpp (or <liburing.h>) before other iouloop headers and <linux/io_uring.h>"
+#endif
 #include <liburing.h>
 
 #include <cerrno>

@@ -3,10 +3,11 @@
 A consumer workspace calls iouloop_system_deps() after declaring @iouloop.
 """
 
+load("@iouloop//third_party:system.bzl", "iouloop_system_repository")
+
 def iouloop_system_deps():
     """Declares @iouloop_system: Catch2 v3, libbpf (static), liburing >= 2.5."""
-    native.new_local_repository(
+    iouloop_system_repository(
         name = "iouloop_system",
-        path = "/",
         build_file = "@iouloop//third_party:system.BUILD",
     )

@@ -335,8 +335,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "  A BPF program cannot use a pointer from the host: the verifier refuses its use when the "
                  "object loads, while the userspace engine runs it.\n"
-                 "  Use user addresses: store one as an iouloop::u64 (the host writes "
-                 "reinterpret_cast<iouloop::u64>(ptr); the policy puts it in SQEs as is), and for memory inside "
+                 "  Use user addresses: store one as an iouloop::uaddr (the host writes "
+                 "iouloop::uaddr::of(ptr); the policy puts it in SQEs as is), and for memory inside "
                  "the params take loop.user_addr(field).\n");
     status = 1;
   }

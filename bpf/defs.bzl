@@ -35,6 +35,8 @@ BTF holds each policy's params_type; //bpf:btf_layout reads it and
   static_asserts that P's params_type has the BPF object's layout.
 """
 
+load("@iouloop_system//:toolchain.bzl", "IOULOOP_BPF_CLANG", "IOULOOP_BPF_CLANG_IR_FIX")
+
 _BPF_COPTS = [
     "-target",
     "bpf",
@@ -234,15 +236,57 @@ def _bpf_object_impl(ctx):
         args.add("-I" + inc)
     if nostd_dir:
         args.add("-isystem", nostd_dir)
+    what = ("Compiling %s for BPF" + (" (layout probe)" if ctx.attr.layout_probe else "")) % ctx.file.src.short_path
+    mnemonic = "BpfLayoutProbe" if ctx.attr.layout_probe else "BpfCompile"
+    inputs = depset([ctx.file.src, src] + stubs, transitive = headers)
+    if ctx.attr.ir_fix and ctx.file.src.extension != "c":
+        # clang 21 and 22 crash generating BTF for C++ classes (member
+        # functions, static members, `class`): the front end writes IR with
+        # no LLVM pass run, //bpf:btf_ir_fix makes its debug types C-like,
+        # and the same clang optimises and generates code from it, which is
+        # the pipeline of a one-step compile (docs/toolchains.md).
+        fe = ctx.actions.declare_file(ctx.label.name + ".fe.ll")
+        fixed = ctx.actions.declare_file(ctx.label.name + ".ll")
+        args.add_all(["-Xclang", "-disable-llvm-passes", "-S", "-emit-llvm", "-c", src, "-o", fe])
+        ctx.actions.run(
+            executable = ctx.attr.clang,
+            arguments = [args],
+            inputs = inputs,
+            outputs = [fe],
+            mnemonic = mnemonic + "Frontend",
+            progress_message = what + " (front end)",
+            use_default_shell_env = True,
+        )
+        ctx.actions.run(
+            executable = ctx.executable._btf_ir_fix,
+            arguments = [fe.path, fixed.path],
+            inputs = [fe],
+            outputs = [fixed],
+            mnemonic = "BpfBtfIrFix",
+            progress_message = what + " (C-like debug types)",
+        )
+        backend = ctx.actions.args()
+        backend.add_all([a for a in _BPF_COPTS if a != "-fstandalone-debug"])
+        backend.add_all(["-Wno-override-module", "-c", fixed, "-o", out])
+        ctx.actions.run(
+            executable = ctx.attr.clang,
+            arguments = [backend],
+            inputs = [fixed],
+            outputs = [out],
+            mnemonic = mnemonic,
+            progress_message = what,
+            use_default_shell_env = True,
+        )
+        return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
     args.add("-c", src)
     args.add("-o", out)
     ctx.actions.run(
         executable = ctx.attr.clang,
         arguments = [args],
-        inputs = depset([ctx.file.src, src] + stubs, transitive = headers),
+        inputs = inputs,
         outputs = [out],
-        mnemonic = "BpfLayoutProbe" if ctx.attr.layout_probe else "BpfCompile",
-        progress_message = ("Compiling %s for BPF" + (" (layout probe)" if ctx.attr.layout_probe else "")) % ctx.file.src.short_path,
+        mnemonic = mnemonic,
+        progress_message = what,
         use_default_shell_env = True,
     )
     return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
@@ -258,8 +302,17 @@ iouloop_bpf_object = rule(
         "copts": attr.string_list(),
         # IOULOOP_BPF_POLICY then emits only what bpf/btf_layout.cc reads.
         "layout_probe": attr.bool(default = False),
-        # An absolute path: clang-19 is the first Debian bookworm clang with -mcpu=v4.
-        "clang": attr.string(default = "/usr/bin/clang-19"),
+        # An absolute path, found by @iouloop_system (third_party/system.bzl):
+        # $IOULOOP_BPF_CLANG, else the newest clang 19+ (-mcpu=v4).
+        "clang": attr.string(default = IOULOOP_BPF_CLANG),
+        # Compile C++ in two steps with //bpf:btf_ir_fix between them (set by
+        # @iouloop_system for a clang that fails its BTF self-check).
+        "ir_fix": attr.bool(default = IOULOOP_BPF_CLANG_IR_FIX),
+        "_btf_ir_fix": attr.label(
+            default = Label("//bpf:btf_ir_fix"),
+            executable = True,
+            cfg = "exec",
+        ),
         # iouloop/bpf/program.hpp (IOULOOP_BPF_POLICY) and what it includes
         "_glue": attr.label(default = Label("//:bpf_glue"), providers = [CcInfo]),
     },

@@ -24,8 +24,27 @@ include_guard(GLOBAL)
 foreach(v IOULOOP_BPF_FLAGS_FILE IOULOOP_NOSTD_DIR IOULOOP_EMBED_SCRIPT)
   set_property(GLOBAL PROPERTY ${v} "${${v}}")
 endforeach()
-find_program(IOULOOP_BPF_CLANG NAMES clang-19 clang-21 clang-20 clang-18 clang
+find_program(IOULOOP_BPF_CLANG NAMES clang-19 clang-21 clang-20 clang-22 clang-18 clang
   DOC "clang that compiles iouloop policies for BPF (-target bpf -mcpu=v4: clang 18 or newer)")
+# clang 21 and 22 crash generating BTF for a C++ class with a member function
+# (docs/toolchains.md): check this clang once; if it does, C++ policies
+# compile in three steps (front end, iouloop::btf_ir_fix, back end), as
+# third_party/system.bzl decides for Bazel. IOULOOP_BPF_IR_FIX=ON/OFF forces it.
+if(IOULOOP_BPF_CLANG AND NOT DEFINED IOULOOP_BPF_IR_FIX)
+  set(check "${CMAKE_BINARY_DIR}/iouloop_btf_self_check")
+  file(WRITE "${check}.cc" "struct iouloop_check { unsigned x; unsigned get() const { return x; } };\n"
+    "struct iouloop_outer { iouloop_check c; };\n"
+    "extern \"C\" int iouloop_check_use(iouloop_outer* o) { return o->c.get(); }\n")
+  execute_process(COMMAND "${IOULOOP_BPF_CLANG}" -x c++ -std=c++20 -target bpf -mcpu=v4 -O2 -g -fstandalone-debug
+    -c "${check}.cc" -o "${check}.o" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(rc EQUAL 0)
+    set(fix OFF)
+  else()
+    set(fix ON)
+    message(STATUS "iouloop: ${IOULOOP_BPF_CLANG} crashes generating BTF for C++ classes; policies compile through iouloop::btf_ir_fix")
+  endif()
+  set(IOULOOP_BPF_IR_FIX ${fix} CACHE BOOL "compile C++ policies in three steps around iouloop::btf_ir_fix (clang 21, 22)")
+endif()
 
 function(iouloop_bpf_program name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "SRC" "DEPS;INCLUDES;COPTS")
@@ -77,6 +96,8 @@ function(iouloop_bpf_program name)
     list(APPEND flags -isystem "${IOULOOP_NOSTD_DIR}")
   endif()
 
+  set(backend_flags ${IOULOOP_BPF_COPTS})
+  list(REMOVE_ITEM backend_flags -fstandalone-debug)
   foreach(kind object probe)
     if(kind STREQUAL object)
       set(out "${obj}")
@@ -85,12 +106,24 @@ function(iouloop_bpf_program name)
       set(out "${probe}")
       set(extra -DIOULOOP_LAYOUT_PROBE)
     endif()
-    add_custom_command(OUTPUT "${out}"
-      COMMAND "${IOULOOP_BPF_CLANG}" ${flags} ${extra} -MD -MF "${out}.d" -c "${tu}" -o "${out}"
-      DEPENDS "${src}" "${tu}"
-      DEPFILE "${out}.d"
-      COMMAND_EXPAND_LISTS VERBATIM
-      COMMENT "Compiling ${arg_SRC} for BPF (${name}, ${kind})")
+    if(IOULOOP_BPF_IR_FIX AND NOT src MATCHES "\\.c$")
+      add_custom_command(OUTPUT "${out}"
+        COMMAND "${IOULOOP_BPF_CLANG}" ${flags} ${extra} -MD -MF "${out}.d" -Xclang -disable-llvm-passes
+                -S -emit-llvm -c "${tu}" -o "${out}.fe.ll"
+        COMMAND "$<TARGET_FILE:iouloop::btf_ir_fix>" "${out}.fe.ll" "${out}.ll"
+        COMMAND "${IOULOOP_BPF_CLANG}" ${backend_flags} -Wno-override-module -c "${out}.ll" -o "${out}"
+        DEPENDS "${src}" "${tu}" iouloop::btf_ir_fix
+        DEPFILE "${out}.d"
+        COMMAND_EXPAND_LISTS VERBATIM
+        COMMENT "Compiling ${arg_SRC} for BPF (${name}, ${kind}; through btf_ir_fix)")
+    else()
+      add_custom_command(OUTPUT "${out}"
+        COMMAND "${IOULOOP_BPF_CLANG}" ${flags} ${extra} -MD -MF "${out}.d" -c "${tu}" -o "${out}"
+        DEPENDS "${src}" "${tu}"
+        DEPFILE "${out}.d"
+        COMMAND_EXPAND_LISTS VERBATIM
+        COMMENT "Compiling ${arg_SRC} for BPF (${name}, ${kind})")
+    endif()
   endforeach()
   add_custom_command(OUTPUT "${layout}"
     COMMAND "$<TARGET_FILE:iouloop::btf_layout>" "${probe}" --namespace ${name} --label "${label}" --out "${layout}"

@@ -18,15 +18,18 @@
 #      from the source tree (add_subdirectory): its policy for BPF and the
 #      host, run on the userspace engine; policies the build must refuse.
 #
-#   tools/test.sh [bazel flags...]
 #   6. the kernel module (kernel/kmod, experimental, opt-in: IOULOOP_KMOD=1 or
 #      IOULOOP_TEST_ONLY=kmod): built for the test kernel, loaded in the VM,
 #      the NOP chain on the native-callback engine, unload under a loop.
+#   7. toolchains: every header next to the uapi headers of 6.1, 7.2 and 7.3,
+#      and Debian sid's toolchain (Bazel 7 + bzlmod, gcc 16, clang 21): the
+#      host suite, the consumer as a module, the VM tests it builds.
 #
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
 #   IOULOOP_TEST_ONLY=cmake tools/test.sh     set-up, then stage 5 only
 #   IOULOOP_TEST_ONLY=kmod tools/test.sh      set-up, then stage 6 only (opt-in, see there)
+#   IOULOOP_TEST_ONLY=toolchains tools/test.sh  set-up, then stage 7 only
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -41,7 +44,7 @@ fi
 
 # run_stage NAME: whether IOULOOP_TEST_ONLY lets stage NAME run (suite: 1-3).
 only=${IOULOOP_TEST_ONLY:-}
-case "$only" in ""|suite|icount|cmake|kmod) ;; *) echo "test.sh: IOULOOP_TEST_ONLY=$only: not a stage (suite, icount, cmake, kmod)"; exit 2 ;; esac
+case "$only" in ""|suite|icount|cmake|kmod|toolchains) ;; *) echo "test.sh: IOULOOP_TEST_ONLY=$only: not a stage (suite, icount, cmake, kmod, toolchains)"; exit 2 ;; esac
 run_stage() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 work=$(mktemp -d /tmp/iouloop-test.XXXXXX)
@@ -49,26 +52,28 @@ trap 'rm -rf "$work"' EXIT
 lines=$work/results   # "@@iouloop-test VERDICT name" lines, all sources
 : >"$lines"
 
-if run_stage suite; then   # stages 1-3
-
-# ---- 1. host tests (plain, then under ASan+UBSan) ------------------------------
 # host_pass LABEL [bazel flags...]: runs bazel test on $targets (default
 # //...) and collects results. Which test targets ran and how they ended
 # comes from Bazel's build event protocol (a machine-readable record, not the
 # human summary); each test's own cases from the "@@iouloop-test" lines of
 # its log (tests/support/result_lines.cc for Catch2, the same protocol in
 # every shell test). A target whose log has no such line counts as one case.
+# The bazel command (${bz[@]}) and a prefix for the paths it reports
+# ($testlogs_prefix) are variables: stage 7 runs the same passes with Bazel 7
+# inside the sid root.
+bz=(bazel)
+testlogs_prefix=
 host_pass() {
   local label=$1; shift
   local targets=${targets:-//...}
   local bep=$work/bep.json
   rm -f "$bep"
   echo "== host tests ($label): bazel test $targets $*"
-  bazel test $targets --build_event_json_file="$bep" "$@" >"$work/bazel.out" 2>&1
+  "${bz[@]}" test $targets --build_event_json_file="$bep" "$@" >"$work/bazel.out" 2>&1
   local bazel_rc=$?
   grep -E '^(//|INFO: Build|ERROR|FAILED|Executed)' "$work/bazel.out"
   local testlogs
-  testlogs=$(bazel info bazel-testlogs "$@" 2>/dev/null)
+  testlogs=$testlogs_prefix$("${bz[@]}" info bazel-testlogs "$@" 2>/dev/null)
   # One testSummary event per test target: {"id":{"testSummary":{"label":"//pkg:name",...}},
   # "testSummary":{"overallStatus":"PASSED",...}}
   local summaries=0
@@ -94,6 +99,60 @@ host_pass() {
     echo "@@iouloop-test FAIL [$label] bazel: the build failed before any test ran (exit $bazel_rc)" >>"$lines"
   fi
 }
+# vm_pass LABEL LIMIT BIN...: runs the static test binaries in one VM boot
+# (LIMIT seconds for the VM) and accounts for every test case they hold. With
+# a LABEL, result names get "[LABEL] ". Sets vm_rc (77: the VM could not run).
+vm_pass() {
+  local label=$1 limit=$2; shift 2
+  local out=$work/vm${label:+-$label}.out res=$work/vm${label:+-$label}.results tag=${label:+[$label] }
+  tools/vm/run.sh --timeout "$limit" --args "--colour-mode none" "$@" >"$out" 2>&1
+  vm_rc=$?
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed|params_fuzz:)' "$out"
+  # A case that hung (per-case time limit in the fuzz tests): its whole report.
+  grep -E -A120 '^[a-z_]+: case [0-9]+ HUNG' "$out" | grep -v '^@@iouloop-test PASS' | head -200
+  grep -E -A8 '^[^@].*FAILED:' "$out" | head -200
+  grep '^@@iouloop-test ' "$out" >"$res" || true
+  # Every test case the binaries hold must be accounted for: what the VM did
+  # not report is SKIPPED (VM unavailable) or FAILED (VM crashed/timed out).
+  # A program that did not finish says why in its "vm: NAME did not ..." line
+  # (killed at its time limit, the VM's limit, a crash); that reason goes
+  # with each of its unreported cases.
+  local b name why
+  for b in "$@"; do
+    name=$(basename "$b")
+    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$out" | head -n1)
+    "$b" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
+      [ -n "$tc" ] || continue
+      if grep -qF -- "$name: $tc" "$res"; then continue; fi
+      if [ "$vm_rc" = 77 ]; then
+        echo "@@iouloop-test SKIP $tag$name: $tc" >>"$lines"
+      else
+        echo "@@iouloop-test FAIL $tag$name: $tc (no result from the VM${why:+: $name $why})" >>"$lines"
+      fi
+    done
+  done
+  sed "s/^@@iouloop-test \([A-Z]*\) /@@iouloop-test \1 $tag/" "$res" >>"$lines"
+  # A program that did not finish (a hang in its teardown, say) is a failure
+  # even when every case it holds reported before it was stopped.
+  for b in "$@"; do
+    name=$(basename "$b")
+    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$out" | head -n1)
+    if [ -n "$why" ] && ! grep -q "^@@iouloop-test FAIL $tag$name: " "$lines"; then
+      echo "@@iouloop-test FAIL $tag$name: $why" >>"$lines"
+    fi
+  done
+  if [ "$vm_rc" = 77 ]; then
+    echo "SKIPPED: VM tests${label:+ ($label)}: $(grep -m1 '^SKIPPED' "$out" | sed 's/^SKIPPED: VM tests: //')"
+    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+      echo "@@iouloop-test FAIL ${tag}vm: IOULOOP_REQUIRE_VM=1 but the VM could not run" >>"$lines"
+    fi
+  fi
+}
+
+if run_stage suite; then   # stages 1-3
+
+# ---- 1. host tests (plain, then under ASan+UBSan) ------------------------------
+
 host_pass host "$@"
 host_pass asan --config=asan "$@"
 
@@ -196,41 +255,7 @@ fi
 
 if [ ${#vm_bins[@]} -gt 0 ]; then
   echo "== VM tests: booting the test kernel"
-  tools/vm/run.sh --timeout 1800 --args "--colour-mode none" "${vm_bins[@]}" >"$work/vm.out" 2>&1
-  vm_rc=$?
-  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed|params_fuzz:)' "$work/vm.out"
-  # A case that hung (per-case time limit in the fuzz tests): its whole report.
-  grep -E -A120 '^[a-z_]+: case [0-9]+ HUNG' "$work/vm.out" | grep -v '^@@iouloop-test PASS' | head -200
-  grep -E -A8 '^[^@].*FAILED:' "$work/vm.out" | head -200
-  grep '^@@iouloop-test ' "$work/vm.out" >"$work/vm.results" || true
-  # Every test case the binaries hold must be accounted for: what the VM did
-  # not report is SKIPPED (VM unavailable) or FAILED (VM crashed/timed out).
-  # A program that did not finish says why in its "vm: NAME did not ..." line
-  # (killed at its time limit, the VM's limit, a crash); that reason goes
-  # with each of its unreported cases.
-  for b in "${vm_bins[@]}"; do
-    name=$(basename "$b")
-    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$work/vm.out" | head -n1)
-    "$b" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
-      [ -n "$tc" ] || continue
-      if grep -qF -- "$name: $tc" "$work/vm.results"; then continue; fi
-      if [ "$vm_rc" = 77 ]; then
-        echo "@@iouloop-test SKIP $name: $tc" >>"$lines"
-      else
-        echo "@@iouloop-test FAIL $name: $tc (no result from the VM${why:+: $name $why})" >>"$lines"
-      fi
-    done
-  done
-  cat "$work/vm.results" >>"$lines"
-  # A program that did not finish (a hang in its teardown, say) is a failure
-  # even when every case it holds reported before it was stopped.
-  for b in "${vm_bins[@]}"; do
-    name=$(basename "$b")
-    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$work/vm.out" | head -n1)
-    if [ -n "$why" ] && ! grep -q "^@@iouloop-test FAIL $name: " "$lines"; then
-      echo "@@iouloop-test FAIL $name: $why" >>"$lines"
-    fi
-  done
+  vm_pass "" 1800 "${vm_bins[@]}"
   # The harness itself: per-program time limit, the VM's limit, boot retry
   # (tools/vm/selftest.sh boots the VM three times; it is not a Bazel test
   # because QEMU does not run reliably inside Bazel's sandbox).
@@ -239,12 +264,6 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
     tools/vm/selftest.sh >"$work/vm-selftest.out" 2>&1
     grep -E '^(SKIPPED|@@iouloop-test FAIL|    \|)' "$work/vm-selftest.out"
     grep '^@@iouloop-test ' "$work/vm-selftest.out" >>"$lines"
-  fi
-  if [ "$vm_rc" = 77 ]; then
-    echo "SKIPPED: VM tests: $(grep -m1 '^SKIPPED' "$work/vm.out" | sed 's/^SKIPPED: VM tests: //')"
-    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
-      echo "@@iouloop-test FAIL vm: IOULOOP_REQUIRE_VM=1 but the VM could not run" >>"$lines"
-    fi
   fi
 fi
 
@@ -311,6 +330,101 @@ CASES
 fi
 grep "^@@iouloop-test [A-Z]* cmake" "$lines" | sed "s/^@@iouloop-test /  /"
 fi   # stage 5
+
+# ---- 7. toolchains: the uapi headers, and Debian sid's toolchain -----------------
+# iouloop must build where users are (issue 11). Two parts:
+#  - every public header next to <linux/io_uring.h> from 6.1 (bookworm), 7.2
+#    (sid) and 7.3 (experimental), both include orders, g++ and clang++
+#    (tests/uapi_headers/check.sh; headers from tools/fetch-uapi.sh);
+#  - the sid toolchain (tools/sid-root.sh: Bazel 7.7.1 under bzlmod with
+#    --noenable_workspace, gcc 16, clang 21, libbpf 1.7, liburing-dev): the
+#    host suite, the consumer workspace as a bzlmod module, and the VM tests
+#    built by that toolchain, run in the VM ([sid] in their names).
+# No sid root (offline, no mmdebstrap): SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+if run_stage toolchains; then
+echo "== toolchains: uapi headers 6.1 / 7.2 / 7.3 (tests/uapi_headers/check.sh)"
+uapi_roots=$(tools/fetch-uapi.sh 2>"$work/uapi-fetch.err")
+sed 's/^/  /' "$work/uapi-fetch.err"
+for suite in bookworm sid experimental; do
+  grep -q "/$suite\$" <<<"$uapi_roots" ||
+    echo "@@iouloop-test FAIL uapi-headers: linux-libc-dev from $suite could not be fetched (tools/fetch-uapi.sh)" >>"$lines"
+done
+for r in $uapi_roots; do
+  tests/uapi_headers/check.sh "$r" g++ clang++-19 >"$work/uapi.out" 2>&1
+  sed -n 's/^uapi_headers: \(PASS\|FAIL\) /  \1 /p' "$work/uapi.out"
+  sed -n 's/^uapi_headers: PASS \(.*\)$/@@iouloop-test PASS uapi-headers: \1/p; s/^uapi_headers: FAIL \(.*\):$/@@iouloop-test FAIL uapi-headers: \1/p' "$work/uapi.out" >>"$lines"
+  grep -q '^uapi_headers: FAIL' "$work/uapi.out" && grep -v '^uapi_headers: PASS' "$work/uapi.out" | head -n 30
+done
+
+echo "== toolchains: Debian sid root (tools/sid-root.sh ensure)"
+sid_limit=3000   # a hang guard for the Bazel 7 passes; the VM run has its own limit
+if ! tools/sid-root.sh ensure >"$work/sid-root.out" 2>&1; then
+  tail -n 20 "$work/sid-root.out"
+  if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+    echo "@@iouloop-test FAIL sid: IOULOOP_REQUIRE_VM=1 but the sid root could not be made (tools/sid-root.sh ensure)" >>"$lines"
+  else
+    echo "@@iouloop-test SKIP sid: the sid root could not be made (offline? tools/sid-root.sh ensure says why above)" >>"$lines"
+  fi
+else
+  sid_root=$(tools/sid-root.sh path)
+  # A copy of this checkout (as it is, uncommitted changes too) at a path of
+  # its own, so Bazel 7's output base stays put between runs.
+  sid_src=/var/cache/iouloop/sid-src/$(printf '%s' "$top" | md5sum | cut -c1-12)
+  rm -rf "$sid_src"; mkdir -p "$sid_src"
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$sid_src"
+  # Results go to $work; kernel:patch_test compares with the test kernel's config.
+  export IOULOOP_SID_BINDS="$work$([ -d /var/cache/iouloop/kernel ] && echo " /var/cache/iouloop/kernel")"
+  sidb() { timeout -k 10 "$sid_limit" tools/sid-root.sh run "$sid_src" bazel "$@"; }
+  sid_flags=(--noenable_workspace --registry=file:///registry)
+  sid_tools=$(tools/sid-root.sh run "$sid_src" sh -c 'echo "$(bazel --version 2>/dev/null), $(gcc --version | head -n1), $(clang --version | head -n1)"')
+  echo "   $sid_tools"
+  bz=(sidb); testlogs_prefix=$sid_root
+  host_pass sid "${sid_flags[@]}"
+  bz=(bazel); testlogs_prefix=
+  echo "== toolchains: the consumer workspace as a bzlmod module (Bazel 7, --noenable_workspace)"
+  if timeout -k 10 "$sid_limit" tools/sid-root.sh run "$sid_src" sh -c \
+      'cd tests/consumer && bazel build --noenable_workspace --registry=file:///registry //:app && ./bazel-bin/app' >"$work/sid-consumer.out" 2>&1; then
+    echo "@@iouloop-test PASS [sid] consumer: a Bazel 7 module with bazel_dep(iouloop) builds its policy and runs it" >>"$lines"
+  else
+    tail -n 30 "$work/sid-consumer.out"
+    echo "@@iouloop-test FAIL [sid] consumer: a Bazel 7 module with bazel_dep(iouloop) builds its policy and runs it" >>"$lines"
+  fi
+  tail -n 1 "$work/sid-consumer.out"
+  (tools/sid-root.sh run "$sid_src" sh -c 'cd tests/consumer && bazel shutdown' >/dev/null 2>&1) || true
+  # CMake with sid's clang 21 (through iouloop::btf_ir_fix) and gcc 16.
+  if timeout -k 10 "$sid_limit" tools/sid-root.sh run "$sid_src" sh -c \
+      'b=$(mktemp -d) && cmake -S tests/cmake_consumer -B "$b" -DIOULOOP_SOURCE_DIR="$PWD" && cmake --build "$b" -j 2 && "$b/app"; rc=$?; rm -rf "$b"; exit $rc' \
+      >"$work/sid-cmake.out" 2>&1; then
+    echo "@@iouloop-test PASS [sid] cmake: tests/cmake_consumer (add_subdirectory) builds its policy with clang 21 and gcc 16, and runs it" >>"$lines"
+  else
+    tail -n 30 "$work/sid-cmake.out"
+    echo "@@iouloop-test FAIL [sid] cmake: tests/cmake_consumer (add_subdirectory) builds its policy with clang 21 and gcc 16, and runs it" >>"$lines"
+  fi
+  grep -m1 "btf_ir_fix\|^consumer:" "$work/sid-cmake.out" | sed 's/^/  /'
+  # sid's own compilers next to sid's own uapi and liburing headers.
+  tools/sid-root.sh run "$sid_src" tests/uapi_headers/check.sh / g++ clang++ >"$work/uapi-sid.out" 2>&1
+  sed -n 's/^uapi_headers: \(PASS\|FAIL\) /  [sid] \1 /p' "$work/uapi-sid.out"
+  sed -n 's/^uapi_headers: PASS \(.*\)$/@@iouloop-test PASS [sid] uapi-headers: \1/p; s/^uapi_headers: FAIL \(.*\):$/@@iouloop-test FAIL [sid] uapi-headers: \1/p' "$work/uapi-sid.out" >>"$lines"
+  grep -q '^uapi_headers: \(PASS\|FAIL\)' "$work/uapi-sid.out" ||
+    { tail -n 20 "$work/uapi-sid.out"; echo "@@iouloop-test FAIL [sid] uapi-headers: tests/uapi_headers/check.sh did not run in the sid root" >>"$lines"; }
+  echo "== toolchains: VM tests built by the sid toolchain"
+  sid_vm=$(sidb query "${sid_flags[@]}" 'attr(tags, "iouloop_vm", //...)' 2>"$work/sid-vm-query.err" | sort)
+  if [ -z "$sid_vm" ]; then
+    tail -n 20 "$work/sid-vm-query.err"
+    echo "@@iouloop-test FAIL [sid] vm-plan: bazel query found no iouloop_vm targets" >>"$lines"
+  elif sidb build "${sid_flags[@]}" $sid_vm >"$work/sid-vm-build.out" 2>&1; then
+    sid_bin=$sid_root$(sidb info "${sid_flags[@]}" bazel-bin 2>/dev/null)
+    sid_bins=()
+    for t in $sid_vm; do sid_bins+=("$sid_bin/$(echo "${t#//}" | tr ':' '/')"); done
+    vm_pass sid 1800 "${sid_bins[@]}"
+  else
+    tail -n 30 "$work/sid-vm-build.out"
+    echo "@@iouloop-test FAIL [sid] vm-build: the VM test binaries did not build with the sid toolchain" >>"$lines"
+  fi
+  sidb shutdown >/dev/null 2>&1 || true
+  unset IOULOOP_SID_BINDS
+fi
+fi   # stage 7
 
 # ---- 4. instruction counts: the regression guard ------------------------------
 # Guest instructions per operation of the NOP and copy workloads, on every

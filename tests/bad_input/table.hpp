@@ -32,7 +32,9 @@ TEST_CASE("bad input: rings the loop cannot drive", "[bad-input]") {
   ring_options o;
   o.flags = r.flags;
   Runner::expect_refused<sem::stop_at_once>(o, r.says);
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }
 TEST_CASE("bad input: a step returning an invalid value ends with -EINVAL", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
@@ -42,7 +44,9 @@ TEST_CASE("bad input: a step returning an invalid value ends with -EINVAL", "[ba
     s.params().value = 42;
     REQUIRE(s.run() == -EINVAL);
   }
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }
 TEST_CASE("bad input: a step asking for more SQEs than the SQ holds gets exactly the SQ", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
@@ -58,7 +62,9 @@ TEST_CASE("bad input: a step asking for more SQEs than the SQ holds gets exactly
     REQUIRE(s.params().submit_ret == 64);
     REQUIRE(s.params().completed == 64);
   }
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }
 TEST_CASE("bad input: CQ overflow loses nothing", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
@@ -73,7 +79,9 @@ TEST_CASE("bad input: CQ overflow loses nothing", "[bad-input]") {
     REQUIRE(s.run() == 0);
     REQUIRE(s.params().completed == s.params().submitted);
   }
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }
 TEST_CASE("bad input: the ring fd closed under the engine gives -EBADF", "[bad-input]") {
   using Runner = IOULOOP_RUNNER;
@@ -87,7 +95,9 @@ TEST_CASE("bad input: the ring fd closed under the engine gives -EBADF", "[bad-i
     REQUIRE(::dup2(dup_fd, s.ring().fd()) == s.ring().fd()); /* let the destructor close it */
     ::close(dup_fd);
   }
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }
 TEST_CASE("bad input: signals in the middle of a copy; resuming finishes with the right bytes", "[bad-input][signal]") {
   using Runner = IOULOOP_RUNNER;
@@ -115,5 +125,7 @@ TEST_CASE("bad input: signals in the middle of a copy; resuming finishes with th
     REQUIRE(s.params().copied == size);
     REQUIRE(out.read_all() == data);
   }
-  REQUIRE(census::until_within(before).within(before));
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
 }

@@ -23,8 +23,8 @@ done <<'WANT'
 //tests/layout:pointer_bpf: error: BPF program 'with_pointer': its params_type (struct params) holds pointers:
 member 'buffer' is a pointer: u8 *buffer
 member 'items[].name' is a pointer: const char *name
-member 'on_done' is a pointer: void (*on_done)()
-store one as an iouloop::u64
+member 'on_done' is a pointer: void (*on_done)(
+store one as an iouloop::uaddr
 loop.user_addr(field)
 WANT
 for fine in count items[].len addr buffer_addr; do

@@ -408,7 +408,10 @@ else
   grep -q '^uapi_headers: \(PASS\|FAIL\)' "$work/uapi-sid.out" ||
     { tail -n 20 "$work/uapi-sid.out"; echo "@@iouloop-test FAIL [sid] uapi-headers: tests/uapi_headers/check.sh did not run in the sid root" >>"$lines"; }
   echo "== toolchains: VM tests built by the sid toolchain"
-  sid_vm=$(sidb query "${sid_flags[@]}" 'attr(tags, "iouloop_vm", //...)' 2>"$work/sid-vm-query.err" | sort)
+  # Every VM test but the fuzzers (their seeds run with the bookworm build;
+  # here they would add most of the stage's time for objects the other tests
+  # already load and run).
+  sid_vm=$(sidb query "${sid_flags[@]}" 'attr(tags, "iouloop_vm", //...) except //tests/fuzz:all' 2>"$work/sid-vm-query.err" | sort)
   if [ -z "$sid_vm" ]; then
     tail -n 20 "$work/sid-vm-query.err"
     echo "@@iouloop-test FAIL [sid] vm-plan: bazel query found no iouloop_vm targets" >>"$lines"

@@ -24,12 +24,15 @@
 #   7. toolchains: every header next to the uapi headers of 6.1, 7.2 and 7.3,
 #      and Debian sid's toolchain (Bazel 7 + bzlmod, gcc 16, clang 21): the
 #      host suite, the consumer as a module, the VM tests it builds.
+#   8. kernels: the newest Debian 7.1, 7.2 and 7.3 (a VM subset each; 7.2 is
+#      stage 3's), and 7.0, whose missing io_uring_bpf_ops must be named.
 #
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
 #   IOULOOP_TEST_ONLY=cmake tools/test.sh     set-up, then stage 5 only
 #   IOULOOP_TEST_ONLY=kmod tools/test.sh      set-up, then stage 6 only (opt-in, see there)
 #   IOULOOP_TEST_ONLY=toolchains tools/test.sh  set-up, then stage 7 only
+#   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then stage 8 only
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -44,7 +47,7 @@ fi
 
 # run_stage NAME: whether IOULOOP_TEST_ONLY lets stage NAME run (suite: 1-3).
 only=${IOULOOP_TEST_ONLY:-}
-case "$only" in ""|suite|icount|cmake|kmod|toolchains) ;; *) echo "test.sh: IOULOOP_TEST_ONLY=$only: not a stage (suite, icount, cmake, kmod, toolchains)"; exit 2 ;; esac
+case "$only" in ""|suite|icount|cmake|kmod|toolchains|kernels) ;; *) echo "test.sh: IOULOOP_TEST_ONLY=$only: not a stage (suite, icount, cmake, kmod, toolchains, kernels)"; exit 2 ;; esac
 run_stage() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 work=$(mktemp -d /tmp/iouloop-test.XXXXXX)
@@ -268,6 +271,167 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
 fi
 
 fi   # stages 1-3
+
+# ---- 8. the kernel matrix: the newest 7.1, 7.2 and 7.3 Debian ships, and 7.0 -----
+#   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then this stage only
+# Each series is resolved from the archive every run (tools/vm/fetch-kernel.sh
+# --series: sid, trixie-backports and experimental through the private apt
+# configuration, cached under /var/cache/iouloop/kernel/<kver>), never pinned.
+# Stage 3's kernel (sid's, `current`) ran the full VM suite above: its line
+# here sums that. Every other kernel runs a subset, in its own VM boot, each
+# program with its own time limit: the semantics table on both engines, the
+# examples' BPF tests (echo, timer, loader), a short differential fuzz, and
+# tests/kernels/kernel_cli.sh (iouloop-probe and nop say the BPF engine is
+# available). A kernel without the feature (7.0) runs
+# tests/kernels:no_bpf_ops_test and kernel_cli.sh, which check that the probe
+# and the engines name io_uring_bpf_ops as missing. Up to two VMs at once
+# (IOULOOP_KERNEL_JOBS; QEMU runs on one host thread each). One line per
+# kernel, and each case as "@@iouloop-test ... [7.N] program: case".
+# No network and nothing cached, or no VM: SKIP, loudly; FAIL under
+# IOULOOP_REQUIRE_VM=1. IOULOOP_KERNEL_SERIES, IOULOOP_KERNEL_WITHOUT and
+# IOULOOP_KERNEL_FUZZ_CASES change the matrix, the featureless kernel and the
+# fuzz cases.
+if run_stage kernels; then
+km_series=${IOULOOP_KERNEL_SERIES-7.1 7.2 7.3} km_without=${IOULOOP_KERNEL_WITHOUT-7.0}
+echo "== kernel matrix: the newest Debian $km_series${km_without:+ (and $km_without, without io_uring_bpf_ops)}"
+km=$work/kernels
+mkdir -p "$km"
+km_t0=$SECONDS
+km_kdir=${IOULOOP_KERNEL_DIR:-/var/cache/iouloop/kernel}
+km_jobs=${IOULOOP_KERNEL_JOBS:-$(($(nproc) >= 2 ? 2 : 1))}
+km_fuzz=${IOULOOP_KERNEL_FUZZ_CASES:-30}
+# Programs of each kind of run, "TARGET LIMIT" (guest seconds; 3-6x what
+# each took on the 2-core build machine under load), then kernel_cli.sh.
+km_subset="//tests:semantics_bpf_test_static 300
+//tests:semantics_userspace_test_static 180
+//examples/echo:echo_bpf_test_static 300
+//examples/timer:timer_bpf_test_static 240
+//examples/loader:loader_test_static 300
+//tests/fuzz:diff_fuzz_test_static 300"
+km_without_programs="//tests/kernels:no_bpf_ops_test_static 180"
+km_files="//tools:probe_static //examples/nop:nop_static"   # for kernel_cli.sh
+# km_verdict WHAT: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+km_verdict() {
+  if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+    echo "@@iouloop-test FAIL kernels: IOULOOP_REQUIRE_VM=1 but $1" >>"$lines"
+  else
+    echo "@@iouloop-test SKIP kernels: $1" >>"$lines"
+  fi
+  echo "SKIPPED: kernel matrix: $1"
+}
+# The kernels: "SERIES KVER SUITE VERSION VMLINUZ KIND" per line (KIND:
+# full, subset, without).
+: >"$km/plan"
+: >"$km/summary"
+km_full=""
+if run_stage suite && [ -n "${vm_rc:-}" ] && [ "${vm_rc:-}" != 77 ] && [ -f "$work/vm.results" ]; then
+  km_full=$(readlink "$km_kdir/current" 2>/dev/null || true)
+fi
+for s in $km_series $km_without; do
+  kind=subset
+  case " $km_without " in *" $s "*) kind=without ;; esac
+  if r=$(timeout -k 10 600 tools/vm/fetch-kernel.sh --series "$s" 2>"$km/fetch-$s.err"); then
+    sed "s/^/  [$s] /" "$km/fetch-$s.err"
+    read -r kver suite version vmlinuz <<<"$r"
+    [ "$kind" = subset ] && [ "$kver" = "$km_full" ] && kind=full
+    echo "$s $kver $suite $version $vmlinuz $kind" >>"$km/plan"
+  else
+    km_verdict "kernel $s: not fetched: $(tail -n 1 "$km/fetch-$s.err" | sed 's/^fetch-kernel: //')"
+    echo "kernel $s: SKIPPED: not fetched (above)" >>"$km/summary"
+  fi
+done
+# The static programs the plan needs.
+km_targets=$km_files
+grep -q ' subset$' "$km/plan" && km_targets="$km_targets $(echo "$km_subset" | cut -d' ' -f1)"
+grep -q ' without$' "$km/plan" && km_targets="$km_targets $(echo "$km_without_programs" | cut -d' ' -f1)"
+km_bin=""
+if grep -q ' \(subset\|without\)$' "$km/plan"; then
+  if bazel build $km_targets "$@" >"$km/build.out" 2>&1; then
+    km_bin=$(bazel info bazel-bin "$@" 2>/dev/null)
+  else
+    tail -n 30 "$km/build.out"
+    echo "@@iouloop-test FAIL kernels: the VM test binaries did not build" >>"$lines"
+  fi
+fi
+# km_boot SERIES KIND VMLINUZ: one VM boot; $km/SERIES.{out,rc,secs}.
+km_boot() {
+  local s=$1 kind=$2 vmlinuz=$3 progs limits=() t0=$SECONDS envs=()
+  if [ "$kind" = subset ]; then
+    progs=$km_subset envs=(--env IOULOOP_EXPECT_BPF_OPS=1 --env "IOULOOP_FUZZ_CASES=$km_fuzz")
+  else
+    progs=$km_without_programs envs=(--env IOULOOP_EXPECT_BPF_OPS=0 --env IOULOOP_EXPECT_NO_BPF_OPS=1)
+  fi
+  local paths=() target lim
+  while read -r target lim; do
+    paths+=("$km_bin/$(echo "${target#//}" | tr ':' '/')")
+    limits+=(--program-timeout "${target##*:}=$lim")
+  done <<<"$progs"
+  IOULOOP_VM_KERNEL=$vmlinuz timeout -k 10 2400 tools/vm/run.sh --timeout 1800 "${limits[@]}" \
+    --program-timeout kernel_cli.sh=180 "${envs[@]}" --args "--colour-mode none" \
+    --file "$km_bin/tools/probe_static" --file "$km_bin/examples/nop/nop_static" \
+    "${paths[@]}" tests/kernels/kernel_cli.sh >"$km/$s.out" 2>&1
+  echo $? >"$km/$s.rc"
+  echo $((SECONDS - t0)) >"$km/$s.secs"
+}
+if [ -n "$km_bin" ]; then
+  # Longest first: the subset kernels, then the one without the feature.
+  while read -r s kver suite version vmlinuz kind; do
+    [ "$kind" = full ] && continue
+    while [ "$(jobs -rp | wc -l)" -ge "$km_jobs" ]; do wait -n; done
+    echo "  [$s] booting $kver ($kind)"
+    km_boot "$s" "$kind" "$vmlinuz" &
+  done < <(sort -k6,6 "$km/plan")
+  wait
+fi
+# Results: what each VM said, then one line per kernel, in series order.
+while read -r s kver suite version vmlinuz kind; do
+  feature=$(cat "$km_kdir/$kver/feature" 2>/dev/null || echo unknown)
+  about="$kver ($suite $version; io_uring_bpf_ops: $feature)"
+  if [ "$kind" = full ]; then
+    echo "kernel $s: $about: the full VM suite (stage 3): $(grep -c '^@@iouloop-test PASS ' "$work/vm.results") passed," \
+      "$(grep -c '^@@iouloop-test FAIL ' "$work/vm.results") failed, VM exit $vm_rc" >>"$km/summary"
+    continue
+  fi
+  [ -f "$km/$s.rc" ] || { echo "kernel $s: $about: not run (the binaries did not build)" >>"$km/summary"; continue; }
+  rc=$(cat "$km/$s.rc") secs=$(cat "$km/$s.secs")
+  out=$km/$s.out
+  grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed)' "$out" | sed "s/^/  [$s] /"
+  grep -E -A8 '^[^@].*FAILED:|^[a-z_]+: case [0-9]+ HUNG|^    \| ' "$out" | head -60 | sed "s/^/  [$s] /"
+  if [ "$rc" = 77 ]; then
+    km_verdict "kernel $s ($kver): the VM cannot run here: $(grep -m1 '^SKIPPED' "$out" | sed 's/^SKIPPED: VM tests: //')"
+    echo "kernel $s: $about: SKIPPED (no VM)" >>"$km/summary"
+    continue
+  fi
+  : >"$km/$s.lines"
+  # Every case must be reported (as in stage 3); a program that did not
+  # finish says why with each case it did not report.
+  if [ "$kind" = subset ]; then progs=$km_subset; else progs=$km_without_programs; fi
+  for target in $(echo "$progs" | cut -d' ' -f1) kernel_cli.sh; do
+    name=${target##*:}
+    why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$out" | head -n1)
+    if [ "$name" = kernel_cli.sh ]; then
+      grep -q "^@@iouloop-test [A-Z]* kernel_cli: " "$out" ||
+        echo "@@iouloop-test FAIL kernel_cli: no result from the VM${why:+: $name $why}" >>"$km/$s.lines"
+    else
+      "$km_bin/$(echo "${target#//}" | tr ':' '/')" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
+        [ -n "$tc" ] || continue
+        grep -qF -- "$name: $tc" "$out" ||
+          echo "@@iouloop-test FAIL $name: $tc (no result from the VM${why:+: $name $why})" >>"$km/$s.lines"
+      done
+    fi
+    if [ -n "$why" ] && ! grep -q "^@@iouloop-test FAIL ${name%.sh}: " "$out" "$km/$s.lines"; then
+      echo "@@iouloop-test FAIL ${name%.sh}: $why" >>"$km/$s.lines"
+    fi
+  done
+  grep '^@@iouloop-test ' "$out" >>"$km/$s.lines"
+  sed "s/^@@iouloop-test \([A-Z]*\) /@@iouloop-test \1 [$s] /" "$km/$s.lines" >>"$lines"
+  echo "kernel $s: $about: $([ "$kind" = subset ] && echo subset || echo "without the feature")":\
+    "$(grep -c '^@@iouloop-test PASS ' "$km/$s.lines") passed, $(grep -c '^@@iouloop-test FAIL ' "$km/$s.lines") failed," \
+    "$(grep -c '^@@iouloop-test SKIP ' "$km/$s.lines") skipped, ${secs} s (VM exit $rc)" >>"$km/summary"
+done <"$km/plan"
+echo "== kernel matrix: $((SECONDS - km_t0)) s, ${km_jobs} VM(s) at a time"
+cat "$km/summary"
+fi   # stage 8
 
 # ---- 5. CMake users (run before stage 4, which is the longest) -----------------------
 # cmake --install into a temp prefix; tests/cmake_consumer through

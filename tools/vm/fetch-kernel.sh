@@ -1,17 +1,180 @@
 #!/usr/bin/env bash
-# Fetch a Debian kernel that has CONFIG_IO_URING_BPF_OPS, for the VM tests.
-# The version is resolved from the meta package each time (the suite drops
-# old versions), downloaded through the private apt configuration, unpacked
-# under $IOULOOP_KERNEL_DIR/<version>/, and $IOULOOP_KERNEL_DIR/current points
-# at it. Prints the path of vmlinuz.
+# Fetch Debian kernels for the VM tests, through the private apt
+# configuration (tools/private-apt.sh; the system's apt sources are never
+# touched). Versions are resolved from the archive each time (the suites drop
+# old versions), never pinned. Each kernel is unpacked under
+# $IOULOOP_KERNEL_DIR/<kver>/ (default /var/cache/iouloop/kernel): vmlinuz,
+# config (when the archive still has linux-base-<kver>), and `feature`, one
+# line saying whether the kernel has io_uring_bpf_ops and how that is known.
+#
+#   fetch-kernel.sh                the VM suite's kernel: the newest
+#                                  linux-image-cloud-amd64 of sid (the meta
+#                                  package; IOULOOP_APT_SUITE for another);
+#                                  $IOULOOP_KERNEL_DIR/current points at it.
+#                                  Prints the path of vmlinuz.
+#   fetch-kernel.sh --series 7.N   the newest 7.N.x kernel (flavour cloud-amd64)
+#                                  any of the suites ships; `current` is left
+#                                  alone. Prints "KVER SUITE VERSION PATH".
+#   fetch-kernel.sh --resolve 7.N  only resolve: prints "KVER SUITE VERSION".
+#
+# Suites searched by --series/--resolve: IOULOOP_KERNEL_SUITES (default "sid
+# trixie-backports experimental"); each has its own apt directory, sid
+# $IOULOOP_APT_DIR (/var/cache/iouloop/apt), the others $IOULOOP_APT_DIR-SUITE.
+# Between suites the Debian version decides (7.3.4-1~bpo13+1 is newer than
+# 7.3~rc7-1~exp1). Without network, the newest kernel of the series already
+# cached is used, and the script says so; with none cached it exits 1.
+#
+# Which suites hold what (checked 2026-12-01): sid has only the current
+# kernel (linux-image-7.2.13+deb14-cloud-amd64, plus the meta packages
+# linux-image-cloud-amd64 and linux-image-amd64); trixie-backports keeps
+# several (linux-image-7.0.13+deb13-cloud-amd64 ... 7.3.4+deb13-cloud-amd64;
+# its meta linux-image-cloud-amd64 is 7.3.4), but linux-base-<kver>, which
+# holds the config, only for its 7.2 and 7.3 kernels; experimental names its
+# kernel without the patch level (linux-image-7.3-cloud-amd64, Debian version
+# 7.3~rc7-1~exp1). The image itself is in linux-binary-<kver>. Without a
+# config, the feature is read from the kernel image: its BTF names the struct
+# io_uring_bpf_ops when the kernel has it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kdir=${IOULOOP_KERNEL_DIR:-/var/cache/iouloop/kernel}
 meta=${IOULOOP_KERNEL_META:-linux-image-cloud-amd64}
-export IOULOOP_APT_DIR=${IOULOOP_APT_DIR:-/var/cache/iouloop/apt}
+flavour=${IOULOOP_KERNEL_FLAVOUR:-cloud-amd64}
+suites=${IOULOOP_KERNEL_SUITES:-sid trixie-backports experimental}
+apt_base=${IOULOOP_APT_DIR:-/var/cache/iouloop/apt}
 log() { printf 'fetch-kernel: %s\n' "$*" >&2; }
 
-image=$("$top/tools/private-apt.sh" depends "$meta" |
+# apt SUITE ARGS...: tools/private-apt.sh on SUITE's own apt directory.
+apt() {
+  local suite=$1 dir=$apt_base; shift
+  [ "$suite" = sid ] || dir=$apt_base-$suite
+  IOULOOP_APT_DIR=$dir IOULOOP_APT_SUITE=$suite "$top/tools/private-apt.sh" "$@"
+}
+
+# feature KVER DIR: one line, "yes (...)" or "no (...)": whether the kernel
+# in DIR has io_uring_bpf_ops, from its config, else from its image's BTF.
+feature() {
+  local kver=$1 d=$2 off
+  if [ -s "$d/config" ]; then
+    if grep -q '^CONFIG_IO_URING_BPF_OPS=y' "$d/config"; then echo "yes (config: CONFIG_IO_URING_BPF_OPS=y)"
+    else echo "no (config: CONFIG_IO_URING_BPF_OPS is not set)"; fi
+    return
+  fi
+  # The image is a zstd (Debian's choice), xz or gzip stream after a stub:
+  # decompress from the first magic that works and look for the BTF name.
+  local magic
+  for magic in '\x28\xb5\x2f\xfd:zstd -dcq' '\xfd7zXZ\x00:xz -dcq' '\x1f\x8b\x08:gzip -dcq'; do
+    for off in $(LC_ALL=C grep -obUaP "${magic%%:*}" "$d/vmlinuz" 2>/dev/null | head -n 3 | cut -d: -f1); do
+      # The stream is followed by the rest of the image: the decompressor
+      # complains about it (exit status ignored); what counts is an ELF file.
+      # shellcheck disable=SC2086 # the command and its options
+      tail -c +$((off + 1)) "$d/vmlinuz" | ${magic#*:} 2>/dev/null >"$d/vmlinux.tmp" || true
+      if [ "$(head -c 4 "$d/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+        if LC_ALL=C grep -qaP '\x00io_uring_bpf_ops\x00' "$d/vmlinux.tmp"; then
+          echo "yes (image BTF names io_uring_bpf_ops; no config in the archive)"
+        else
+          echo "no (image BTF lacks io_uring_bpf_ops; no config in the archive)"
+        fi
+        rm -f "$d/vmlinux.tmp"
+        return
+      fi
+    done
+  done
+  rm -f "$d/vmlinux.tmp"
+  echo "unknown (no config in the archive, and the image did not decompress)"
+}
+
+# unpack KVER SUITE VERSION: download linux-binary-KVER (and linux-base-KVER
+# if SUITE still has it) into $kdir/KVER unless it is there already.
+unpack() {
+  local kver=$1 suite=$2 version=$3 dest=$kdir/$1
+  if [ ! -f "$dest/vmlinuz" ]; then
+    log "downloading kernel $kver ($suite $version)"
+    local tmp pkgs
+    tmp=$(mktemp -d)
+    pkgs="linux-binary-$kver"
+    if [ -n "$(apt "$suite" version "linux-base-$kver")" ]; then pkgs="$pkgs linux-base-$kver"
+    else log "$suite has no linux-base-$kver (the config): the feature is read from the image"; fi
+    # shellcheck disable=SC2086
+    if ! (cd "$tmp" && apt "$suite" download $pkgs >&2); then rm -rf "$tmp"; return 1; fi
+    mkdir -p "$tmp/x"
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
+    local vmlinuz config
+    vmlinuz=$(find "$tmp/x" -name 'vmlinuz*' -type f | head -n1)
+    config=$(find "$tmp/x" \( -path "*/modules/$kver/config" -o -name "config-$kver" \) -type f | head -n1)
+    [ -n "$vmlinuz" ] || { log "no vmlinuz in linux-binary-$kver"; rm -rf "$tmp"; return 1; }
+    mkdir -p "$dest"
+    if [ -n "$config" ]; then cp "$config" "$dest/config"; else : >"$dest/config"; fi
+    cp "$vmlinuz" "$dest/vmlinuz.tmp" && mv -f "$dest/vmlinuz.tmp" "$dest/vmlinuz"   # vmlinuz last: it marks a complete entry
+    rm -rf "$tmp"
+    echo "$suite $version" >"$dest/source"
+    feature "$kver" "$dest" >"$dest/feature"
+  fi
+  [ -f "$dest/source" ] || echo "$suite $version" >"$dest/source"
+  [ -f "$dest/feature" ] || feature "$kver" "$dest" >"$dest/feature"
+  return 0
+}
+
+# resolve SERIES: "KVER SUITE VERSION" of the newest SERIES.x kernel of the
+# flavour in any suite, or nothing.
+resolve() {
+  local series=$1 re best_v="" best="" suite names err
+  err=$(mktemp)
+  re="^linux-image-${series//./\\.}(\\.[0-9]+)?(\\+[a-z0-9]+)?-$flavour\$"
+  for suite in $suites; do
+    if ! apt "$suite" init 2>"$err"; then
+      log "suite $suite: no package lists ($(tail -n1 "$err"))"; continue
+    fi
+    names=$(apt "$suite" list "linux-image-$series" 2>/dev/null | grep -E "$re" || true)
+    [ -n "$names" ] || continue
+    # The image package and the binary package with it must both be there.
+    # shellcheck disable=SC2086
+    while read -r pkg v; do
+      local kver=${pkg#linux-image-}
+      [ -n "$(apt "$suite" version "linux-binary-$kver" 2>/dev/null)" ] || continue
+      if [ -z "$best_v" ] || dpkg --compare-versions "$v" gt "$best_v"; then best_v=$v best="$kver $suite $v"; fi
+    done < <(apt "$suite" version $names 2>/dev/null)
+  done
+  rm -f "$err"
+  echo "$best"
+}
+
+# cached SERIES: "KVER SUITE VERSION" of the newest kernel of SERIES fetched before.
+cached() {
+  local series=$1 k
+  k=$(find "$kdir" -mindepth 2 -maxdepth 2 -name vmlinuz -path "$kdir/$series[.+-]*" -printf '%h\n' 2>/dev/null |
+      xargs -r -n1 basename | grep -E -- "-$flavour\$" | sort -V | tail -n1)
+  [ -n "$k" ] || return 0
+  echo "$k $(cat "$kdir/$k/source" 2>/dev/null || echo "cache unknown")"
+}
+
+mkdir -p "$kdir"
+case "${1:-}" in
+  --series | --resolve)
+    mode=$1 series=${2:-}
+    [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]] || { log "$mode wants a series such as 7.1"; exit 2; }
+    r=$(resolve "$series")
+    if [ -z "$r" ]; then
+      r=$(cached "$series")
+      [ -n "$r" ] || { log "no $series kernel ($flavour) in: $suites, and none cached in $kdir"; exit 1; }
+      log "cannot resolve $series from the archive now (offline?); using the one fetched before: ${r%% *}"
+    fi
+    read -r kver suite version <<<"$r"
+    if [ "$mode" = --resolve ]; then echo "$kver $suite $version"; exit 0; fi
+    unpack "$kver" "$suite" "$version" || {
+      r=$(cached "$series")
+      [ -n "$r" ] || { log "downloading $kver failed and no $series kernel is cached"; exit 1; }
+      log "downloading $kver failed; using the one fetched before: ${r%% *}"
+      read -r kver suite version <<<"$r"
+    }
+    echo "$kver $suite $version $kdir/$kver/vmlinuz"
+    exit 0 ;;
+  "") ;;
+  *) log "usage: fetch-kernel.sh [--series 7.N | --resolve 7.N]"; exit 2 ;;
+esac
+
+# The VM suite's kernel: sid's meta package (IOULOOP_APT_SUITE picks another suite).
+suite=${IOULOOP_APT_SUITE:-sid}
+image=$(apt "$suite" depends "$meta" |
         sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
 if [ -z "$image" ]; then
   if [ -f "$kdir/current/vmlinuz" ]; then
@@ -22,22 +185,11 @@ if [ -z "$image" ]; then
   log "cannot resolve $meta to a kernel image package"; exit 1
 fi
 kver=${image#linux-image-}
-dest=$kdir/$kver
-if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/config" ]; then
-  log "downloading kernel $kver (from $meta)"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && "$top/tools/private-apt.sh" download "linux-binary-$kver" "linux-base-$kver" >&2)
-  mkdir -p "$tmp/x"
-  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
-  mkdir -p "$dest"
-  vmlinuz=$(find "$tmp/x" -name 'vmlinuz*' -type f | head -n1)
-  config=$(find "$tmp/x" \( -path "*/modules/$kver/config" -o -name "config-$kver" \) -type f | head -n1)
-  [ -n "$vmlinuz" ] || { log "no vmlinuz in linux-binary-$kver"; exit 1; }
-  cp "$vmlinuz" "$dest/vmlinuz"
-  if [ -n "$config" ]; then cp "$config" "$dest/config"; else : >"$dest/config"; fi
-fi
-if ! grep -q '^CONFIG_IO_URING_BPF_OPS=y' "$dest/config"; then
-  log "warning: $kver config does not show CONFIG_IO_URING_BPF_OPS=y"
-fi
+version=$(apt "$suite" version "$image" | cut -d' ' -f2)
+unpack "$kver" "$suite" "${version:-unknown}"
+case "$(cat "$kdir/$kver/feature")" in
+  yes*) ;;
+  *) log "warning: $kver: io_uring_bpf_ops $(cat "$kdir/$kver/feature")" ;;
+esac
 ln -sfn "$kver" "$kdir/current"
-echo "$dest/vmlinuz"
+echo "$kdir/$kver/vmlinuz"

@@ -302,10 +302,13 @@ km_jobs=${IOULOOP_KERNEL_JOBS:-$(($(nproc) >= 2 ? 2 : 1))}
 km_fuzz=${IOULOOP_KERNEL_FUZZ_CASES:-30}
 # Programs of each kind of run, "TARGET LIMIT" (guest seconds; 3-6x what
 # each took on the 2-core build machine under load), then kernel_cli.sh.
+# Not the echo and timer tests: with two VMs on two cores their millisecond
+# timeouts race the emulation (a link timeout fired before its read was
+# reaped: seen once each in two runs); stage 3 runs them on one VM.
 km_subset="//tests:semantics_bpf_test_static 300
 //tests:semantics_userspace_test_static 180
-//examples/echo:echo_bpf_test_static 300
-//examples/timer:timer_bpf_test_static 240
+//tests/readme:readme_bpf_test_static 180
+//tests/inline:plain_bpf_test_static 180
 //examples/loader:loader_test_static 300
 //tests/fuzz:diff_fuzz_test_static 300"
 km_without_programs="//tests/kernels:no_bpf_ops_test_static 180"

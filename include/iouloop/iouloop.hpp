@@ -7,6 +7,7 @@
 #include "iouloop/abi.hpp"
 #include "iouloop/combinators.hpp"
 #include "iouloop/engine/attached.hpp"
+#include "iouloop/engine/buf_ring.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/param_region.hpp"

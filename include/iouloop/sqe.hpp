@@ -27,9 +27,10 @@ class sqe_ref {
   IOULOOP_INLINE sqe_ref& skip_success() { return set(abi::sqe_flag::cqe_skip_success); }
   // Go to the async worker at once instead of trying inline first.
   IOULOOP_INLINE sqe_ref& async() { return set(abi::sqe_flag::async); }
-  // Pick the buffer from provided-buffer group `group`.
-  IOULOOP_INLINE sqe_ref& buffer_select(u16 group) {
-    s_->buf_index = group;
+  // Pick the buffer from provided-buffer group `group` (IOSQE_BUFFER_SELECT;
+  // the CQE says which: cqe_view::buffer_id()).
+  IOULOOP_INLINE sqe_ref& buffer_select(buf_group group) {
+    s_->buf_index = group.id();
     return set(abi::sqe_flag::buffer_select);
   }
   IOULOOP_INLINE abi::sqe& get() const { return *s_; }
@@ -84,12 +85,32 @@ IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 ms
   s.op_flags = msg_flags;
   return r;
 }
-// Multishot recv: one CQE per arrival while cqe_view::more() holds; needs a
-// provided-buffer group, so pass `len` 0 and call .buffer_select(group).
-IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, u32 msg_flags, udata ud) {
-  sqe_ref r = detail::prep(s, abi::op::recv, fd, 0, 0, 0, ud);
-  s.op_flags = msg_flags;
+// A recv into a buffer the kernel takes from `group` (a buf_ring the host
+// registered): the CQE's res bytes are in buffer cqe_view::buffer_id().
+IOULOOP_INLINE sqe_ref prep_recv_select(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  return prep_recv(s, fd, uaddr{}, 0, msg_flags, ud).buffer_select(group);
+}
+// Multishot recv: one CQE per arrival, each in a buffer from `group`, while
+// cqe_view::more() holds. A CQE without more() ends it: res 0 at end of
+// stream, -ENOBUFS when the group ran dry (the data waits in the socket;
+// arm it again once buffers are back), another -errno on error.
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
   s.ioprio = abi::recv_multishot;
+  return r;
+}
+// A recv bundle (IORING_RECVSEND_BUNDLE, Linux 6.10+: ring.supports_bundles()
+// on the host): one CQE for as many buffers of `group` as the data fills, in
+// ring order from buffer cqe_view::buffer_id(); buf_ring::taken_by says how
+// many. The multishot form keeps going as prep_recv_multishot does.
+IOULOOP_INLINE sqe_ref prep_recv_bundle(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
+  s.ioprio = abi::recvsend_bundle;
+  return r;
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot_bundle(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
+  s.ioprio = abi::recv_multishot | abi::recvsend_bundle;
   return r;
 }
 IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 msg_flags, udata ud) {

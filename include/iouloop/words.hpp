@@ -1,5 +1,6 @@
-// iouloop/words.hpp — the two 64-bit words an SQE carries that must not be
-// mixed up with plain numbers: a request's user_data and a user-space address.
+// iouloop/words.hpp — the words an SQE carries that must not be mixed up
+// with plain numbers: a request's user_data, a user-space address, and a
+// provided buffer group.
 //
 // SQE builders take them as these types, so an offset, a length or a raw
 // number passed where one of them belongs does not compile:
@@ -84,6 +85,21 @@ class uaddr {
   constexpr IOULOOP_INLINE uaddr(u64 raw, int) : raw_(raw) {}
   u64 raw_ = 0;
 };
+
+// A provided buffer group's id (sqe.buf_group). Its own type, made only
+// explicitly (buf_group{3}), so that a buffer id, a length or a flag cannot
+// be passed where the group belongs.
+class buf_group {
+ public:
+  constexpr buf_group() = default;
+  constexpr IOULOOP_INLINE explicit buf_group(u16 id) : id_(id) {}
+  constexpr IOULOOP_INLINE u16 id() const { return id_; }
+  friend constexpr IOULOOP_INLINE bool operator==(buf_group a, buf_group b) { return a.id_ == b.id_; }
+
+ private:
+  u16 id_ = 0;
+};
+static_assert(sizeof(buf_group) == 2 && traits::is_shareable<buf_group>);
 
 static_assert(sizeof(udata) == 8 && sizeof(uaddr) == 8);
 static_assert(traits::is_shareable<udata> && traits::is_shareable<uaddr>);

@@ -86,15 +86,35 @@ class uaddr {
   u64 raw_ = 0;
 };
 
+namespace detail {
+template <class T>
+concept integral_word = traits::is_integral<T>;
+template <class T>
+concept any_type = true;
+}  // namespace detail
+
 // A provided buffer group's id (sqe.buf_group). Its own type, made only
 // explicitly (buf_group{3}), so that a buffer id, a length or a flag cannot
 // be passed where the group belongs.
 class buf_group {
  public:
   constexpr buf_group() = default;
-  constexpr IOULOOP_INLINE explicit buf_group(u16 id) : id_(id) {}
+  // buf_group{id}: the id the host registers a buf_ring as.
+  template <class T>
+    requires detail::integral_word<T> && detail::any_type<T>
+  constexpr IOULOOP_INLINE explicit buf_group(T id) : id_(static_cast<u16>(id)) {}
   constexpr IOULOOP_INLINE u16 id() const { return id_; }
   friend constexpr IOULOOP_INLINE bool operator==(buf_group a, buf_group b) { return a.id_ == b.id_; }
+
+  // A number where a group belongs (an implicit conversion: the explicit
+  // constructor above is the more constrained, so buf_group{3} takes it).
+  template <class T>
+    requires detail::integral_word<T>
+  constexpr buf_group(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a buffer group is an iouloop::buf_group, not a number: write buf_group{id} (the id "
+                  "the host registered the buf_ring as), or keep the group in the params");
+  }
 
  private:
   u16 id_ = 0;

@@ -47,6 +47,12 @@ CASE_ACCEPT_ADDRLEN_BY_VALUE|a user address is an iouloop::uaddr, not a number
 CASE_USER_ADDR_OF_TEMPORARY|loop.user_addr(field): this is a temporary, not a field of the params
 CASE_USER_ADDR_OF_POINTER|loop.user_addr(field): pass the field itself
 CASE_RESERVE_NOTHING|reserve<N>: a chain holds at least one SQE
+CASE_BUF_RING_NOT_POWER_OF_TWO|buf_ring<Entries>: Entries must be a power of two
+CASE_BUF_RING_TOO_LARGE|buf_ring<Entries>: at most 32768 entries
+CASE_BUF_RING_REGION_TOO_SMALL|a params_type holding a buf_ring is a whole number of pages
+CASE_BUFFER_GROUP_FROM_NUMBER|a buffer group is an iouloop::buf_group, not a number
+CASE_BUFFER_GROUP_AND_FLAGS_SWAPPED|a buffer group is an iouloop::buf_group, not a number
+CASE_BUFFER_SELECT_NUMBER|a buffer group is an iouloop::buf_group, not a number
 CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO|bounded_array<T, N>: N must be a power of two
 CASE_REAP_NOT_A_HANDLER|cqe_handler<Handler>
 CASE_DISPATCH_WRONG_TAG_TYPE|dispatch_case<

@@ -119,3 +119,55 @@ TEST_CASE("a ring's kernel features say whether recv bundles exist", "[bufring]"
   INFO("IORING_FEAT_RECVSEND_BUNDLE: " << r.supports_bundles());
   SUCCEED();
 }
+
+// What the kernel allows for a ring in user memory (IOU_PBUF_RING_MMAP
+// unset): docs/buffer-rings.md cites each from io_register_pbuf_ring
+// (io_uring/kbuf.c) and io_create_region (io_uring/memmap.c). Run on the
+// host's kernel and in the VM (7.2.13).
+TEST_CASE("the kernel's rules for a buffer ring in user memory", "[bufring][kernel]") {
+  SECTION("inside a registered param region, in either order of registration") {
+    {
+      ring r;
+      param_region<ring_policy> p;
+      if (p.try_register(r) < 0) SKIP("no IORING_REGISTER_MEM_REGION here (Linux 6.13+)");
+      REQUIRE(sys::register_buf_ring(r.fd(), reinterpret_cast<u64>(&p->ring), 8, 1) == 0);
+      REQUIRE(sys::unregister_buf_ring(r.fd(), 1) == 0);
+    }
+    ring r;
+    param_region<ring_policy> p;
+    REQUIRE(sys::register_buf_ring(r.fd(), reinterpret_cast<u64>(&p->ring), 8, 1) == 0);
+    REQUIRE(p.try_register(r) == 0);  // the region's pages include the ring's: pinned twice, allowed
+  }
+  SECTION("the same page as the ring of two groups: allowed (nothing checks for overlap)") {
+    ring r;
+    mapping m = mapping::anonymous(4096, "test memory");
+    REQUIRE(sys::register_buf_ring(r.fd(), m.addr(), 8, 1) == 0);
+    REQUIRE(sys::register_buf_ring(r.fd(), m.addr(), 8, 2) == 0);
+  }
+  SECTION("the whole PAGE_ALIGN(16 * entries) bytes must be mapped and writable") {
+    ring r;
+    mapping m = mapping::anonymous(2 * 4096, "test memory");
+    REQUIRE(::munmap(m.bytes() + 4096, 4096) == 0);                        // a hole after the first page
+    REQUIRE(sys::register_buf_ring(r.fd(), m.addr(), 256, 1) == 0);        // 4096 bytes: one page
+    REQUIRE(sys::register_buf_ring(r.fd(), m.addr(), 512, 2) == -EFAULT);  // 8192: a page in the hole
+    mapping ro = mapping::map(4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0, "read-only memory");
+    REQUIRE(sys::register_buf_ring(r.fd(), ro.addr(), 8, 3) == -EFAULT);  // pinned with FOLL_WRITE
+  }
+  SECTION("min_left is for incremental rings only") {
+    ring r;
+    mapping m = mapping::anonymous(4096, "test memory");
+    abi::buf_reg reg{};
+    reg.ring_addr = m.addr();
+    reg.ring_entries = 8;
+    reg.bgid = 1;
+    reg.min_left = 16;
+    REQUIRE(sys::io_uring_register(r.fd(), abi::register_pbuf_ring, &reg, 1) == -EINVAL);
+  }
+  SECTION("the pages stay pinned after munmap: unregistering still works") {
+    ring r;
+    mapping m = mapping::anonymous(4096, "test memory");
+    REQUIRE(sys::register_buf_ring(r.fd(), m.addr(), 8, 1) == 0);
+    m = mapping();  // unmapped
+    REQUIRE(sys::unregister_buf_ring(r.fd(), 1) == 0);
+  }
+}

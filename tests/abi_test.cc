@@ -25,6 +25,12 @@ TEST_CASE("provided buffer ring layouts match <linux/io_uring.h>", "[abi]") {
   SAME_FIELD(abi::buf_reg, io_uring_buf_reg, bgid);
   SAME_FIELD(abi::buf_reg, io_uring_buf_reg, flags);
   STATIC_REQUIRE(abi::register_pbuf_ring == IORING_REGISTER_PBUF_RING);
+  STATIC_REQUIRE(abi::register_files2 == IORING_REGISTER_FILES2);
+  STATIC_REQUIRE(abi::unregister_files == IORING_UNREGISTER_FILES);
+  STATIC_REQUIRE(abi::rsrc_register_sparse == IORING_RSRC_REGISTER_SPARSE);
+  STATIC_REQUIRE(abi::file_index_alloc == IORING_FILE_INDEX_ALLOC);
+  STATIC_REQUIRE(sizeof(abi::rsrc_register) == sizeof(io_uring_rsrc_register));
+  STATIC_REQUIRE(abi::sqe_flag::fixed_file == IOSQE_FIXED_FILE);
   STATIC_REQUIRE(abi::unregister_pbuf_ring == IORING_UNREGISTER_PBUF_RING);
   STATIC_REQUIRE(abi::pbuf_ring_mmap == IOU_PBUF_RING_MMAP);
   STATIC_REQUIRE(abi::cqe_flag::sock_nonempty == IORING_CQE_F_SOCK_NONEMPTY);

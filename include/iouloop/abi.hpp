@@ -125,6 +125,8 @@ inline constexpr u32 recvsend_bundle = 1u << 14;  // Linux 6.10+
 }  // namespace feat
 
 // ---- register ---------------------------------------------------------------
+inline constexpr u32 unregister_files = 3;
+inline constexpr u32 register_files2 = 13;
 inline constexpr u32 register_pbuf_ring = 22;
 inline constexpr u32 unregister_pbuf_ring = 23;
 inline constexpr u32 register_mem_region = 34;
@@ -143,6 +145,19 @@ struct mem_region_reg {
   u64 flags;
   u64 resv[2];
 };
+
+// IORING_REGISTER_FILES2's argument (struct io_uring_rsrc_register).
+struct rsrc_register {
+  u32 nr;
+  u32 flags;  // rsrc_register_sparse: nr empty slots
+  u64 resv2;
+  u64 data;
+  u64 tags;
+};
+inline constexpr u32 rsrc_register_sparse = 1u << 0;
+// sqe.file_index for a direct accept/open: the kernel picks a free slot and
+// returns it in res (the only choice for a multishot accept).
+inline constexpr u32 file_index_alloc = ~0u;
 
 // IORING_REGISTER_PBUF_RING's argument. flags: pbuf_ring_mmap (the kernel
 // allocates the ring; iouloop never sets it), pbuf_ring_inc.

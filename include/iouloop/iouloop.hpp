@@ -9,6 +9,7 @@
 #include "iouloop/engine/attached.hpp"
 #include "iouloop/engine/buf_ring.hpp"
 #include "iouloop/engine/error.hpp"
+#include "iouloop/engine/fixed_files.hpp"
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/param_region.hpp"
 #include "iouloop/engine/ring.hpp"

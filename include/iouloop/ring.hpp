@@ -58,6 +58,8 @@ class cqe_view {
   // The kernel keeps the buffer for more data (incremental rings only).
   IOULOOP_INLINE bool buffer_more() const { return (c_.flags & abi::cqe_flag::buf_more) != 0; }
   IOULOOP_INLINE u16 buffer_id() const { return static_cast<u16>(c_.flags >> abi::cqe_flag::buffer_shift); }
+  // The slot a direct accept put the connection in (only when ok()).
+  IOULOOP_INLINE fixed_fd accepted_direct() const { return fixed_fd{static_cast<u32>(c_.res)}; }
   IOULOOP_INLINE bool sock_nonempty() const { return (c_.flags & abi::cqe_flag::sock_nonempty) != 0; }
 
  private:

@@ -167,4 +167,60 @@ IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, udata target, u32 flags, udata u
   return r;
 }
 
+// ---- fixed (direct) files: the same requests on a slot of the ring's file
+// table (iouloop::fixed_fd), IOSQE_FIXED_FILE set by the builder ----------
+namespace detail {
+IOULOOP_INLINE sqe_ref fixed(sqe_ref r) {
+  r.get().flags = static_cast<u8>(r.get().flags | abi::sqe_flag::fixed_file);
+  return r;
+}
+}  // namespace detail
+IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::fixed(prep_read(s, s32(f.index()), buf, len, off, ud));
+}
+IOULOOP_INLINE sqe_ref prep_write(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::fixed(prep_write(s, s32(f.index()), buf, len, off, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv(s, s32(f.index()), buf, len, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_select(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_select(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_multishot(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_bundle(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_bundle(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot_bundle(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_multishot_bundle(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_send(s, s32(f.index()), buf, len, msg_flags, ud));
+}
+// Empties the slot (closing its file): IORING_OP_CLOSE with sqe.fd 0 and
+// file_index slot + 1, without IOSQE_FIXED_FILE (the kernel says -EBADF to that).
+IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, fixed_fd f, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::close, 0, 0, 0, 0, ud);
+  s.file_index = f.index() + 1;
+  return r;
+}
+// Accept into a free slot of the file table the kernel picks
+// (IORING_FILE_INDEX_ALLOC): res is the slot (cqe_view::accepted_direct()),
+// or -ENFILE when the table is full. `fd` is the listening socket, a regular
+// fd. flags: sock::nonblock or 0; sock::cloexec is -EINVAL here (a slot is
+// not an fd that an exec could leak: io_accept_prep refuses it).
+IOULOOP_INLINE sqe_ref prep_accept_direct(abi::sqe& s, s32 fd, u32 flags, udata ud) {
+  sqe_ref r = prep_accept(s, fd, uaddr{}, uaddr{}, flags, ud);
+  s.file_index = abi::file_index_alloc;
+  return r;
+}
+// The multishot form: one CQE per connection while cqe_view::more() holds.
+IOULOOP_INLINE sqe_ref prep_accept_multishot_direct(abi::sqe& s, s32 fd, u32 flags, udata ud) {
+  sqe_ref r = prep_accept_direct(s, fd, flags, ud);
+  s.ioprio = abi::accept_multishot;
+  return r;
+}
+
 }  // namespace iouloop

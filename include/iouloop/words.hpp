@@ -121,6 +121,34 @@ class buf_group {
 };
 static_assert(sizeof(buf_group) == 2 && traits::is_shareable<buf_group>);
 
+// A slot in the ring's fixed (direct) file table: what a direct accept
+// returns and what IOSQE_FIXED_FILE requests name. Not a file descriptor:
+// builders take it in overloads of their own (prep_recv(s, fixed_fd, ...)
+// sets IOSQE_FIXED_FILE, prep_close(s, fixed_fd, ...) closes the slot), so a
+// slot cannot reach the kernel as a regular fd nor the other way round.
+class fixed_fd {
+ public:
+  constexpr fixed_fd() = default;
+  // fixed_fd{slot}: a slot the host or a direct accept (cqe_view::accepted_direct()) gave.
+  template <class T>
+    requires detail::integral_word<T> && detail::any_type<T>
+  constexpr IOULOOP_INLINE explicit fixed_fd(T slot) : slot_(static_cast<u32>(slot)) {}
+  constexpr IOULOOP_INLINE u32 index() const { return slot_; }
+  friend constexpr IOULOOP_INLINE bool operator==(fixed_fd a, fixed_fd b) { return a.slot_ == b.slot_; }
+
+  template <class T>
+    requires detail::integral_word<T>
+  constexpr fixed_fd(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a fixed file is an iouloop::fixed_fd (a slot in the ring's file table), not a number: "
+                  "take it from cqe_view::accepted_direct() or write fixed_fd{slot}; a regular fd is a plain s32");
+  }
+
+ private:
+  u32 slot_ = 0;
+};
+static_assert(sizeof(fixed_fd) == 4 && traits::is_shareable<fixed_fd>);
+
 static_assert(sizeof(udata) == 8 && sizeof(uaddr) == 8);
 static_assert(traits::is_shareable<udata> && traits::is_shareable<uaddr>);
 

@@ -117,6 +117,19 @@ param_region<trivial_policy<ring_params>> region;
   prep_recv(s, 3, uaddr{}, 0, 0, ud::make(tag::a, 1)).buffer_select(5);
 #endif
 }
+#elif defined(CASE_FIXED_FD_FROM_NUMBER) || defined(CASE_FIXED_FD_AS_FD) || defined(CASE_FIXED_FD_ACCEPT_AS_FD)
+[[maybe_unused]] void build(abi::sqe& s, fixed_fd f, cqe_view c) {
+  using ud = user_data<tag, u32>;
+#if defined(CASE_FIXED_FD_FROM_NUMBER)
+  const fixed_fd slot = 3;  // a number is not a slot
+  prep_recv(s, slot, uaddr{}, 0, 0, ud::make(tag::a, 1));
+#elif defined(CASE_FIXED_FD_AS_FD)
+  prep_accept_multishot(s, f, 0, ud::make(tag::a, 1));  // no fixed-file form: a slot is no fd
+#else
+  const s32 fd = c.accepted_direct();  // a slot kept as if it were an fd
+  prep_recv(s, fd, uaddr{}, 0, 0, ud::make(tag::a, 1));
+#endif
+}
 #elif defined(CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO)
 struct arr_params {
   bounded_array<u32, 10> a;

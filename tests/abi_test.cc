@@ -12,6 +12,37 @@ using namespace iouloop;
 
 #define SAME_FIELD(ours, theirs, field) STATIC_REQUIRE(offsetof(ours, field) == offsetof(theirs, field))
 
+TEST_CASE("provided buffer ring layouts match <linux/io_uring.h>", "[abi]") {
+  STATIC_REQUIRE(sizeof(abi::buf) == sizeof(io_uring_buf));
+  SAME_FIELD(abi::buf, io_uring_buf, addr);
+  SAME_FIELD(abi::buf, io_uring_buf, len);
+  SAME_FIELD(abi::buf, io_uring_buf, bid);
+  SAME_FIELD(abi::buf, io_uring_buf, resv);
+  // the ring's tail is entry 0's resv
+  STATIC_REQUIRE(offsetof(io_uring_buf_ring, tail) == offsetof(abi::buf, resv));
+  STATIC_REQUIRE(sizeof(abi::buf_reg) == sizeof(io_uring_buf_reg));
+  SAME_FIELD(abi::buf_reg, io_uring_buf_reg, ring_addr);
+  SAME_FIELD(abi::buf_reg, io_uring_buf_reg, ring_entries);
+  SAME_FIELD(abi::buf_reg, io_uring_buf_reg, bgid);
+  SAME_FIELD(abi::buf_reg, io_uring_buf_reg, flags);
+  STATIC_REQUIRE(abi::register_pbuf_ring == IORING_REGISTER_PBUF_RING);
+  STATIC_REQUIRE(abi::register_files2 == IORING_REGISTER_FILES2);
+  STATIC_REQUIRE(abi::unregister_files == IORING_UNREGISTER_FILES);
+  STATIC_REQUIRE(abi::rsrc_register_sparse == IORING_RSRC_REGISTER_SPARSE);
+  STATIC_REQUIRE(abi::file_index_alloc == IORING_FILE_INDEX_ALLOC);
+  STATIC_REQUIRE(sizeof(abi::rsrc_register) == sizeof(io_uring_rsrc_register));
+  STATIC_REQUIRE(abi::sqe_flag::fixed_file == IOSQE_FIXED_FILE);
+  STATIC_REQUIRE(abi::unregister_pbuf_ring == IORING_UNREGISTER_PBUF_RING);
+  STATIC_REQUIRE(abi::pbuf_ring_mmap == IOU_PBUF_RING_MMAP);
+  STATIC_REQUIRE(abi::cqe_flag::sock_nonempty == IORING_CQE_F_SOCK_NONEMPTY);
+#ifdef IORING_CQE_F_BUF_MORE
+  STATIC_REQUIRE(abi::cqe_flag::buf_more == IORING_CQE_F_BUF_MORE);
+#endif
+#ifdef IOU_PBUF_RING_INC
+  STATIC_REQUIRE(abi::pbuf_ring_inc == IOU_PBUF_RING_INC);
+#endif
+}
+
 TEST_CASE("sqe and cqe layouts match <linux/io_uring.h>", "[abi]") {
   STATIC_REQUIRE(sizeof(abi::sqe) == sizeof(io_uring_sqe));
   SAME_FIELD(abi::sqe, io_uring_sqe, opcode);
@@ -71,6 +102,9 @@ TEST_CASE("constants match <linux/io_uring.h> where it has them", "[abi]") {
   STATIC_REQUIRE(abi::sq_flag::cq_overflow == IORING_SQ_CQ_OVERFLOW);
   STATIC_REQUIRE(abi::accept_multishot == IORING_ACCEPT_MULTISHOT);
   STATIC_REQUIRE(abi::recv_multishot == IORING_RECV_MULTISHOT);
+  STATIC_REQUIRE(abi::recvsend_bundle == IORING_RECVSEND_BUNDLE);
+  STATIC_REQUIRE(abi::feat::single_mmap == IORING_FEAT_SINGLE_MMAP);
+  STATIC_REQUIRE(abi::feat::recvsend_bundle == IORING_FEAT_RECVSEND_BUNDLE);
   STATIC_REQUIRE(abi::enter::ext_arg == IORING_ENTER_EXT_ARG);
   STATIC_REQUIRE(abi::op::poll_add == IORING_OP_POLL_ADD);
   STATIC_REQUIRE(abi::poll_add_multi == IORING_POLL_ADD_MULTI);

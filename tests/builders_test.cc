@@ -2,6 +2,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cstring>
 
+#include "iouloop/ring.hpp"
 #include "iouloop/sqe.hpp"
 #include "iouloop/user_data.hpp"
 
@@ -66,9 +67,21 @@ TEST_CASE("socket builders", "[builders]") {
   REQUIRE((s.opcode == abi::op::recv && s.fd == 3 && s.addr == 0x2000 && s.len == 100 && s.op_flags == 0x40));
   REQUIRE(s.ioprio == 0);
   s = dirty();
-  prep_recv_multishot(s, 3, 0, U(2)).buffer_select(5);
+  prep_recv_multishot(s, 3, buf_group{5}, 0, U(2));
   REQUIRE((s.opcode == abi::op::recv && s.ioprio == abi::recv_multishot && s.buf_index == 5));
   REQUIRE(s.flags == abi::sqe_flag::buffer_select);
+  REQUIRE((s.addr == 0 && s.len == 0 && s.op_flags == 0));
+  s = dirty();
+  prep_recv_select(s, 3, buf_group{6}, 0x40, U(2));
+  REQUIRE((s.opcode == abi::op::recv && s.ioprio == 0 && s.buf_index == 6 && s.op_flags == 0x40));
+  REQUIRE((s.flags == abi::sqe_flag::buffer_select && s.addr == 0 && s.len == 0));
+  s = dirty();
+  prep_recv_bundle(s, 3, buf_group{7}, 0, U(2));
+  REQUIRE((s.ioprio == abi::recvsend_bundle && s.buf_index == 7 && s.flags == abi::sqe_flag::buffer_select));
+  s = dirty();
+  prep_recv_multishot_bundle(s, 3, buf_group{8}, 0, U(2)).link();
+  REQUIRE((s.ioprio == (abi::recv_multishot | abi::recvsend_bundle) && s.buf_index == 8));
+  REQUIRE(s.flags == (abi::sqe_flag::buffer_select | abi::sqe_flag::io_link));
   s = dirty();
   prep_send(s, 4, A(0x3000), 10, 0x4000, U(3));
   REQUIRE((s.opcode == abi::op::send && s.fd == 4 && s.addr == 0x3000 && s.len == 10 && s.op_flags == 0x4000));
@@ -138,4 +151,36 @@ TEST_CASE("user_data tags round-trip at the extremes", "[tags]") {
     }
   using ud56 = user_data<tag, u32, 8>;
   REQUIRE(ud56::payload_of(ud56::make(tag::top, 0xffffffffu)) == 0xffffffffu);
+}
+
+TEST_CASE("fixed-file builders name a slot and set IOSQE_FIXED_FILE; a direct close and accept do not", "[builders]") {
+  abi::sqe s = dirty();
+  prep_recv(s, fixed_fd{5}, A(0x2000), 100, 0, U(1));
+  REQUIRE((s.opcode == abi::op::recv && s.fd == 5 && s.flags == abi::sqe_flag::fixed_file && s.len == 100));
+  s = dirty();
+  prep_send(s, fixed_fd{6}, A(0x3000), 10, 0x4000, U(2)).link();
+  REQUIRE((s.opcode == abi::op::send && s.fd == 6 && s.op_flags == 0x4000));
+  REQUIRE(s.flags == (abi::sqe_flag::fixed_file | abi::sqe_flag::io_link));
+  s = dirty();
+  prep_recv_multishot(s, fixed_fd{7}, buf_group{2}, 0, U(3));
+  REQUIRE((s.fd == 7 && s.ioprio == abi::recv_multishot && s.buf_index == 2));
+  REQUIRE(s.flags == (abi::sqe_flag::fixed_file | abi::sqe_flag::buffer_select));
+  s = dirty();
+  prep_read(s, fixed_fd{1}, A(0x1000), 4, 8, U(4));
+  REQUIRE((s.opcode == abi::op::read && s.fd == 1 && s.flags == abi::sqe_flag::fixed_file && s.off == 8));
+  s = dirty();
+  prep_close(s, fixed_fd{0}, U(5));
+  REQUIRE((s.opcode == abi::op::close && s.fd == 0 && s.file_index == 1 && s.flags == 0));
+  s = dirty();
+  prep_close(s, 9, U(5));  // a regular fd
+  REQUIRE((s.fd == 9 && s.file_index == 0));
+  s = dirty();
+  prep_accept_multishot_direct(s, 3, 0, U(6));
+  REQUIRE((s.opcode == abi::op::accept && s.fd == 3 && s.ioprio == abi::accept_multishot));
+  REQUIRE((s.file_index == abi::file_index_alloc && s.flags == 0));
+  s = dirty();
+  prep_accept_direct(s, 3, 0, U(6));
+  REQUIRE((s.ioprio == 0 && s.file_index == abi::file_index_alloc));
+  abi::cqe c{0, 4, 0};
+  REQUIRE(cqe_view(c).accepted_direct() == fixed_fd{4});
 }

@@ -99,11 +99,13 @@ inline constexpr u32 buffer = 1u << 0;
 inline constexpr u32 more = 1u << 1;
 inline constexpr u32 sock_nonempty = 1u << 2;
 inline constexpr u32 notif = 1u << 3;
+inline constexpr u32 buf_more = 1u << 4;  // the buffer stays with the kernel (IOU_PBUF_RING_INC rings only)
 inline constexpr u32 buffer_shift = 16;
 }  // namespace cqe_flag
 
 inline constexpr u16 accept_multishot = 1u << 0;  // sqe.ioprio for accept
 inline constexpr u16 recv_multishot = 1u << 1;    // sqe.ioprio for recv
+inline constexpr u16 recvsend_bundle = 1u << 4;   // sqe.ioprio for recv/send with buffer select
 inline constexpr u32 poll_add_multi = 1u << 0;    // sqe.len for poll_add: multishot
 // poll event bits (sqe.poll32_events), as <poll.h> defines them on Linux
 namespace poll {
@@ -117,7 +119,16 @@ inline constexpr u32 rdhup = 0x2000;
 inline constexpr u32 timeout_abs = 1u << 0;        // sqe.timeout_flags
 inline constexpr u32 timeout_multishot = 1u << 6;  // sqe.timeout_flags
 
+namespace feat {  // io_uring_params.features
+inline constexpr u32 single_mmap = 1u << 0;
+inline constexpr u32 recvsend_bundle = 1u << 14;  // Linux 6.10+
+}  // namespace feat
+
 // ---- register ---------------------------------------------------------------
+inline constexpr u32 unregister_files = 3;
+inline constexpr u32 register_files2 = 13;
+inline constexpr u32 register_pbuf_ring = 22;
+inline constexpr u32 unregister_pbuf_ring = 23;
 inline constexpr u32 register_mem_region = 34;
 inline constexpr u32 mem_region_type_user = 1;
 
@@ -134,6 +145,32 @@ struct mem_region_reg {
   u64 flags;
   u64 resv[2];
 };
+
+// IORING_REGISTER_FILES2's argument (struct io_uring_rsrc_register).
+struct rsrc_register {
+  u32 nr;
+  u32 flags;  // rsrc_register_sparse: nr empty slots
+  u64 resv2;
+  u64 data;
+  u64 tags;
+};
+inline constexpr u32 rsrc_register_sparse = 1u << 0;
+// sqe.file_index for a direct accept/open: the kernel picks a free slot and
+// returns it in res (the only choice for a multishot accept).
+inline constexpr u32 file_index_alloc = ~0u;
+
+// IORING_REGISTER_PBUF_RING's argument. flags: pbuf_ring_mmap (the kernel
+// allocates the ring; iouloop never sets it), pbuf_ring_inc.
+struct buf_reg {
+  u64 ring_addr;
+  u32 ring_entries;
+  u16 bgid;
+  u16 flags;
+  u32 min_left;  // Linux 7.x: incremental rings only, else 0
+  u32 resv[5];
+};
+inline constexpr u16 pbuf_ring_mmap = 1;
+inline constexpr u16 pbuf_ring_inc = 2;
 
 // ---- the loop (io_uring/loop.c) --------------------------------------------
 inline constexpr int loop_continue = 0;
@@ -177,6 +214,16 @@ struct cqring_offsets {
   u32 head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
   u64 user_addr;
 };
+
+// One entry of a provided buffer ring (struct io_uring_buf). The ring's
+// tail is the `resv` of entry 0 (struct io_uring_buf_ring overlays them).
+struct buf {
+  u64 addr;
+  u32 len;
+  u16 bid;
+  u16 resv;
+};
+static_assert(sizeof(buf) == 16);
 
 struct kernel_timespec {
   s64 tv_sec;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "iouloop/abi.hpp"
+#include "iouloop/buf_ring.hpp"
 #include "iouloop/ring.hpp"
 #include "iouloop/sqe.hpp"
 #include "iouloop/traits.hpp"
@@ -273,7 +274,8 @@ struct policy_traits {
   static_assert(sizeof(params_type) + exit_record_bytes <= region_bytes,
                 "params_type is larger than its param region (whose last 128 bytes hold the library's exit "
                 "record): shrink it or declare "
-                "`static constexpr iouloop::usize param_region_bytes = <multiple of 4096>;` in the policy");
+                "`static constexpr iouloop::usize param_region_bytes = <multiple of 4096>;` in the policy (a "
+                "params_type holding a buf_ring is a whole number of pages: one page more holds the record)");
   static_assert(region_bytes % 4096 == 0 && region_bytes > 0,
                 "param_region_bytes must be a non-zero multiple of the page size (4096)");
 };

@@ -52,8 +52,14 @@ class cqe_view {
   IOULOOP_INLINE bool ok() const { return c_.res >= 0; }
   // More CQEs will follow for this request (multishot).
   IOULOOP_INLINE bool more() const { return (c_.flags & abi::cqe_flag::more) != 0; }
+  // The request took a provided buffer (IORING_CQE_F_BUFFER): buffer_id()
+  // says which (for a bundle, the first).
   IOULOOP_INLINE bool has_buffer() const { return (c_.flags & abi::cqe_flag::buffer) != 0; }
+  // The kernel keeps the buffer for more data (incremental rings only).
+  IOULOOP_INLINE bool buffer_more() const { return (c_.flags & abi::cqe_flag::buf_more) != 0; }
   IOULOOP_INLINE u16 buffer_id() const { return static_cast<u16>(c_.flags >> abi::cqe_flag::buffer_shift); }
+  // The slot a direct accept put the connection in (only when ok()).
+  IOULOOP_INLINE fixed_fd accepted_direct() const { return fixed_fd{static_cast<u32>(c_.res)}; }
   IOULOOP_INLINE bool sock_nonempty() const { return (c_.flags & abi::cqe_flag::sock_nonempty) != 0; }
 
  private:

@@ -27,9 +27,10 @@ class sqe_ref {
   IOULOOP_INLINE sqe_ref& skip_success() { return set(abi::sqe_flag::cqe_skip_success); }
   // Go to the async worker at once instead of trying inline first.
   IOULOOP_INLINE sqe_ref& async() { return set(abi::sqe_flag::async); }
-  // Pick the buffer from provided-buffer group `group`.
-  IOULOOP_INLINE sqe_ref& buffer_select(u16 group) {
-    s_->buf_index = group;
+  // Pick the buffer from provided-buffer group `group` (IOSQE_BUFFER_SELECT;
+  // the CQE says which: cqe_view::buffer_id()).
+  IOULOOP_INLINE sqe_ref& buffer_select(buf_group group) {
+    s_->buf_index = group.id();
     return set(abi::sqe_flag::buffer_select);
   }
   IOULOOP_INLINE abi::sqe& get() const { return *s_; }
@@ -84,12 +85,32 @@ IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 ms
   s.op_flags = msg_flags;
   return r;
 }
-// Multishot recv: one CQE per arrival while cqe_view::more() holds; needs a
-// provided-buffer group, so pass `len` 0 and call .buffer_select(group).
-IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, u32 msg_flags, udata ud) {
-  sqe_ref r = detail::prep(s, abi::op::recv, fd, 0, 0, 0, ud);
-  s.op_flags = msg_flags;
+// A recv into a buffer the kernel takes from `group` (a buf_ring the host
+// registered): the CQE's res bytes are in buffer cqe_view::buffer_id().
+IOULOOP_INLINE sqe_ref prep_recv_select(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  return prep_recv(s, fd, uaddr{}, 0, msg_flags, ud).buffer_select(group);
+}
+// Multishot recv: one CQE per arrival, each in a buffer from `group`, while
+// cqe_view::more() holds. A CQE without more() ends it: res 0 at end of
+// stream, -ENOBUFS when the group ran dry (the data waits in the socket;
+// arm it again once buffers are back), another -errno on error.
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
   s.ioprio = abi::recv_multishot;
+  return r;
+}
+// A recv bundle (IORING_RECVSEND_BUNDLE, Linux 6.10+: ring.supports_bundles()
+// on the host): one CQE for as many buffers of `group` as the data fills, in
+// ring order from buffer cqe_view::buffer_id(); buf_ring::taken_by says how
+// many. The multishot form keeps going as prep_recv_multishot does.
+IOULOOP_INLINE sqe_ref prep_recv_bundle(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
+  s.ioprio = abi::recvsend_bundle;
+  return r;
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot_bundle(abi::sqe& s, s32 fd, buf_group group, u32 msg_flags, udata ud) {
+  sqe_ref r = prep_recv_select(s, fd, group, msg_flags, ud);
+  s.ioprio = abi::recv_multishot | abi::recvsend_bundle;
   return r;
 }
 IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, s32 fd, uaddr buf, u32 len, u32 msg_flags, udata ud) {
@@ -143,6 +164,62 @@ IOULOOP_INLINE sqe_ref prep_poll_add(abi::sqe& s, s32 fd, u32 events, bool multi
 IOULOOP_INLINE sqe_ref prep_cancel(abi::sqe& s, udata target, u32 flags, udata ud) {
   sqe_ref r = detail::prep(s, abi::op::async_cancel, -1, target.raw(), 0, 0, ud);
   s.op_flags = flags;
+  return r;
+}
+
+// ---- fixed (direct) files: the same requests on a slot of the ring's file
+// table (iouloop::fixed_fd), IOSQE_FIXED_FILE set by the builder ----------
+namespace detail {
+IOULOOP_INLINE sqe_ref fixed(sqe_ref r) {
+  r.get().flags = static_cast<u8>(r.get().flags | abi::sqe_flag::fixed_file);
+  return r;
+}
+}  // namespace detail
+IOULOOP_INLINE sqe_ref prep_read(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::fixed(prep_read(s, s32(f.index()), buf, len, off, ud));
+}
+IOULOOP_INLINE sqe_ref prep_write(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u64 off, udata ud) {
+  return detail::fixed(prep_write(s, s32(f.index()), buf, len, off, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv(s, s32(f.index()), buf, len, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_select(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_select(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_multishot(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_bundle(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_bundle(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_recv_multishot_bundle(abi::sqe& s, fixed_fd f, buf_group group, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_recv_multishot_bundle(s, s32(f.index()), group, msg_flags, ud));
+}
+IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u32 msg_flags, udata ud) {
+  return detail::fixed(prep_send(s, s32(f.index()), buf, len, msg_flags, ud));
+}
+// Empties the slot (closing its file): IORING_OP_CLOSE with sqe.fd 0 and
+// file_index slot + 1, without IOSQE_FIXED_FILE (the kernel says -EBADF to that).
+IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, fixed_fd f, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::close, 0, 0, 0, 0, ud);
+  s.file_index = f.index() + 1;
+  return r;
+}
+// Accept into a free slot of the file table the kernel picks
+// (IORING_FILE_INDEX_ALLOC): res is the slot (cqe_view::accepted_direct()),
+// or -ENFILE when the table is full. `fd` is the listening socket, a regular
+// fd. flags: sock::nonblock or 0; sock::cloexec is -EINVAL here (a slot is
+// not an fd that an exec could leak: io_accept_prep refuses it).
+IOULOOP_INLINE sqe_ref prep_accept_direct(abi::sqe& s, s32 fd, u32 flags, udata ud) {
+  sqe_ref r = prep_accept(s, fd, uaddr{}, uaddr{}, flags, ud);
+  s.file_index = abi::file_index_alloc;
+  return r;
+}
+// The multishot form: one CQE per connection while cqe_view::more() holds.
+IOULOOP_INLINE sqe_ref prep_accept_multishot_direct(abi::sqe& s, s32 fd, u32 flags, udata ud) {
+  sqe_ref r = prep_accept_direct(s, fd, flags, ud);
+  s.ioprio = abi::accept_multishot;
   return r;
 }
 

@@ -1,5 +1,6 @@
-// iouloop/words.hpp — the two 64-bit words an SQE carries that must not be
-// mixed up with plain numbers: a request's user_data and a user-space address.
+// iouloop/words.hpp — the words an SQE carries that must not be mixed up
+// with plain numbers: a request's user_data, a user-space address, and a
+// provided buffer group.
 //
 // SQE builders take them as these types, so an offset, a length or a raw
 // number passed where one of them belongs does not compile:
@@ -84,6 +85,69 @@ class uaddr {
   constexpr IOULOOP_INLINE uaddr(u64 raw, int) : raw_(raw) {}
   u64 raw_ = 0;
 };
+
+namespace detail {
+template <class T>
+concept integral_word = traits::is_integral<T>;
+template <class T>
+concept any_type = true;
+}  // namespace detail
+
+// A provided buffer group's id (sqe.buf_group). Its own type, made only
+// explicitly (buf_group{3}), so that a buffer id, a length or a flag cannot
+// be passed where the group belongs.
+class buf_group {
+ public:
+  constexpr buf_group() = default;
+  // buf_group{id}: the id the host registers a buf_ring as.
+  template <class T>
+    requires detail::integral_word<T> && detail::any_type<T>
+  constexpr IOULOOP_INLINE explicit buf_group(T id) : id_(static_cast<u16>(id)) {}
+  constexpr IOULOOP_INLINE u16 id() const { return id_; }
+  friend constexpr IOULOOP_INLINE bool operator==(buf_group a, buf_group b) { return a.id_ == b.id_; }
+
+  // A number where a group belongs (an implicit conversion: the explicit
+  // constructor above is the more constrained, so buf_group{3} takes it).
+  template <class T>
+    requires detail::integral_word<T>
+  constexpr buf_group(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a buffer group is an iouloop::buf_group, not a number: write buf_group{id} (the id "
+                  "the host registered the buf_ring as), or keep the group in the params");
+  }
+
+ private:
+  u16 id_ = 0;
+};
+static_assert(sizeof(buf_group) == 2 && traits::is_shareable<buf_group>);
+
+// A slot in the ring's fixed (direct) file table: what a direct accept
+// returns and what IOSQE_FIXED_FILE requests name. Not a file descriptor:
+// builders take it in overloads of their own (prep_recv(s, fixed_fd, ...)
+// sets IOSQE_FIXED_FILE, prep_close(s, fixed_fd, ...) closes the slot), so a
+// slot cannot reach the kernel as a regular fd nor the other way round.
+class fixed_fd {
+ public:
+  constexpr fixed_fd() = default;
+  // fixed_fd{slot}: a slot the host or a direct accept (cqe_view::accepted_direct()) gave.
+  template <class T>
+    requires detail::integral_word<T> && detail::any_type<T>
+  constexpr IOULOOP_INLINE explicit fixed_fd(T slot) : slot_(static_cast<u32>(slot)) {}
+  constexpr IOULOOP_INLINE u32 index() const { return slot_; }
+  friend constexpr IOULOOP_INLINE bool operator==(fixed_fd a, fixed_fd b) { return a.slot_ == b.slot_; }
+
+  template <class T>
+    requires detail::integral_word<T>
+  constexpr fixed_fd(T) {
+    static_assert(detail::always_false<T>,
+                  "iouloop: a fixed file is an iouloop::fixed_fd (a slot in the ring's file table), not a number: "
+                  "take it from cqe_view::accepted_direct() or write fixed_fd{slot}; a regular fd is a plain s32");
+  }
+
+ private:
+  u32 slot_ = 0;
+};
+static_assert(sizeof(fixed_fd) == 4 && traits::is_shareable<fixed_fd>);
 
 static_assert(sizeof(udata) == 8 && sizeof(uaddr) == 8);
 static_assert(traits::is_shareable<udata> && traits::is_shareable<uaddr>);

@@ -91,6 +91,45 @@ struct misuse {
   userspace_engine<misuse> e(r, p);
   e.run();
 }
+#elif defined(CASE_BUF_RING_NOT_POWER_OF_TWO)
+struct ring_params {
+  buf_ring<24> ring;
+};
+param_region<trivial_policy<ring_params>> region;
+#elif defined(CASE_BUF_RING_TOO_LARGE)
+buf_ring<65536>* ring_ptr = nullptr;
+static_assert(sizeof(*ring_ptr) > 0);
+#elif defined(CASE_BUF_RING_REGION_TOO_SMALL)
+struct ring_params {
+  buf_ring<8> ring;  // makes the params a whole page: no room left for the exit record
+  u32 n;
+};
+param_region<trivial_policy<ring_params>> region;
+#elif defined(CASE_BUFFER_GROUP_FROM_NUMBER) || defined(CASE_BUFFER_GROUP_AND_FLAGS_SWAPPED) || \
+    defined(CASE_BUFFER_SELECT_NUMBER)
+[[maybe_unused]] void build(abi::sqe& s, buf_group g) {
+  using ud = user_data<tag, u32>;
+#if defined(CASE_BUFFER_GROUP_FROM_NUMBER)
+  prep_recv_multishot(s, 3, 5, 0, ud::make(tag::a, 1));
+#elif defined(CASE_BUFFER_GROUP_AND_FLAGS_SWAPPED)
+  prep_recv_bundle(s, 3, 0, g, ud::make(tag::a, 1));
+#else
+  prep_recv(s, 3, uaddr{}, 0, 0, ud::make(tag::a, 1)).buffer_select(5);
+#endif
+}
+#elif defined(CASE_FIXED_FD_FROM_NUMBER) || defined(CASE_FIXED_FD_AS_FD) || defined(CASE_FIXED_FD_ACCEPT_AS_FD)
+[[maybe_unused]] void build(abi::sqe& s, fixed_fd f, cqe_view c) {
+  using ud = user_data<tag, u32>;
+#if defined(CASE_FIXED_FD_FROM_NUMBER)
+  const fixed_fd slot = 3;  // a number is not a slot
+  prep_recv(s, slot, uaddr{}, 0, 0, ud::make(tag::a, 1));
+#elif defined(CASE_FIXED_FD_AS_FD)
+  prep_accept_multishot(s, f, 0, ud::make(tag::a, 1));  // no fixed-file form: a slot is no fd
+#else
+  const s32 fd = c.accepted_direct();  // a slot kept as if it were an fd
+  prep_recv(s, fd, uaddr{}, 0, 0, ud::make(tag::a, 1));
+#endif
+}
 #elif defined(CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO)
 struct arr_params {
   bounded_array<u32, 10> a;

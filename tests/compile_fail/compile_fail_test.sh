@@ -42,11 +42,20 @@ CASE_LAYOUT_SIZE|params_type differs from the one BPF program 'pair' (//tests/co
 CASE_UDATA_FROM_NUMBER|user_data is an iouloop::udata, not a number: make it with your user_data<Tag, Payload>::make(tag, payload) codec
 CASE_UADDR_FROM_NUMBER|a user address is an iouloop::uaddr, not a number: take one with loop.user_addr(field)
 CASE_UADDR_FROM_POINTER|a C++ pointer is not a user address
-CASE_OFFSET_AND_USER_DATA_SWAPPED|cannot convert 'iouloop::udata' to 'iouloop::u64'
+CASE_OFFSET_AND_USER_DATA_SWAPPED|no known conversion for argument 5 from 'iouloop::udata' to 'iouloop::u64'
 CASE_ACCEPT_ADDRLEN_BY_VALUE|a user address is an iouloop::uaddr, not a number
 CASE_USER_ADDR_OF_TEMPORARY|loop.user_addr(field): this is a temporary, not a field of the params
 CASE_USER_ADDR_OF_POINTER|loop.user_addr(field): pass the field itself
 CASE_RESERVE_NOTHING|reserve<N>: a chain holds at least one SQE
+CASE_BUF_RING_NOT_POWER_OF_TWO|buf_ring<Entries>: Entries must be a power of two
+CASE_BUF_RING_TOO_LARGE|buf_ring<Entries>: at most 32768 entries
+CASE_BUF_RING_REGION_TOO_SMALL|a params_type holding a buf_ring is a whole number of pages
+CASE_BUFFER_GROUP_FROM_NUMBER|a buffer group is an iouloop::buf_group, not a number
+CASE_BUFFER_GROUP_AND_FLAGS_SWAPPED|no known conversion for argument 4 from 'iouloop::buf_group' to 'iouloop::u32'
+CASE_BUFFER_SELECT_NUMBER|a buffer group is an iouloop::buf_group, not a number
+CASE_FIXED_FD_FROM_NUMBER|a fixed file is an iouloop::fixed_fd (a slot in the ring's file table), not a number
+CASE_FIXED_FD_AS_FD|cannot convert 'iouloop::fixed_fd' to 'iouloop::s32'
+CASE_FIXED_FD_ACCEPT_AS_FD|cannot convert 'iouloop::fixed_fd' to 'const iouloop::s32'
 CASE_BOUNDED_ARRAY_NOT_POWER_OF_TWO|bounded_array<T, N>: N must be a power of two
 CASE_REAP_NOT_A_HANDLER|cqe_handler<Handler>
 CASE_DISPATCH_WRONG_TAG_TYPE|dispatch_case<

@@ -111,6 +111,7 @@ class ring {
       sqes_ = std::move(o.sqes_);
       layout_ = o.layout_;
       setup_flags_ = o.setup_flags_;
+      features_ = o.features_;
       borrowed_ = std::exchange(o.borrowed_, false);
     }
     return *this;
@@ -129,6 +130,7 @@ class ring {
     if (fd < 0) throw error(-fd, setup_failure(-fd, o));
     fd_.reset(fd);
     setup_flags_ = p.flags;
+    features_ = p.features;
     if (!(p.features & IORING_FEAT_SINGLE_MMAP))
       throw error(EOPNOTSUPP, "kernel lacks IORING_FEAT_SINGLE_MMAP (Linux 5.4+ needed)");
     auto& L = layout_;
@@ -161,6 +163,11 @@ class ring {
 
   int fd() const { return fd_.get(); }
   u32 flags() const { return setup_flags_; }
+  // io_uring_params.features as the kernel reported them (abi::feat::*; 0
+  // for a borrowed ring: the lender did not say).
+  u32 features() const { return features_; }
+  // Recv bundles (prep_recv_bundle): IORING_FEAT_RECVSEND_BUNDLE, Linux 6.10+.
+  bool supports_bundles() const { return (features_ & abi::feat::recvsend_bundle) != 0; }
   const ring_layout& layout() const { return layout_; }
   u8* rings() const { return rings_.bytes(); }
   u8* sqes() const { return sqes_.bytes(); }
@@ -239,6 +246,7 @@ class ring {
   mapping rings_, sqes_;
   ring_layout layout_{};
   u32 setup_flags_ = 0;
+  u32 features_ = 0;
   bool borrowed_ = false;
 };
 

@@ -2,7 +2,9 @@
 // the C types the BPF backend's BTF emission expects:
 //  - member-function declarations (DISubprogram nodes without
 //    DISPFlagDefinition) and static data members leave the element lists of
-//    struct and class types;
+//    struct and class types, and so do private and protected data members
+//    (the params layout check names every member it finds, and the host
+//    cannot name those: the type's size is still checked);
 //  - DW_TAG_class_type becomes DW_TAG_structure_type.
 // Everything else stays as it is: the code, the types' fields and bases, the
 // functions' own debug info.
@@ -50,8 +52,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
 
-  std::set<long> decls;     // member-function declarations
-  std::set<long> elements;  // element lists of composite types
+  std::set<long> decls;      // member-function declarations, static members
+  std::set<long> hidden;     // data members a class keeps private or protected
+  std::set<long> in_struct;  // data members with no access flag (public in a struct,
+                             // private in a class)
+  std::set<long> elements;   // element lists of composite types
+  std::set<long> of_class;   // ... of types declared `class`
   const std::regex elements_ref(R"(elements: !(\d+))");
   for (const std::string& line : lines) {
     const long id = node_id(line);
@@ -65,13 +71,26 @@ int main(int argc, char** argv) {
         line.find("DIFlagStaticMember") != std::string::npos)
       decls.insert(id);
     std::smatch m;
-    if (line.find("!DICompositeType(") != std::string::npos && std::regex_search(line, m, elements_ref))
+    if (line.find("!DICompositeType(") != std::string::npos && std::regex_search(line, m, elements_ref)) {
       elements.insert(std::stol(m[1]));
+      if (line.find("DW_TAG_class_type") != std::string::npos) of_class.insert(std::stol(m[1]));
+    }
+    // Data members the host cannot name (the layout check takes their
+    // address: bpf/btf_layout.cc): the enclosing type's size is still
+    // checked, its private parts are not.
+    if (line.find(" = !DIDerivedType(tag: DW_TAG_member") != std::string::npos &&
+        line.find("DIFlagStaticMember") == std::string::npos) {
+      if (line.find("DIFlagPrivate") != std::string::npos || line.find("DIFlagProtected") != std::string::npos)
+        hidden.insert(id);
+      else if (line.find("DIFlagPublic") == std::string::npos)
+        in_struct.insert(id);
+    }
   }
 
   for (std::string& line : lines) {
     const long id = node_id(line);
     if (id < 0 || !elements.count(id)) continue;
+    const bool is_class = of_class.count(id) != 0;
     const std::size_t open = line.find("!{"), close = line.rfind('}');
     if (open == std::string::npos || close == std::string::npos || close < open) continue;
     std::stringstream items(line.substr(open + 2, close - open - 2));
@@ -79,7 +98,8 @@ int main(int argc, char** argv) {
     while (std::getline(items, item, ',')) {
       const std::size_t b = item.find_first_not_of(' ');
       const std::string ref = b == std::string::npos ? "" : item.substr(b);
-      if (ref.size() > 1 && ref[0] == '!' && decls.count(std::stol(ref.substr(1)))) {
+      const long rid = ref.size() > 1 && ref[0] == '!' ? std::stol(ref.substr(1)) : -1;
+      if (decls.count(rid) || hidden.count(rid) || (is_class && in_struct.count(rid))) {
         continue;
       }
       kept += (kept.empty() ? "" : ", ") + ref;

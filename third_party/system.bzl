@@ -53,8 +53,22 @@ extern "C" int iouloop_check_use(iouloop_outer* o) { return o->c.get(); }
 """
 
 def _btf_ok(ctx, clang):
-    r = ctx.execute([clang, "-x", "c++", "-std=c++20", "-target", "bpf", "-mcpu=v4", "-O2", "-g",
-                     "-fstandalone-debug", "-c", "btf_self_check.cc", "-o", "btf_self_check.o"])
+    r = ctx.execute([
+        clang,
+        "-x",
+        "c++",
+        "-std=c++20",
+        "-target",
+        "bpf",
+        "-mcpu=v4",
+        "-O2",
+        "-g",
+        "-fstandalone-debug",
+        "-c",
+        "btf_self_check.cc",
+        "-o",
+        "btf_self_check.o",
+    ])
     return r.return_code == 0
 
 def _find_bpf_clang(ctx):

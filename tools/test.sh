@@ -510,6 +510,7 @@ fi   # stage 5
 #    built by that toolchain, run in the VM ([sid] in their names).
 # No sid root (offline, no mmdebstrap): SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
 if run_stage toolchains; then
+tc_t0=$SECONDS
 echo "== toolchains: uapi headers 6.1 / 7.2 / 7.3 (tests/uapi_headers/check.sh)"
 uapi_roots=$(tools/fetch-uapi.sh 2>"$work/uapi-fetch.err")
 sed 's/^/  /' "$work/uapi-fetch.err"
@@ -595,6 +596,7 @@ else
   sidb shutdown >/dev/null 2>&1 || true
   unset IOULOOP_SID_BINDS
 fi
+echo "== toolchains: $((SECONDS - tc_t0)) s"
 fi   # stage 7
 
 # ---- 4. instruction counts: the regression guard ------------------------------

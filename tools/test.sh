@@ -474,6 +474,20 @@ elif cmake_case install "cmake --install puts the headers, the targets, the chec
     cmake_consumer "$cm/consumer" -DCMAKE_PREFIX_PATH="$cm/prefix"
   cmake_case add-subdirectory "a project with add_subdirectory(iouloop) builds its policy for BPF and the host, and runs it" \
     cmake_consumer "$cm/consumer-sub" -DIOULOOP_SOURCE_DIR="$top"
+  # The find_package build's policy on the BPF engine, in the VM.
+  if [ -x "$cm/consumer/app_bpf_static" ]; then
+    tools/vm/run.sh --timeout 300 --program-timeout 120 "$cm/consumer/app_bpf_static" >"$cm/vm.out" 2>&1
+    cm_rc=$?
+    what="a project with find_package(iouloop) runs its policy on the BPF engine in the VM"
+    if grep -q '^cmake consumer (BPF engine): .*: ok$' "$cm/vm.out"; then
+      echo "@@iouloop-test PASS cmake-vm: $what" >>"$lines"
+    elif [ "$cm_rc" = 77 ] && [ "${IOULOOP_REQUIRE_VM:-0}" != 1 ]; then
+      echo "@@iouloop-test SKIP cmake-vm: $what ($(grep -m1 'SKIPPED' "$cm/vm.out"))" >>"$lines"
+    else
+      tail -n 20 "$cm/vm.out"
+      echo "@@iouloop-test FAIL cmake-vm: $what (exit $cm_rc)" >>"$lines"
+    fi
+  fi
   # What the function must refuse, each with what it must say.
   if cmake -S "$top/tests/cmake_consumer" -B "$cm/refused" -DCMAKE_PREFIX_PATH="$cm/prefix" \
       -DIOULOOP_CONSUMER_REFUSED=ON >"$cm/refused.out" 2>&1; then
@@ -562,9 +576,21 @@ else
   (tools/sid-root.sh run "$sid_src" sh -c 'cd tests/consumer && bazel shutdown' >/dev/null 2>&1) || true
   # CMake with sid's clang 21 (through iouloop::btf_ir_fix) and gcc 16.
   if timeout -k 10 "$sid_limit" tools/sid-root.sh run "$sid_src" sh -c \
-      'b=$(mktemp -d) && cmake -S tests/cmake_consumer -B "$b" -DIOULOOP_SOURCE_DIR="$PWD" && cmake --build "$b" -j 2 && "$b/app"; rc=$?; rm -rf "$b"; exit $rc' \
-      >"$work/sid-cmake.out" 2>&1; then
+      'b=$1 && cmake -S tests/cmake_consumer -B "$b" -DIOULOOP_SOURCE_DIR="$PWD" && cmake --build "$b" -j 2 && "$b/app"' \
+      sh "$work/sid-cmake" >"$work/sid-cmake.out" 2>&1; then
     echo "@@iouloop-test PASS [sid] cmake: tests/cmake_consumer (add_subdirectory) builds its policy with clang 21 and gcc 16, and runs it" >>"$lines"
+    # ... and its statically linked BPF-engine program, in the VM.
+    tools/vm/run.sh --timeout 300 --program-timeout 120 "$work/sid-cmake/app_bpf_static" >"$work/sid-cmake-vm.out" 2>&1
+    cm_rc=$?
+    what="tests/cmake_consumer built by the sid toolchain runs its policy on the BPF engine in the VM"
+    if grep -q '^cmake consumer (BPF engine): .*: ok$' "$work/sid-cmake-vm.out"; then
+      echo "@@iouloop-test PASS [sid] cmake-vm: $what" >>"$lines"
+    elif [ "$cm_rc" = 77 ] && [ "${IOULOOP_REQUIRE_VM:-0}" != 1 ]; then
+      echo "@@iouloop-test SKIP [sid] cmake-vm: $what ($(grep -m1 'SKIPPED' "$work/sid-cmake-vm.out"))" >>"$lines"
+    else
+      tail -n 20 "$work/sid-cmake-vm.out"
+      echo "@@iouloop-test FAIL [sid] cmake-vm: $what (exit $cm_rc)" >>"$lines"
+    fi
   else
     tail -n 30 "$work/sid-cmake.out"
     echo "@@iouloop-test FAIL [sid] cmake: tests/cmake_consumer (add_subdirectory) builds its policy with clang 21 and gcc 16, and runs it" >>"$lines"

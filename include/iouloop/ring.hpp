@@ -14,6 +14,37 @@ namespace iouloop {
 // Where things are in the two ring regions (iouloop/layout.h, shared with C).
 using ring_layout = ::iouloop_ring_layout;
 
+// Where the kernel's struct io_rings keeps the heads, the tails and the CQEs
+// (io_uring/io_uring.h in Linux 7.x: struct io_uring sq, cq {head, tail},
+// then masks, entries and flags, and the CQEs on the next 64-byte cache
+// line), as io_uring_params' sq_off and cq_off report them for every ring
+// of an x86-64 kernel. The BPF step takes them as constants (fixed_rings
+// below); the host refuses a ring that reports others (rings_abi_problem).
+namespace io_rings {
+inline constexpr u32 sq_head = 0, sq_tail = 4, cq_head = 8, cq_tail = 12, cqes = 64;
+}
+
+// A layout for the views whose io_rings offsets are those constants and
+// whose ring sizes and flags are read from `Base` (on BPF, the rodata the
+// host fills in): every head, tail and CQE address is then the region's
+// base plus an immediate, with no load and no register held for it.
+template <class Base>
+struct fixed_rings {
+  static constexpr u32 sq_head = io_rings::sq_head, sq_tail = io_rings::sq_tail;
+  static constexpr u32 cq_head = io_rings::cq_head, cq_tail = io_rings::cq_tail, cq_cqes = io_rings::cqes;
+  Base& base;
+  decltype((base.sq_entries)) sq_entries = base.sq_entries;
+  decltype((base.cq_entries)) cq_entries = base.cq_entries;
+  decltype((base.setup_flags)) setup_flags = base.setup_flags;
+};
+
+// Whether a ring's layout has those offsets (the host checks it before a
+// BPF step runs on the ring).
+inline constexpr bool rings_abi_matches(const ring_layout& l) {
+  return l.sq_head == io_rings::sq_head && l.sq_tail == io_rings::sq_tail && l.cq_head == io_rings::cq_head &&
+         l.cq_tail == io_rings::cq_tail && l.cq_cqes == io_rings::cqes;
+}
+
 namespace detail {
 // Memory ordering against the kernel, in the spirit of smp_load_acquire /
 // smp_store_release. On BPF the step runs inside io_uring_enter in the task

@@ -19,7 +19,7 @@ using ring_layout = ::iouloop_ring_layout;
 // then masks, entries and flags, and the CQEs on the next 64-byte cache
 // line), as io_uring_params' sq_off and cq_off report them for every ring
 // of an x86-64 kernel. The BPF step takes them as constants (fixed_rings
-// below); the host refuses a ring that reports others (rings_abi_problem).
+// below); the host refuses a ring that reports others (rings_abi_matches).
 namespace io_rings {
 inline constexpr u32 sq_head = 0, sq_tail = 4, cq_head = 8, cq_tail = 12, cqes = 64;
 }

@@ -64,8 +64,8 @@ TEST_CASE("sq head/tail mode hands out tail & mask and publishes on flush", "[vi
   REQUIRE(f.word(f.layout.sq_tail) == 5);  // not visible before flush
   REQUIRE(sq.flush() == 8);
   REQUIRE(f.word(f.layout.sq_tail) == 13);
+  f.consume(3);  // the submit call: a short submission, 5 stay in the ring
   sq.submitted();
-  f.consume(3);  // a short submission: 5 stay in the ring
   REQUIRE(sq.space() == 3);
   REQUIRE(sq.next() == &f.sqe_at(13 & 7));
   REQUIRE(sq.flush() == 6);  // the 5 left behind plus the new one
@@ -144,4 +144,34 @@ TEST_CASE("cqe_view decodes res and flags", "[views][cqe]") {
   REQUIRE(c.more() == std::get<3>(r));
   REQUIRE(c.has_buffer() == std::get<4>(r));
   if (c.has_buffer()) REQUIRE(c.buffer_id() == std::get<5>(r));
+}
+
+TEST_CASE("fixed_rings: the io_rings offsets as constants, sizes and flags from the layout", "[views][layout]") {
+  // A fake ring laid out as the kernel's struct io_rings (what the BPF step
+  // assumes and the BPF engine checks with rings_abi_matches).
+  fake_ring f;
+  f.layout.sq_head = io_rings::sq_head;
+  f.layout.sq_tail = io_rings::sq_tail;
+  f.layout.cq_head = io_rings::cq_head;
+  f.layout.cq_tail = io_rings::cq_tail;
+  f.layout.cq_cqes = io_rings::cqes;
+  f.layout.cq_overflow = 44;
+  REQUIRE(rings_abi_matches(f.layout));
+  REQUIRE_FALSE(rings_abi_matches(fake_ring{}.layout));
+  const fixed_rings<const ring_layout> fixed{f.layout};
+  static_assert(fixed_rings<const ring_layout>::cq_cqes == 64);
+  REQUIRE(fixed.sq_entries == fake_ring::entries);
+  REQUIRE(&fixed.setup_flags == &f.layout.setup_flags);
+
+  f.word(io_rings::sq_head) = 3;
+  f.word(io_rings::sq_tail) = 3;
+  f.post(7, 0);
+  sq_ring sq(f.rings.data(), f.sqes.data(), fixed);
+  cq_ring cq(f.rings.data(), fixed);
+  REQUIRE(sq.space() == fake_ring::entries);
+  REQUIRE(sq.next() == &f.sqe_at(3));
+  REQUIRE(sq.flush() == 1);
+  REQUIRE(f.word(io_rings::sq_tail) == 4);
+  REQUIRE(cq.ready() == 1);
+  REQUIRE(cq.peek().user_data().raw() == 7);
 }

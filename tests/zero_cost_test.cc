@@ -30,13 +30,15 @@ program_code code_of(const iouloop::bpf_image& image, const char* program) {
 }
 }  // namespace
 
-TEST_CASE("combinators compile to as many instructions as the hand-written step", "[zero-cost]") {
+TEST_CASE("combinators compile to no more instructions than the hand-written step", "[zero-cost]") {
   program_code composed = code_of(nop_bpf::image(), "nop_step");
   program_code by_hand = code_of(nop_bpf::image(), "nop_by_hand_step");
   CAPTURE(composed.insns, by_hand.insns);
-  // Same count; the compiler may order blocks differently (measured: the two
-  // differ only in the width of one load), so bytes are not compared.
-  REQUIRE(composed.insns == by_hand.insns);
+  // No more instructions. The compiler may order blocks and allocate
+  // registers differently (at 7f99e11 the two had the same count; since the
+  // SQ view keeps a limit, the composed one is a few shorter), so bytes are
+  // not compared.
+  REQUIRE(composed.insns <= by_hand.insns);
 }
 
 TEST_CASE("the C++ NOP policy is no larger than the same program written in C", "[zero-cost]") {

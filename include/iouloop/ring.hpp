@@ -14,6 +14,37 @@ namespace iouloop {
 // Where things are in the two ring regions (iouloop/layout.h, shared with C).
 using ring_layout = ::iouloop_ring_layout;
 
+// Where the kernel's struct io_rings keeps the heads, the tails and the CQEs
+// (io_uring/io_uring.h in Linux 7.x: struct io_uring sq, cq {head, tail},
+// then masks, entries and flags, and the CQEs on the next 64-byte cache
+// line), as io_uring_params' sq_off and cq_off report them for every ring
+// of an x86-64 kernel. The BPF step takes them as constants (fixed_rings
+// below); the host refuses a ring that reports others (rings_abi_matches).
+namespace io_rings {
+inline constexpr u32 sq_head = 0, sq_tail = 4, cq_head = 8, cq_tail = 12, cqes = 64;
+}
+
+// A layout for the views whose io_rings offsets are those constants and
+// whose ring sizes and flags are read from `Base` (on BPF, the rodata the
+// host fills in): every head, tail and CQE address is then the region's
+// base plus an immediate, with no load and no register held for it.
+template <class Base>
+struct fixed_rings {
+  static constexpr u32 sq_head = io_rings::sq_head, sq_tail = io_rings::sq_tail;
+  static constexpr u32 cq_head = io_rings::cq_head, cq_tail = io_rings::cq_tail, cq_cqes = io_rings::cqes;
+  Base& base;
+  decltype((base.sq_entries)) sq_entries = base.sq_entries;
+  decltype((base.cq_entries)) cq_entries = base.cq_entries;
+  decltype((base.setup_flags)) setup_flags = base.setup_flags;
+};
+
+// Whether a ring's layout has those offsets (the host checks it before a
+// BPF step runs on the ring).
+inline constexpr bool rings_abi_matches(const ring_layout& l) {
+  return l.sq_head == io_rings::sq_head && l.sq_tail == io_rings::sq_tail && l.cq_head == io_rings::cq_head &&
+         l.cq_tail == io_rings::cq_tail && l.cq_cqes == io_rings::cqes;
+}
+
 namespace detail {
 // Memory ordering against the kernel, in the spirit of smp_load_acquire /
 // smp_store_release. On BPF the step runs inside io_uring_enter in the task
@@ -75,6 +106,12 @@ class sqe_chain;
 //    head/tail are untouched, so a step simply fills slots 0..n-1.
 // The view is rebuilt each step; SQEs prepared and not submitted by the end
 // of the step are dropped (head/tail mode never publishes them).
+//
+// Within a step only the step's own submit call moves the SQ head (the loop
+// needs DEFER_TASKRUN, so no SQPOLL thread consumes SQEs behind its back):
+// the view reads the head when it is built and again after each submit,
+// and keeps `limit_`, the first tail it may not hand out (head + entries;
+// in rewind mode, entries). An SQE then costs one compare, whatever the mode.
 class sq_ring {
  public:
   // `Layout` is ring_layout, or on BPF the const volatile rodata copy of it:
@@ -83,12 +120,18 @@ class sq_ring {
   IOULOOP_INLINE sq_ring(u8* rings, u8* sqes, Layout& l)
       : rings_(rings),
         sqes_(sqes),
-        mask_(l.sq_entries - 1),
         entries_(l.sq_entries),
+        mask_(entries_ - 1),
         head_off_(l.sq_head),
         tail_off_(l.sq_tail),
         rewind_((l.setup_flags & abi::setup::sq_rewind) != 0) {
-    published_ = rewind_ ? 0 : *detail::at<u32>(rings_, tail_off_);
+    if (rewind_) {
+      published_ = 0;
+      limit_ = entries_;
+    } else {
+      published_ = *detail::at<u32>(rings_, tail_off_);
+      limit_ = head() + entries_;
+    }
     tail_ = published_;
   }
 
@@ -99,19 +142,14 @@ class sq_ring {
   IOULOOP_INLINE u32 prepared() const { return tail_ - published_; }
 
   // Free slots right now.
-  IOULOOP_INLINE u32 space() const {
-    if (rewind_) return entries_ - tail_;
-    // acquire: the kernel's head store must be seen before we reuse a slot
-    u32 head = detail::load_acquire(detail::at<u32>(rings_, head_off_));
-    return entries_ - (tail_ - head);
-  }
+  IOULOOP_INLINE u32 space() const { return limit_ - tail_; }
 
   // The next free SQE, or nullptr when the queue is full. Its contents are
   // stale: one of the prep_* builders overwrites every field. For a linked
   // chain use reserve<N>(loop) (all N or none): two next() calls can leave
   // the first SQE prepared-to-be-published when the second fails.
   IOULOOP_INLINE abi::sqe* next() {
-    if (space() == 0) return nullptr;
+    if (tail_ == limit_) return nullptr;
     abi::sqe* s = slot(tail_);
     ++tail_;
     return s;
@@ -129,19 +167,25 @@ class sq_ring {
 
   // Makes the prepared SQEs visible to the kernel and returns how many SQEs
   // wait in the queue: the count to pass to the submit call. In head/tail
-  // mode that includes SQEs an earlier short submission left behind.
+  // mode that includes SQEs an earlier short submission left behind
+  // (limit_ - entries_ is the head the view last read, and only a submit
+  // moves it).
   IOULOOP_INLINE u32 flush() {
     published_ = tail_;
     if (rewind_) return tail_;
     // release: SQE contents must be visible before the new tail
     detail::store_release(detail::at<u32>(rings_, tail_off_), tail_);
-    return tail_ - detail::load_acquire(detail::at<u32>(rings_, head_off_));
+    return tail_ - (limit_ - entries_);
   }
 
-  // After a submit call. Rewind mode refills from slot 0 on the next
-  // submission; whatever it did not consume is dropped, as in the kernel.
+  // After a submit call. Head/tail mode reads how far the kernel consumed.
+  // Rewind mode refills from slot 0 on the next submission; whatever it did
+  // not consume is dropped, as in the kernel.
   IOULOOP_INLINE void submitted() {
-    if (rewind_) tail_ = published_ = 0;
+    if (rewind_)
+      tail_ = published_ = 0;
+    else
+      limit_ = head() + entries_;
   }
 
  private:
@@ -150,12 +194,24 @@ class sq_ring {
   IOULOOP_INLINE abi::sqe* slot(u32 index) const {
     return detail::at<abi::sqe>(sqes_, (index & mask_) * u32(sizeof(abi::sqe)));
   }
+  // acquire: the kernel's head store must be seen before we reuse a slot.
+  // On BPF a plain load: the head moves only in the submit kfunc, a call the
+  // compiler cannot see into and reloads after, and the load of a limit that
+  // nothing uses afterwards (the last submit of a step) is left out.
+  IOULOOP_INLINE u32 head() const {
+#if defined(__bpf__)
+    return *detail::at<u32>(rings_, head_off_);
+#else
+    return detail::load_acquire(detail::at<u32>(rings_, head_off_));
+#endif
+  }
 
   u8* rings_;
   u8* sqes_;
-  u32 mask_, entries_, head_off_, tail_off_;
+  u32 entries_, mask_, head_off_, tail_off_;  // entries_ first: the rodata field is read once
   bool rewind_;
   u32 tail_;       // next slot to hand out
+  u32 limit_;      // the first tail not to hand out: the head last read + entries
   u32 published_;  // tail at the last flush
 };
 
@@ -243,6 +299,10 @@ class cq_ring {
     IOULOOP_INLINE explicit batch_range(cq_ring& cq) : cq_(cq) {
       u32 ready = cq.ready();
       n_ = ready < Max ? ready : Max;
+      // One bound for the loop: without this the compiler tests the index
+      // against both `ready` and Max on every CQE (a compare and a branch
+      // more each); the verifier still sees n_ <= Max from the min above.
+      asm volatile("" : "+r"(n_));
     }
     batch_range(const batch_range&) = delete;
     batch_range& operator=(const batch_range&) = delete;

@@ -68,8 +68,11 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
 
   kfunc_backend backend{c};
   exit_record& exit = detail::exit_record_in(prm, policy_traits<P>::region_bytes);
+  // The io_rings offsets as constants (the host checked the ring against
+  // them), the ring sizes and flags from rodata.
+  const fixed_rings<const volatile iouloop_ring_layout> layout{iouloop_config.layout};
   loop<kfunc_backend, params_type> l(backend, rings, sqes, *reinterpret_cast<params_type*>(prm),
-                                     iouloop_config.params_uaddr, iouloop_config.layout, &lp->cq_wait_idx, exit);
+                                     iouloop_config.params_uaddr, layout, &lp->cq_wait_idx, exit);
   return detail::run_one_step<P>(l, exit);
 }
 

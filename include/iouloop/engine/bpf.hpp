@@ -199,6 +199,16 @@ class bpf_object {
       throw error(EINVAL, "BPF object " + image_name_ +
                               " lacks iouloop_config (section .rodata.iouloop_config): "
                               "was it built with iouloop/bpf/program.hpp?");
+    // The step addresses heads, tails and CQEs at the offsets of the
+    // kernel's struct io_rings as constants (iouloop/ring.hpp, io_rings).
+    if (!rings_abi_matches(layout))
+      throw error(EOPNOTSUPP, "this kernel's io_uring rings put the SQ head/tail at " + std::to_string(layout.sq_head) +
+                                  "/" + std::to_string(layout.sq_tail) + ", the CQ head/tail at " +
+                                  std::to_string(layout.cq_head) + "/" + std::to_string(layout.cq_tail) +
+                                  " and the CQEs at " + std::to_string(layout.cq_cqes) +
+                                  " (io_uring_params sq_off/cq_off), not where iouloop's BPF step expects them "
+                                  "(iouloop::io_rings in iouloop/ring.hpp: 0/4, 8/12, 64); the userspace engine "
+                                  "reads the offsets at run time and works on this kernel");
     cfg->layout = layout;
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;

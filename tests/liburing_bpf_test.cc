@@ -12,22 +12,8 @@
 #include "iouloop/engine/bpf.hpp"
 #include "iouloop/engine/liburing.hpp"
 #include "iouloop/iouloop.hpp"
+#include "tests/support/liburing_nop.hpp"
 #include "iouloop/probe.hpp"
-
-namespace {
-unsigned long long liburing_nop(io_uring& u, unsigned long long data) {
-  io_uring_sqe* s = io_uring_get_sqe(&u);
-  if (!s) return ~0ull;
-  io_uring_prep_nop(s);
-  io_uring_sqe_set_data64(s, data);
-  if (io_uring_submit_and_wait(&u, 1) != 1) return ~0ull;
-  io_uring_cqe* c = nullptr;
-  if (io_uring_wait_cqe(&u, &c) != 0) return ~0ull;
-  const unsigned long long got = c->res == 0 ? c->user_data : ~0ull;
-  io_uring_cqe_seen(&u, c);
-  return got;
-}
-}  // namespace
 
 TEST_CASE("the BPF engine runs a policy on liburing's ring, and liburing goes on with it", "[liburing][bpf]") {
   static const iouloop::probe_result pr = iouloop::probe();

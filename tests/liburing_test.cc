@@ -12,6 +12,7 @@
 #include "examples/nop/nop_policy.hpp"
 #include "iouloop/engine/liburing.hpp"
 #include "iouloop/iouloop.hpp"
+#include "tests/support/liburing_nop.hpp"
 
 namespace {
 bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -21,19 +22,6 @@ bool mapped(void* p) {
 }
 constexpr unsigned loop_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 
-// One NOP through liburing alone; returns its CQE's user_data (or ~0 on failure).
-unsigned long long liburing_nop(io_uring& u, unsigned long long data) {
-  io_uring_sqe* s = io_uring_get_sqe(&u);
-  if (!s) return ~0ull;
-  io_uring_prep_nop(s);
-  io_uring_sqe_set_data64(s, data);
-  if (io_uring_submit_and_wait(&u, 1) != 1) return ~0ull;
-  io_uring_cqe* c = nullptr;
-  if (io_uring_wait_cqe(&u, &c) != 0) return ~0ull;
-  const unsigned long long got = c->res == 0 ? c->user_data : ~0ull;
-  io_uring_cqe_seen(&u, c);
-  return got;
-}
 }  // namespace
 
 TEST_CASE("a policy runs on liburing's ring, and liburing goes on with it", "[liburing]") {

@@ -17,8 +17,9 @@
 #   --rounds R      each workload R times in the boot (runs one after another)
 #   --boots B       B separate boots, all in one table
 #   --only REGEX    only the workloads whose label matches (grep -E)
-#   --module KO     also nop-kmod-d1/d8/d32: the NOP chain on kernel_engine (nop::policy
-#                   compiled into kernel/kmod's iouloop_kmod.ko, insmodded in the VM)
+#   --module KO     also nop-kmod-d1/d8/d32 and cp-kmod-4k-d1/64k-d1: the NOP chain and
+#                   the copy on kernel_engine (nop::policy, cp::policy compiled into
+#                   kernel/kmod's iouloop_kmod.ko, insmodded in the VM)
 #   --settle-ms MS  guest pause before each region (idle: under -icount it
 #                   costs almost no host time)
 #   --n N, --mib M  NOPs per NOP run (20000), MiB per copy (16)
@@ -111,7 +112,8 @@ all=(
 # on the native-callback engine (kernel_engine, nop::policy compiled into the
 # module); the VM insmods it. Not in the baseline.
 [ -n "$kmod" ] && all+=("nop-kmod-d1|iouperf @ID@ nop-kmod $n 1" "nop-kmod-d8|iouperf @ID@ nop-kmod $n 8"
-  "nop-kmod-d32|iouperf @ID@ nop-kmod $n 32")
+  "nop-kmod-d32|iouperf @ID@ nop-kmod $n 32" "cp-kmod-4k-d1|iouperf @ID@ cp-kmod $mib 4096 1"
+  "cp-kmod-64k-d1|iouperf @ID@ cp-kmod $mib $blk64 1")
 case "$profile" in
   full) : "${rounds:=2}" "${settle:=60000}" ;;
   # The regression guard: NOPs at every depth, the floor, copies of 4 KiB and

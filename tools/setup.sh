@@ -102,15 +102,9 @@ if [ $want_kernel = 1 ]; then
   "$top/tools/vm/fetch-kernel.sh" || log "warning: test kernel not fetched; the VM tests will say SKIPPED"
 fi
 
-# 5b. kernel modules for the test kernel (kernel/kmod/build.sh): Debian built
-#     it with gcc-16 and its config has gcc-16-only flags, so modules build in
-#     a Debian sid chroot (mmdebstrap; ~430 MB, about a minute) holding the
-#     kernel's linux-headers and linux-kbuild packages at their own paths.
-#     Cached in /var/cache/iouloop/sid-kbuild; a second run only checks.
-#     Opt-in while the module is experimental: IOULOOP_KMOD=1 tools/setup.sh.
-if [ $want_kernel = 1 ] && [ "${IOULOOP_KMOD:-0}" = 1 ]; then
-  "$top/kernel/kmod/setup-kbuild.sh" || log "warning: kbuild chroot not made; the kernel module test will say SKIPPED"
-fi
+# 5b. kernel modules for the test kernel (kernel/kmod/build.sh) build in the
+#     sid root of the toolchain matrix, which tools/test.sh's stages 6 and 7
+#     make when they first need it (kernel/kmod/setup-kbuild.sh).
 
 # 6. bench/icount's QEMU plugin header: Debian ships none, so it comes from
 #    the source package of the installed QEMU (bookworm), cached under

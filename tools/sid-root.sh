@@ -3,6 +3,7 @@
 # Bazel 7 (bazel-bootstrap, bzlmod), gcc 16, clang 21, libbpf 1.7 and
 # liburing-dev, used the way a user on that toolchain would build iouloop.
 # Nothing is installed on the system itself but mmdebstrap (bookworm-backports).
+# kernel/kmod builds modules for the test kernel in it too (gcc-16, make).
 #
 #   tools/sid-root.sh ensure          make the root unless it is there (cached,
 #                                     ~2.5 min and ~1.8 GB the first time)
@@ -23,7 +24,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 root=${IOULOOP_SID_ROOT:-/var/cache/iouloop/sid-root}
 log() { printf 'sid-root: %s\n' "$*" >&2; }
-pkgs=bazel-bootstrap,g++,clang,lld,cmake,llvm,libbpf-dev,liburing-dev,catch2,libelf-dev,zlib1g-dev,libzstd-dev,pkg-config,git,binutils,python3,ca-certificates
+pkgs=bazel-bootstrap,g++,gcc-16,make,clang,lld,cmake,llvm,libbpf-dev,liburing-dev,catch2,libelf-dev,zlib1g-dev,libzstd-dev,pkg-config,git,binutils,python3,ca-certificates
 # What bazel_tools (Bazel 7.7.1) asks the registry for, module@version.
 stubs="apple_support@1.23.1 buildozer@7.1.2 protobuf@3.19.6 protobuf@21.7 zlib@1.3.1.bcr.3"
 

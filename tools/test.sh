@@ -18,9 +18,10 @@
 #      from the source tree (add_subdirectory): its policy for BPF and the
 #      host, run on the userspace engine; policies the build must refuse.
 #
-#   6. the kernel module (kernel/kmod, experimental, opt-in: IOULOOP_KMOD=1 or
-#      IOULOOP_TEST_ONLY=kmod): built for the test kernel, loaded in the VM,
-#      the NOP chain on the native-callback engine, unload under a loop.
+#   6. the kernel module (kernel/kmod): the listed policies compiled as native
+#      kernel callbacks, built for the test kernel in the sid root, loaded in
+#      the VM: attach checks, unload under a loop, the shared case tables on
+#      kernel_engine and differential cases against the BPF engine.
 #   7. toolchains: every header next to the uapi headers of 6.1, 7.2 and 7.3,
 #      and Debian sid's toolchain (Bazel 7 + bzlmod, gcc 16, clang 21): the
 #      host suite, the consumer as a module, the VM tests it builds.
@@ -30,7 +31,7 @@
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
 #   IOULOOP_TEST_ONLY=cmake tools/test.sh     set-up, then stage 5 only
-#   IOULOOP_TEST_ONLY=kmod tools/test.sh      set-up, then stage 6 only (opt-in, see there)
+#   IOULOOP_TEST_ONLY=kmod tools/test.sh      set-up, then stage 6 only
 #   IOULOOP_TEST_ONLY=toolchains tools/test.sh  set-up, then stage 7 only
 #   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then stage 8 only
 set -uo pipefail
@@ -105,10 +106,13 @@ host_pass() {
 # vm_pass LABEL LIMIT BIN...: runs the static test binaries in one VM boot
 # (LIMIT seconds for the VM) and accounts for every test case they hold. With
 # a LABEL, result names get "[LABEL] ". Sets vm_rc (77: the VM could not run).
+# vm_pre: run.sh options, and programs that are not Catch2 tests, put before
+# the Catch2 programs (stage 6: the module and its shell tests).
+vm_pre=()
 vm_pass() {
   local label=$1 limit=$2; shift 2
   local out=$work/vm${label:+-$label}.out res=$work/vm${label:+-$label}.results tag=${label:+[$label] }
-  tools/vm/run.sh --timeout "$limit" --args "--colour-mode none" "$@" >"$out" 2>&1
+  tools/vm/run.sh --timeout "$limit" --args "--colour-mode none" "${vm_pre[@]}" "$@" >"$out" 2>&1
   vm_rc=$?
   grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed|params_fuzz:)' "$out"
   # A case that hung (per-case time limit in the fuzz tests): its whole report.
@@ -661,45 +665,67 @@ case "$icount_rc" in
 esac
 fi   # stage 4
 
-# ---- 6. the kernel module (issue 15, experimental): build it, load it in the VM ----
-# kernel/kmod/build.sh builds iouloop_kmod.ko for the test kernel (in the sid
-# chroot tools/setup.sh makes), then one VM boot insmods it and runs
-# kernel/kmod/kmod_load_test (symbols found, /dev/iouloop, unload, reload),
-# kmod_nop_test (the NOP chain attached natively, kernel_engine, the attach
-# checks, ring close) and kmod_unload_test (unload under a sleeping loop).
-# A few seconds to a minute; one time limit for the stage. No chroot, no root
-# or no VM: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1. Opt-in for now
-# (IOULOOP_KMOD=1, or IOULOOP_TEST_ONLY=kmod): the module and its sid build
-# root are not yet part of the default set-up (tools/setup.sh makes the root
-# only with IOULOOP_KMOD=1); without it the stage says SKIP.
-if run_stage kmod && [ "${IOULOOP_KMOD:-0}" != 1 ] && [ "$only" != kmod ]; then
-  echo "@@iouloop-test SKIP kmod: the kernel-module stage is opt-in (IOULOOP_KMOD=1 tools/test.sh; experimental, issue 15)" >>"$lines"
-elif run_stage kmod; then
-kmod_limit=300
-echo "== kernel module: kernel/kmod/build.sh, then insmod in the VM"
-timeout -k 10 "$kmod_limit" sh -c 'd=$1; shift
-  ko=$(kernel/kmod/build.sh "$d") || { rc=$?; echo "$ko"; exit $rc; }
-  bazel build "$@" //kernel/kmod:kmod_nop_test_static >"$d/bazel.out" 2>&1 ||
-    { tail -n 30 "$d/bazel.out"; echo "kmod_nop_test: FAIL: //kernel/kmod:kmod_nop_test_static did not build"; exit 1; }
-  cp -f bazel-bin/kernel/kmod/kmod_nop_test_static "$d/kmod_nop_test"
-  tools/vm/run.sh --timeout 240 --program-timeout 60 --module "$ko" --file "$d/kmod_nop_test" \
-    kernel/kmod/kmod_load_test "$d/kmod_nop_test" kernel/kmod/kmod_unload_test' sh "$work/kmod" "$@" >"$work/kmod.out" 2>&1
-kmod_rc=$?
-grep -E '^(vm:|SKIPPED|run.sh|build.sh|kmod_[a-z_]+: (FAIL|ok \())' "$work/kmod.out"
-case "$kmod_rc" in
-  0) echo "@@iouloop-test PASS kmod: iouloop_kmod.ko builds, loads, runs the NOP chain, unloads under a loop" >>"$lines" ;;
-  77)
-    why=$(grep -m1 '^SKIPPED' "$work/kmod.out" | sed 's/^SKIPPED: //')
-    if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
-      echo "@@iouloop-test FAIL kmod: IOULOOP_REQUIRE_VM=1 but the module test could not run: ${why:-no reason given}" >>"$lines"
+# ---- 6. the kernel module: the policies as native kernel callbacks ---------------
+# kernel/kmod/setup-kbuild.sh puts the test kernel's headers and kbuild in the
+# sid root of stage 7 (tools/sid-root.sh; gcc-16 is Debian's compiler for that
+# kernel); kernel/kmod/build.sh builds iouloop_kmod.ko there, with every policy
+# of kernel/kmod/native_policies.hpp compiled in. One VM boot insmods it and
+# runs kmod_load_test (symbols found, /dev/iouloop, unload, reload),
+# kmod_nop_test (attach checks: names, sizes, EBUSY, detach, ring close) and
+# kmod_unload_test (unload under a sleeping loop), then the shared case tables
+# on kernel_engine (native_semantics/workloads/examples_test: every case, and
+# differential cases against the BPF engine). No root, sid root or VM: SKIP,
+# or FAIL under IOULOOP_REQUIRE_VM=1.
+if run_stage kmod; then
+kmod_t0=$SECONDS
+kmod_limit=900
+kmod=$work/kmod; mkdir -p "$kmod"
+kmod_skip() {
+  if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
+    echo "@@iouloop-test FAIL kmod: IOULOOP_REQUIRE_VM=1 but the module tests could not run: $1" >>"$lines"
+  else
+    echo "@@iouloop-test SKIP kmod: $1" >>"$lines"
+  fi
+}
+kmod_bins="native_semantics_test native_workloads_test native_examples_test"
+echo "== kernel module: kernel/kmod/setup-kbuild.sh, build.sh, then insmod in the VM"
+if ! timeout -k 10 600 kernel/kmod/setup-kbuild.sh >"$kmod/setup.out" 2>&1; then
+  tail -n 20 "$kmod/setup.out"
+  kmod_skip "no kbuild root for the test kernel (kernel/kmod/setup-kbuild.sh says why above)"
+elif ! ko=$(timeout -k 10 300 kernel/kmod/build.sh "$kmod" 2>"$kmod/build.out"); then
+  tail -n 30 "$kmod/build.out"
+  case "$ko" in
+    SKIPPED*) kmod_skip "${ko#SKIPPED: }" ;;
+    *) echo "@@iouloop-test FAIL kmod: kernel/kmod/build.sh: the module did not build" >>"$lines" ;;
+  esac
+elif ! timeout -k 10 600 bazel build "$@" //kernel/kmod:kmod_nop_test_static \
+    $(for b in $kmod_bins; do echo "//kernel/kmod:${b}_static"; done) >"$kmod/bazel.out" 2>&1; then
+  tail -n 30 "$kmod/bazel.out"
+  echo "@@iouloop-test FAIL kmod: //kernel/kmod's test programs did not build" >>"$lines"
+else
+  echo "@@iouloop-test PASS kmod: iouloop_kmod.ko builds for the test kernel with every listed policy" >>"$lines"
+  cp -f bazel-bin/kernel/kmod/kmod_nop_test_static "$kmod/kmod_nop_test"
+  kmod_run=()
+  for b in $kmod_bins; do cp -f "bazel-bin/kernel/kmod/${b}_static" "$kmod/$b"; kmod_run+=("$kmod/$b"); done
+  vm_pre=(--program-timeout 240 --module "$ko" --file "$kmod/kmod_nop_test"
+    kernel/kmod/kmod_load_test "$kmod/kmod_nop_test" kernel/kmod/kmod_unload_test)
+  vm_pass kmod "$kmod_limit" "${kmod_run[@]}"
+  vm_pre=()
+  for t in kmod_load_test kmod_nop_test kmod_unload_test; do
+    if grep -q "^vm: $t exited 0$" "$work/vm-kmod.out"; then
+      echo "@@iouloop-test PASS [kmod] $t" >>"$lines"
+    elif [ "$vm_rc" = 77 ]; then
+      echo "@@iouloop-test SKIP [kmod] $t: the VM could not run" >>"$lines"
     else
-      echo "@@iouloop-test SKIP kmod: ${why:-no reason given}" >>"$lines"
-    fi ;;
-  124|137) echo "@@iouloop-test FAIL kmod: did not finish: killed after $kmod_limit s (time limit)" >>"$lines" ;;
-  *)
-    tail -n 30 "$work/kmod.out"
-    echo "@@iouloop-test FAIL kmod: exit $kmod_rc: $(grep -v '^[[:space:]]*$' "$work/kmod.out" | tail -n 1)" >>"$lines" ;;
-esac
+      grep -E "^$t: FAIL|^vm: $t " "$work/vm-kmod.out" | head -n 20
+      echo "@@iouloop-test FAIL [kmod] $t: $(grep -m1 -E "^vm: $t " "$work/vm-kmod.out" || echo 'no result from the VM')" >>"$lines"
+    fi
+  done
+  if ! grep -q '^vm: insmod iouloop_kmod.ko rc=0$' "$work/vm-kmod.out" && [ "$vm_rc" != 77 ]; then
+    echo "@@iouloop-test FAIL [kmod] insmod: $(grep -m1 '^vm: insmod' "$work/vm-kmod.out" || echo 'no insmod line')" >>"$lines"
+  fi
+fi
+echo "== kernel module: $((SECONDS - kmod_t0)) s"
 fi   # stage 6
 
 # ---- summary --------------------------------------------------------------------

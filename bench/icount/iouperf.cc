@@ -53,7 +53,10 @@
 #include "iouloop/engine/bpf.hpp"
 #include "iouloop/engine/kernel.hpp"
 #include "iouloop/iouloop.hpp"
+#include "kernel/kmod/native_policies.hpp"
 #include "bench/icount/marker.h"
+
+IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES)
 
 namespace {
 
@@ -392,9 +395,9 @@ unsigned arg(int argc, char** argv, int i, const char* what) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: %s ID nop-bpf|nop-user|nop-liburing N DEPTH\n"
+                 "usage: %s ID nop-bpf|nop-user|nop-kmod|nop-liburing N DEPTH\n"
                  "       %s ID floor N BATCH\n"
-                 "       %s ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]\n"
+                 "       %s ID cp-bpf|cp-user|cp-kmod|cp-liburing MIB BLOCK DEPTH [over]\n"
                  "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
                  "       %s ID timer-bpf|timer-user TICKS PERIOD_MS\n",
                  argv[0], argv[0], argv[0], argv[0], argv[0]);
@@ -409,15 +412,14 @@ int main(int argc, char** argv) {
         nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-d" + std::to_string(d)).c_str(), n, d,
                                                      nop_bpf::image(), std::string("nop"));
       else if (w == "nop-kmod")  // nop::policy compiled into kernel/kmod's module (icount.sh --module)
-        nop_engine<iouloop::kernel_engine<nop::policy>>(rg, ("nop-kmod-d" + std::to_string(d)).c_str(), n, d,
-                                                        iouloop::u32(IOULOOP_KMOD_POLICY_NOP));
+        nop_engine<iouloop::kernel_engine<nop::policy>>(rg, ("nop-kmod-d" + std::to_string(d)).c_str(), n, d);
       else if (w == "nop-user")
         nop_engine<iouloop::userspace_engine<nop::policy>>(rg, ("nop-user-d" + std::to_string(d)).c_str(), n, d);
       else
         nop_liburing(rg, n, d);
     } else if (w == "floor") {
       nop_floor(rg, arg(argc, argv, 3, "N"), arg(argc, argv, 4, "BATCH"));
-    } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-liburing") {
+    } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-kmod" || w == "cp-liburing") {
       size_t bytes = size_t(arg(argc, argv, 3, "MIB")) << 20;
       unsigned block = arg(argc, argv, 4, "BLOCK"), depth = arg(argc, argv, 5, "DEPTH");
       bool over = argc > 6 && std::string(argv[6]) == "over";
@@ -426,6 +428,8 @@ int main(int argc, char** argv) {
                                                    std::string("cp"));
       else if (w == "cp-user")
         cp_engine<iouloop::userspace_engine<cp::policy>>(rg, "user", bytes, block, depth, over);
+      else if (w == "cp-kmod")  // cp::policy compiled into kernel/kmod's module (icount.sh --module)
+        cp_engine<iouloop::kernel_engine<cp::policy>>(rg, "kmod", bytes, block, depth, over);
       else
         cp_liburing(rg, bytes, block, depth, over);
     } else if (w == "echo-bpf" || w == "echo-user") {

@@ -20,8 +20,16 @@ struct iouloop_kmod_step_args {
 };
 
 int iouloop_kmod_submit_sqes(void* ctx, unsigned int nr);
-int iouloop_kmod_nop_step(const struct iouloop_kmod_step_args* a);
-extern const unsigned long iouloop_kmod_nop_region_bytes;
+
+/* One policy compiled into the module (kernel/kmod/policies.cc makes the
+ * table from kernel/kmod/native_policies.hpp). */
+struct iouloop_kmod_policy {
+  const char* name;
+  int (*step)(const struct iouloop_kmod_step_args* a);
+  unsigned long params_bytes, region_bytes;
+};
+extern const struct iouloop_kmod_policy iouloop_kmod_policies[];
+extern const unsigned long iouloop_kmod_policy_count;
 
 #ifdef __cplusplus
 }

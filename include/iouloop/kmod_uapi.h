@@ -8,31 +8,34 @@
 
 #include <linux/types.h>
 
-#define IOULOOP_KMOD_VERSION 3
+#define IOULOOP_KMOD_VERSION 4
 /* Returns IOULOOP_KMOD_VERSION. */
 #define IOULOOP_KMOD_IOC_VERSION _IO('u', 0x40)
 
-/* The policies compiled into the module. */
-enum iouloop_kmod_policy {
-  /* A C stand-in for examples/nop's nop::policy (same params layout:
-   * total, depth, submitted, completed, errors), until the C++ policy is
-   * compiled as kernel code. */
-  IOULOOP_KMOD_POLICY_NOP_C = 1,
-  /* examples/nop's nop::policy, the C++ header compiled as kernel code
-   * (kernel/kmod/policies.cc). NO_SQARRAY rings only. */
-  IOULOOP_KMOD_POLICY_NOP = 2,
-};
+/* How a policy is named in the module: the list in
+ * kernel/kmod/native_policies.hpp ("nop", "sem_stop_at_once", ...), plus
+ * "nop_c", a C stand-in for examples/nop's nop::policy written in
+ * kmod_main.c (same params layout). */
+#define IOULOOP_KMOD_NAME_MAX 48
 
 struct iouloop_kmod_attach {
   __u32 ring_fd;
-  __u32 policy; /* enum iouloop_kmod_policy */
+  /* What the host was built with, checked against what the module was
+   * built with: sizeof(params_type) and the param region's size. */
+  __u32 params_bytes;
+  __u32 region_bytes;
+  __u32 reserved;                     /* 0 */
+  __u64 params_uaddr;                 /* the param region's user address (loop.user_addr) */
+  char policy[IOULOOP_KMOD_NAME_MAX]; /* NUL-terminated */
 };
 
 /* Attach a compiled-in policy to the ring ring_fd: 0, or -EBADF (not an
- * io_uring fd), -EOPNOTSUPP (no DEFER_TASKRUN, SQPOLL, IOPOLL, SQE128 or
- * CQE32), -EBUSY (a loop is attached already: BPF or native), -EINVAL
- * (unknown policy, or the param region is missing or smaller than the
- * policy's params). */
+ * io_uring fd), -EOPNOTSUPP (no DEFER_TASKRUN, SQPOLL, IOPOLL, SQE128,
+ * CQE32 or CQE_MIXED, or an SQ array), -EBUSY (a loop is attached already:
+ * BPF or native), -ENOENT (the module has no policy of that name), -ESTALE
+ * (it has one, built with other params or region sizes: a module built from
+ * another version of the policy), -EINVAL (no param region registered, or
+ * one smaller than the policy's, or reserved not 0). */
 #define IOULOOP_KMOD_IOC_ATTACH _IOW('u', 0x41, struct iouloop_kmod_attach)
 /* Detach what this module attached to ring_fd (the argument is the fd):
  * 0, or -ENOENT. */

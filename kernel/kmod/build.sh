@@ -7,10 +7,11 @@
 #
 # Debian built that kernel with gcc-16, and its config carries gcc-16-only
 # flags (-fmin-function-alignment), so bookworm's gcc-12 cannot build modules
-# for it. The build runs in a Debian sid chroot (gcc-16, make) that holds the
-# kernel's linux-headers and linux-kbuild packages at their own paths; tools/setup.sh
-# makes it (mmdebstrap, cached in $IOULOOP_KBUILD_ROOT). Needs root (chroot,
-# and a private mount namespace for the chroot's /proc, which objtool reads).
+# for it. The build runs in the sid root of the toolchain matrix (gcc-16,
+# make), which holds the kernel's linux-headers and linux-kbuild packages at
+# their own paths; kernel/kmod/setup-kbuild.sh puts them there
+# ($IOULOOP_KBUILD_ROOT overrides the root). Needs root (chroot, and a private
+# mount namespace for the chroot's /proc, which objtool reads).
 # Module BTF is off (the chroot has no pahole; the module needs no BTF).
 #
 # Exit status: 0 built; 77 when the chroot or root is missing ("SKIPPED: ...").
@@ -18,17 +19,23 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/out}
 kver=7.2.13+deb14-cloud-amd64
-root=${IOULOOP_KBUILD_ROOT:-/var/cache/iouloop/sid-kbuild}
+root=${IOULOOP_KBUILD_ROOT:-$("$here/../../tools/sid-root.sh" path)}
 skip() { echo "SKIPPED: kernel module build: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (chroot)"
 [ -x "$root/usr/bin/gcc-16" ] && [ -f "$root/usr/src/linux-headers-$kver/Makefile" ] ||
-  skip "no kbuild chroot with linux-headers-$kver at $root (run tools/setup.sh)"
+  skip "no kbuild root with linux-headers-$kver at $root (run kernel/kmod/setup-kbuild.sh)"
 mkdir -p "$out"
 # A fresh build folder inside the chroot per run: two builds do not collide.
 b=$(mktemp -d "$root/tmp/iouloop-kmod.XXXXXX")
 trap 'rm -rf "$b"' EXIT
-cp "$here"/Kbuild "$here"/*.c "$here"/*.cc "$here/../../examples/nop/nop_policy.hpp" "$b/"
-mkdir -p "$b/include" && cp -r "$here/../../include/iouloop" "$b/include/"
+top=$(cd "$here/../.." && pwd)
+cp "$here"/Kbuild "$here"/kmod_main.c "$here"/policies.cc "$b/"
+mkdir -p "$b/include" && cp -r "$top/include/iouloop" "$b/include/"
+# The policy headers the module's list names, at their paths in the tree
+# (native_policies.hpp includes them so).
+for h in kernel/kmod/native_policies.hpp $(sed -n 's/^#include "\(.*\)"$/\1/p' "$here/native_policies.hpp"); do
+  mkdir -p "$b/$(dirname "$h")" && cp "$top/$h" "$b/$h"
+done
 unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
   -C /usr/src/linux-headers-'"$kver"' M="$2" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \
   sh "$root" "${b#"$root"}" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true

@@ -133,11 +133,13 @@ int iouloop_kmod_submit_sqes(void* ctx, unsigned int nr) { return submit_sqes(ct
 struct iouloop_att {
   struct io_uring_bpf_ops ops;
   struct list_head node;
-  struct iouloop_ring_layout layout; /* for the C++ policies */
+  struct iouloop_ring_layout layout;        /* for the C++ policies */
+  const struct iouloop_kmod_policy* policy; /* NULL: the C stand-in */
+  u64 params_uaddr;
 };
 
-/* nop::policy compiled as kernel code (policies.cc). */
-static int nop_cxx_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
+/* A policy compiled as kernel code (policies.cc): the attachment says which. */
+static int cxx_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
   struct io_ring_ctx* ctx = (struct io_ring_ctx*)lctx;
   struct iouloop_att* a = container_of(ctx->bpf_ops, struct iouloop_att, ops);
   struct iouloop_kmod_step_args args = {
@@ -146,11 +148,11 @@ static int nop_cxx_step(struct iou_ctx* lctx, struct iou_loop_params* lp) {
       .sqes = (unsigned char*)ctx->sq_sqes,
       .region = ctx->param_region.ptr,
       .region_bytes = region_size(&ctx->param_region),
-      .params_uaddr = 0,
+      .params_uaddr = a->params_uaddr,
       .layout = &a->layout,
       .cq_wait_idx = &lp->cq_wait_idx,
   };
-  return iouloop_kmod_nop_step(&args);
+  return a->policy->step(&args);
 }
 
 static void fill_layout(struct iouloop_ring_layout* l, struct io_ring_ctx* ctx) {
@@ -199,17 +201,19 @@ static int attach(const struct iouloop_kmod_attach* req) {
   struct file* file;
   int ret = 0;
 
-  size_t need;
+  const struct iouloop_kmod_policy* policy = NULL;
+  size_t need, i;
 
-  switch (req->policy) {
-    case IOULOOP_KMOD_POLICY_NOP_C:
-      need = sizeof(struct nop_params);
-      break;
-    case IOULOOP_KMOD_POLICY_NOP:
-      need = iouloop_kmod_nop_region_bytes;
-      break;
-    default:
-      return -EINVAL;
+  if (req->reserved || strnlen(req->policy, sizeof(req->policy)) == sizeof(req->policy)) return -EINVAL;
+  if (!strcmp(req->policy, "nop_c")) {
+    need = sizeof(struct nop_params);
+    if (req->params_bytes != sizeof(struct nop_params)) return -ESTALE;
+  } else {
+    for (i = 0; i < iouloop_kmod_policy_count && !policy; i++)
+      if (!strcmp(req->policy, iouloop_kmod_policies[i].name)) policy = &iouloop_kmod_policies[i];
+    if (!policy) return -ENOENT;
+    if (req->params_bytes != policy->params_bytes || req->region_bytes != policy->region_bytes) return -ESTALE;
+    need = policy->region_bytes;
   }
   file = ctx_get_file(req->ring_fd);
   if (IS_ERR(file)) return PTR_ERR(file);
@@ -219,7 +223,9 @@ static int attach(const struct iouloop_kmod_attach* req) {
     fput(file);
     return -ENOMEM;
   }
-  a->ops.loop_step = req->policy == IOULOOP_KMOD_POLICY_NOP ? nop_cxx_step : nop_c_step;
+  a->ops.loop_step = policy ? cxx_step : nop_c_step;
+  a->policy = policy;
+  a->params_uaddr = req->params_uaddr;
   a->ops.ring_fd = req->ring_fd;
 
   mutex_lock(ctrl_mutex());
@@ -234,7 +240,7 @@ static int attach(const struct iouloop_kmod_attach* req) {
     ret = -EOPNOTSUPP;
   else if (ctx->bpf_ops || ctx->loop_step)
     ret = -EBUSY;
-  else if (req->policy != IOULOOP_KMOD_POLICY_NOP_C && !(ctx->flags & IORING_SETUP_NO_SQARRAY))
+  else if (policy && !(ctx->flags & IORING_SETUP_NO_SQARRAY))
     ret = -EOPNOTSUPP;
   else if (!ctx->param_region.ptr || region_size(&ctx->param_region) < need)
     ret = -EINVAL;

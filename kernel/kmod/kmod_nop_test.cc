@@ -1,7 +1,7 @@
 // In the VM, with iouloop_kmod.ko loaded: the module's compiled-in NOP steps
 // attached to rings through /dev/iouloop: the C stand-in
-// (IOULOOP_KMOD_POLICY_NOP_C) by raw ioctls, and nop::policy compiled as
-// kernel C++ (IOULOOP_KMOD_POLICY_NOP) through iouloop::kernel_engine. Checks: the NOP chain at depth 1, 8, 32 runs to
+// ("nop_c") by raw ioctls, and nop::policy compiled as kernel C++ ("nop")
+// through iouloop::kernel_engine. Checks: the NOP chain at depth 1, 8, 32 runs to
 // the end in one io_uring_enter; a second attach says -EBUSY; detach, and detach again (-ENOENT); a ring without
 // DEFER_TASKRUN is refused (-EOPNOTSUPP); closing an attached ring ejects it (the next ring attaches).
 //
@@ -20,10 +20,13 @@
 
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
+#include "kernel/kmod/native_policies.hpp"
 #include "iouloop/engine/attached.hpp"
 #include "iouloop/engine/bpf.hpp"
 #include "iouloop/engine/kernel.hpp"
 #include "iouloop/kmod_uapi.h"
+
+IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES)
 
 namespace {
 int failures = 0;
@@ -39,8 +42,15 @@ int dev() {
   }
   return fd;
 }
-long attach(int d, int ring_fd) {
-  iouloop_kmod_attach a{static_cast<__u32>(ring_fd), IOULOOP_KMOD_POLICY_NOP_C};
+// Attaches the module's policy `name` with the sizes given (the C stand-in
+// "nop_c" by default, which has nop::params).
+long attach(int d, int ring_fd, const char* name = "nop_c", unsigned params_bytes = sizeof(nop::params),
+            unsigned region_bytes = 4096) {
+  iouloop_kmod_attach a{};
+  a.ring_fd = static_cast<__u32>(ring_fd);
+  a.params_bytes = params_bytes;
+  a.region_bytes = region_bytes;
+  std::strncpy(a.policy, name, sizeof(a.policy) - 1);
   return ioctl(d, IOULOOP_KMOD_IOC_ATTACH, &a) < 0 ? -errno : 0;
 }
 long detach(int d, int ring_fd) { return ioctl(d, IOULOOP_KMOD_IOC_DETACH, ring_fd) < 0 ? -errno : 0; }
@@ -88,7 +98,7 @@ int main(int argc, char** argv) {
   for (unsigned depth : {1u, 8u, 32u}) {  // nop::policy compiled as kernel code, through iouloop::kernel_engine
     iouloop::ring ring;
     iouloop::param_region<nop::policy> params(nop::params{.total = 1000, .depth = depth});
-    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
+    iouloop::kernel_engine<nop::policy> e(ring, params);
     const int ret = e.run();
     check(ret == 0 && params->completed == 1000 && params->errors == 0 && params->submitted == 1000,
           depth == 1   ? "kernel_engine, C++ nop::policy in the kernel: depth 1, 1000 done"
@@ -102,8 +112,8 @@ int main(int argc, char** argv) {
   try {
     iouloop::ring ring;
     iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
-    iouloop::kernel_engine<nop::policy> e1(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
-    iouloop::kernel_engine<nop::policy> e2(ring, params, IOULOOP_KMOD_POLICY_NOP_C);
+    iouloop::kernel_engine<nop::policy> e1(ring, params, "nop_c");
+    iouloop::kernel_engine<nop::policy> e2(ring, params, "nop_c");
     check(false, "kernel_engine: a second engine on the ring throws", 0);
   } catch (const iouloop::error& e) {
     check(e.code() == EBUSY, "kernel_engine: a second engine on the ring throws EBUSY", e.code());
@@ -111,7 +121,7 @@ int main(int argc, char** argv) {
   {  // a BPF loop on a natively attached ring: the kernel's io_install_bpf sees bpf_ops and says -EBUSY
     iouloop::ring ring;
     iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
-    iouloop::kernel_engine<nop::policy> e(ring, params, IOULOOP_KMOD_POLICY_NOP);
+    iouloop::kernel_engine<nop::policy> e(ring, params);
     try {
       iouloop::bpf_engine<nop::policy> b(ring, params, nop_bpf::programs::nop{});
       check(false, "BPF attach on a natively attached ring throws", 0);
@@ -121,6 +131,28 @@ int main(int argc, char** argv) {
     const int ret = e.run();
     check(ret == 0 && params->completed == 10, "the native loop still runs after the refused BPF attach",
           ret < 0 ? ret : params->completed);
+  }
+  {  // the module checks the name and the sizes the host was built with
+    iouloop::ring ring;
+    iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
+    iouloop::attached_loop<nop::policy> loop(ring, params);
+    check(attach(d, ring.fd(), "no_such_policy") == -ENOENT, "unknown policy name: -ENOENT",
+          attach(d, ring.fd(), "no_such_policy"));
+    check(attach(d, ring.fd(), "nop", sizeof(nop::params) + 4) == -ESTALE, "params size differs: -ESTALE",
+          attach(d, ring.fd(), "nop", sizeof(nop::params) + 4));
+    check(attach(d, ring.fd(), "nop", sizeof(nop::params), 8192) == -ESTALE, "region size differs: -ESTALE",
+          attach(d, ring.fd(), "nop", sizeof(nop::params), 8192));
+    check(attach(d, ring.fd(), "cp", sizeof(nop::params)) == -ESTALE, "another policy's name: -ESTALE",
+          attach(d, ring.fd(), "cp", sizeof(nop::params)));
+    try {
+      iouloop::kernel_engine<nop::policy> e(ring, params, "no_such_policy");
+      check(false, "kernel_engine with an unknown name throws", 0);
+    } catch (const iouloop::error& x) {
+      check(x.code() == ENOENT && std::strstr(x.what(), "native_policies.hpp"),
+            "kernel_engine with an unknown name: ENOENT, says where to add it", x.code());
+    }
+    check(attach(d, ring.fd(), "nop") == 0, "the right name and sizes attach", 0);
+    check(loop.run() == 0 && params->completed == 10, "and run", params->completed);
   }
   {
     io_uring_params p{};

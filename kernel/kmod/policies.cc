@@ -2,11 +2,12 @@
 // The policies compiled into iouloop_kmod.ko: the same policy headers the BPF
 // and userspace engines run, compiled freestanding as kernel code (no
 // standard library, no exceptions, no RTTI, no FP/SIMD registers, kernel code
-// model; kernel/kmod/Kbuild has the flags). Each policy gets an extern "C"
-// step that iouloop_kmod.c calls from the ring's loop_step.
+// model; kernel/kmod/Kbuild has the flags). The table iouloop_kmod_policies
+// comes from the list in native_policies.hpp; kmod_main.c looks a policy up
+// by name at attach and calls its step from the ring's loop_step.
 #include "iouloop/kmod_step.h"
 #include "iouloop/policy.hpp"
-#include "nop_policy.hpp"
+#include "kernel/kmod/native_policies.hpp"
 
 namespace {
 
@@ -21,6 +22,7 @@ template <class P>
 int run_step(const iouloop_kmod_step_args* a) {
   using namespace iouloop;
   using params_type = typename policy_traits<P>::params_type;
+  // Checked at attach; the registered region cannot change while attached.
   if (a->region_bytes < policy_traits<P>::region_bytes) return -1;  // an invalid value: the loop ends, -EINVAL
   kmod_backend backend{a->ctx};
   exit_record& exit = detail::exit_record_in(a->region, policy_traits<P>::region_bytes);
@@ -32,5 +34,9 @@ int run_step(const iouloop_kmod_step_args* a) {
 
 }  // namespace
 
-extern "C" int iouloop_kmod_nop_step(const iouloop_kmod_step_args* a) { return run_step<nop::policy>(a); }
-extern "C" const unsigned long iouloop_kmod_nop_region_bytes = iouloop::policy_traits<nop::policy>::region_bytes;
+#define IOULOOP_KMOD_ENTRY(name, P)                                              \
+  {#name, &run_step<P>, sizeof(typename iouloop::policy_traits<P>::params_type), \
+   iouloop::policy_traits<P>::region_bytes},
+extern "C" const iouloop_kmod_policy iouloop_kmod_policies[] = {IOULOOP_NATIVE_POLICIES(IOULOOP_KMOD_ENTRY)};
+extern "C" const unsigned long iouloop_kmod_policy_count =
+    sizeof(iouloop_kmod_policies) / sizeof(iouloop_kmod_policies[0]);

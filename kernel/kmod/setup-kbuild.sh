@@ -1,32 +1,26 @@
 #!/usr/bin/env bash
-# Make the chroot kernel/kmod/build.sh builds modules in (run by
-# tools/setup.sh; idempotent): Debian sid with gcc-16 and make (mmdebstrap,
-# from bookworm-backports or bookworm), plus the test kernel's
-# linux-headers-<kver>, linux-headers-<common> and linux-kbuild packages
-# (downloaded through tools/private-apt.sh, unpacked, not installed).
+# Make the root kernel/kmod/build.sh builds modules in (run by tools/test.sh's
+# stage 6; idempotent, a second run only checks): the sid root of the
+# toolchain matrix (tools/sid-root.sh: gcc-16, make, libelf), plus the test
+# kernel's linux-headers-<kver>, linux-headers-<common> and linux-kbuild
+# packages, downloaded through tools/private-apt.sh and unpacked into it (not
+# installed: dpkg in the root does not know them).
+#
+# Debian built the test kernel with gcc-16 and its config carries gcc-16-only
+# flags (-fmin-function-alignment), so bookworm's gcc-12 cannot build modules
+# for it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kver=7.2.13+deb14-cloud-amd64
 kabi=7.2.13+deb14
-root=${IOULOOP_KBUILD_ROOT:-/var/cache/iouloop/sid-kbuild}
 log() { printf 'setup-kbuild: %s\n' "$*" >&2; }
-if [ -x "$root/usr/bin/gcc-16" ] && [ -f "$root/usr/src/linux-headers-$kver/Makefile" ] &&
-   [ -x "$root/usr/lib/linux-kbuild-$kabi/scripts/mod/modpost" ]; then
+"$top/tools/sid-root.sh" ensure
+root=$("$top/tools/sid-root.sh" path)
+for t in gcc-16 make; do
+  [ -x "$root/usr/bin/$t" ] || { log "the sid root at $root has no $t (tools/sid-root.sh's package list)"; exit 1; }
+done
+if [ -f "$root/usr/src/linux-headers-$kver/Makefile" ] && [ -x "$root/usr/lib/linux-kbuild-$kabi/scripts/mod/modpost" ]; then
   exit 0
-fi
-command -v mmdebstrap >/dev/null || {
-  log "installing mmdebstrap"
-  apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
-}
-if [ ! -x "$root/usr/bin/gcc-16" ]; then
-  rm -rf "$root.new"
-  log "making a Debian sid chroot with gcc-16 in $root (mmdebstrap)"
-  # The mirror's Release file may be past its Valid-Until on a machine whose
-  # clock is ahead; the packages are still checked against the archive key.
-  mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-    --include=gcc-16,g++-16,make,libc6-dev,libelf-dev,binutils,kmod \
-    sid "$root.new" http://deb.debian.org/debian >&2
-  rm -rf "$root"; mv "$root.new" "$root"
 fi
 dl=$(mktemp -d)
 trap 'rm -rf "$dl"' EXIT

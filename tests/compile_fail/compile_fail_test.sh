@@ -66,6 +66,8 @@ CASE_SEQUENCE_NOT_A_STAGE|stage<
 CASE_DRAIN_IS_GONE|drain<H, Batch> is now reap<H, Batch>
 CASE_LAYOUT_NESTED|member 'io[0].len' is at byte 8 there
 CASE_LAYOUT_REGION|the BPF program was compiled for a param region of another size
+CASE_KERNEL_ENGINE_BPF_HANDLE|kernel_engine runs the policy compiled into iouloop_kmod.ko, not a BPF program
+CASE_KERNEL_ENGINE_NOT_LISTED|kernel_engine<P>: P is not in iouloop_kmod.ko's list: add it to kernel/kmod/native_policies.hpp
 CASES
 
 # C++17: the first header says what it needs, before anything else fails.

@@ -4,7 +4,8 @@
 // so every engine runs the very same cases and a failure points at its own
 // line here. Helpers and policies: tests/semantics/cases.hpp.
 #if !defined(IOULOOP_RUNNER)
-#error "define IOULOOP_RUNNER (userspace_runner or bpf_runner) before including tests/semantics/table.hpp"
+#error \
+    "define IOULOOP_RUNNER (userspace_runner, bpf_runner or kernel_runner) before including tests/semantics/table.hpp"
 #endif
 #if defined(IOULOOP_TABLE_TESTS_SEMANTICS_TABLE_HPP)
 #error "tests/semantics/table.hpp defines test cases: include it once per test binary"
@@ -77,6 +78,7 @@ TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics]
   s.params().value = timers;
   s.params().limit = 50; /* spinning would take thousands of steps */
   REQUIRE(s.run() == 0);
+  CAPTURE(s.params().steps, s.params().empty_wakes, s.params().max_ready, s.params().submitted);
   REQUIRE(s.params().submit_ret == timers);
   REQUIRE(s.params().completed == iouloop::u32(timers));
   REQUIRE(s.params().last_res == -ETIME);

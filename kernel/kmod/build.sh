@@ -3,7 +3,12 @@
 # (7.2.13+deb14-cloud-amd64) into OUT (default: kernel/kmod/out/); prints its
 # path. The VM test program is a Bazel target: //kernel/kmod:kmod_nop_test_static.
 #
-#   kernel/kmod/build.sh [OUT_DIR]
+#   kernel/kmod/build.sh [--list HEADER] [OUT_DIR]
+#
+# --list: the list of policies to compile in (a header in the tree that
+# defines IOULOOP_NATIVE_POLICIES, as kernel/kmod/native_policies.hpp does,
+# the default); the headers it includes with "..." are copied along. The
+# Bazel macro iouloop_kernel_module (kernel/kmod/defs.bzl) calls this.
 #
 # Debian built that kernel with gcc-16, and its config carries gcc-16-only
 # flags (-fmin-function-alignment), so bookworm's gcc-12 cannot build modules
@@ -17,6 +22,10 @@
 # Exit status: 0 built; 77 when the chroot or root is missing ("SKIPPED: ...").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+list=kernel/kmod/native_policies.hpp
+if [ "${1:-}" = --list ]; then list=$2; shift 2; fi
+[ -f "$top/$list" ] || { echo "build.sh: --list $list: no such file under $top (a path in the tree)" >&2; exit 2; }
 out=${1:-$here/out}
 kver=7.2.13+deb14-cloud-amd64
 root=${IOULOOP_KBUILD_ROOT:-$("$here/../../tools/sid-root.sh" path)}
@@ -28,17 +37,23 @@ mkdir -p "$out"
 # A fresh build folder inside the chroot per run: two builds do not collide.
 b=$(mktemp -d "$root/tmp/iouloop-kmod.XXXXXX")
 trap 'rm -rf "$b"' EXIT
-top=$(cd "$here/../.." && pwd)
 cp "$here"/Kbuild "$here"/kmod_main.c "$here"/policies.cc "$b/"
 mkdir -p "$b/include" && cp -r "$top/include/iouloop" "$b/include/"
-# The policy headers the module's list names, at their paths in the tree
-# (native_policies.hpp includes them so).
-for h in kernel/kmod/native_policies.hpp $(sed -n 's/^#include "\(.*\)"$/\1/p' "$here/native_policies.hpp"); do
+# The list and the headers it includes with "..." (and theirs, in turn), at
+# their paths in the tree; <iouloop/...> comes from include/.
+copy_tree_header() {
+  local h=$1 inc
+  [ -f "$b/$h" ] && return 0
+  [ -f "$top/$h" ] || { echo "build.sh: $h (included from the list) is not in the tree" >&2; exit 1; }
   mkdir -p "$b/$(dirname "$h")" && cp "$top/$h" "$b/$h"
-done
+  for inc in $(sed -n 's/^#include "\(.*\)"$/\1/p' "$top/$h"); do
+    case "$inc" in iouloop/*) ;; *) copy_tree_header "$inc" ;; esac
+  done
+}
+copy_tree_header "$list"
 unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
-  -C /usr/src/linux-headers-'"$kver"' M="$2" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \
-  sh "$root" "${b#"$root"}" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true
+  -C /usr/src/linux-headers-'"$kver"' M="$2" IOULOOP_NATIVE_LIST="$3" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \
+  sh "$root" "${b#"$root"}" "$list" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true
 [ -f "$b/iouloop_kmod.ko" ] || { echo "build.sh: the module did not build" >&2; exit 1; }
 cp "$b/iouloop_kmod.ko" "$out/"
 echo "$out/iouloop_kmod.ko"

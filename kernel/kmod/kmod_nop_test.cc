@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
@@ -153,6 +154,27 @@ int main(int argc, char** argv) {
     }
     check(attach(d, ring.fd(), "nop") == 0, "the right name and sizes attach", 0);
     check(loop.run() == 0 && params->completed == 10, "and run", params->completed);
+  }
+  {  // the native build of a policy handed to the BPF loader: not a BPF object, refused by name
+    std::FILE* f = std::fopen("/lib/modules-iouloop/iouloop_kmod.ko", "rb");
+    check(f != nullptr, "the module's file is in the guest", 0);
+    if (f) {
+      std::vector<unsigned char> ko;
+      unsigned char buf[65536];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) ko.insert(ko.end(), buf, buf + n);
+      std::fclose(f);
+      iouloop::ring ring;
+      iouloop::param_region<nop::policy> params(nop::params{.total = 10, .depth = 1});
+      try {
+        iouloop::bpf_engine<nop::policy> b(ring, params, iouloop::bpf_image{ko.data(), ko.size(), "iouloop_kmod.ko"},
+                                           "nop");
+        check(false, "the BPF loader refuses the native build (iouloop_kmod.ko)", 0);
+      } catch (const iouloop::error& x) {
+        std::printf("kmod_nop_test: the BPF engine says: %s\n", x.what());
+        check(std::strstr(x.what(), "iouloop_kmod.ko") != nullptr,
+              "the BPF loader refuses the native build (iouloop_kmod.ko), naming it", x.code());
+      }
+    }
   }
   {
     io_uring_params p{};

@@ -3,11 +3,15 @@
 // and userspace engines run, compiled freestanding as kernel code (no
 // standard library, no exceptions, no RTTI, no FP/SIMD registers, kernel code
 // model; kernel/kmod/Kbuild has the flags). The table iouloop_kmod_policies
-// comes from the list in native_policies.hpp; kmod_main.c looks a policy up
+// comes from the list (native_policies.hpp unless build.sh --list names another); kmod_main.c looks a policy up
 // by name at attach and calls its step from the ring's loop_step.
 #include "iouloop/kmod_step.h"
 #include "iouloop/policy.hpp"
-#include "kernel/kmod/native_policies.hpp"
+// The list (kernel/kmod/build.sh --list; Kbuild passes it).
+#ifndef IOULOOP_NATIVE_LIST
+#define IOULOOP_NATIVE_LIST "kernel/kmod/native_policies.hpp"
+#endif
+#include IOULOOP_NATIVE_LIST
 
 namespace {
 

@@ -10,6 +10,10 @@
 //   IOULOOP_FUZZ_CASE  run only this case (FROM = UNTIL = it)
 //   IOULOOP_FUZZ_VERBOSE=1 print each case before running it
 //   IOULOOP_FUZZ_KEEPALIVE=0 no ring kept open across cases (see below)
+//   IOULOOP_FUZZ_NATIVE=1 also the native-callback engine (kernel_engine, the
+//                      policies compiled into kernel/kmod's iouloop_kmod.ko,
+//                      which must be loaded: tools/vm/run.sh --module KO); its
+//                      results must agree with the BPF engine's
 //   IOULOOP_FUZZ_CASE_LIMIT seconds one case may take (default 30; the slowest seen
 //                      under a loaded TCG host took 9 s); a case
 //                      that takes longer is reported as HUNG with what it
@@ -33,11 +37,15 @@
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
 #include "iouloop/engine/bpf.hpp"
+#include "iouloop/engine/kernel.hpp"
 #include "iouloop/iouloop.hpp"
+#include "kernel/kmod/native_policies.hpp"
 #include "tests/fuzz/watchdog.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/rng.hpp"
 #include "tests/support/runners.hpp"
+
+IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES)
 
 namespace {
 using iouloop::u32;
@@ -162,8 +170,9 @@ const char* const test_name = "differential fuzzing: userspace and BPF engines a
 
 // How to run case `i` again: as the full run did (every case before it
 // first), and alone.
-std::string replay(u64 seed, u64 i, bool keepalive) {
-  const char* extra = keepalive ? "" : " --env IOULOOP_FUZZ_KEEPALIVE=0";
+std::string replay(u64 seed, u64 i, bool keepalive, bool native) {
+  const std::string extra = std::string(keepalive ? "" : " --env IOULOOP_FUZZ_KEEPALIVE=0") +
+                            (native ? " --env IOULOOP_FUZZ_NATIVE=1 --module kernel/kmod/out/iouloop_kmod.ko" : "");
   std::ostringstream o;
   o << "  replay as the run did: tools/vm/run.sh --env IOULOOP_FUZZ_SEED=" << seed << " --env IOULOOP_FUZZ_UNTIL=" << i
     << extra << " --env IOULOOP_FUZZ_VERBOSE=1 bazel-bin/tests/fuzz/diff_fuzz_test_static\n"
@@ -182,6 +191,9 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
   const u64 until = only != ~0ull ? only : env_u64("IOULOOP_FUZZ_UNTIL", ~0ull);
   const u64 cases = until != ~0ull ? until + 1 : env_u64("IOULOOP_FUZZ_CASES", 1000);
   const bool verbose = env_u64("IOULOOP_FUZZ_VERBOSE", 0) != 0;
+  const bool native = env_u64("IOULOOP_FUZZ_NATIVE", 0) != 0;
+  if (native && ::access("/dev/iouloop", F_OK) != 0)
+    FAIL("IOULOOP_FUZZ_NATIVE=1 but no /dev/iouloop: load kernel/kmod's iouloop_kmod.ko (tools/vm/run.sh --module)");
   testwatch::case_watchdog dog("diff_fuzz", test_name, testwatch::limit_from_env("IOULOOP_FUZZ_CASE_LIMIT", 30));
   // A ring open for the whole run, so the process never has zero rings
   // between cases. When a task closes its last ring, Linux (7.2.13) marks
@@ -204,8 +216,8 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
   // IOULOOP_FUZZ_KEEPALIVE=0 runs without it (to see the kernel bug).
   std::optional<iouloop::ring> keepalive;
   if (env_u64("IOULOOP_FUZZ_KEEPALIVE", 1) != 0) keepalive.emplace();
-  std::printf("diff_fuzz: seed %llu, cases %llu..%llu, %lld s per case\n", seed, from, cases - 1,
-              static_cast<long long>(dog.limit().count() / 1000));
+  std::printf("diff_fuzz: seed %llu, cases %llu..%llu, %lld s per case%s\n", seed, from, cases - 1,
+              static_cast<long long>(dog.limit().count() / 1000), native ? ", native engine too" : "");
   std::fflush(stdout);
   u64 differences = 0, ran = 0, faults = 0, slowest = 0;
   std::chrono::milliseconds slowest_ms{0};
@@ -218,7 +230,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       what << "nop total " << c.total << " depth " << c.depth << " sq " << c.ring.sq_entries << " cq "
            << c.ring.cq_entries;
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
-      dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value()));
+      dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value(), native));
       auto u = run_nops<iouloop::userspace_engine<nop::policy>>(dog, c);
       auto b = run_nops<iouloop::bpf_engine<nop::policy>>(dog, c, nop_bpf::programs::nop{});
       same = u.first == b.first && u.second.completed == b.second.completed &&
@@ -226,6 +238,14 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       if (!same)
         what << " -> userspace ret " << u.first << " completed " << u.second.completed << ", bpf ret " << b.first
              << " completed " << b.second.completed;
+      if (native && same) {
+        auto k = run_nops<iouloop::kernel_engine<nop::policy>>(dog, c);
+        same = k.first == b.first && k.second.completed == b.second.completed &&
+               k.second.submitted == b.second.submitted && k.second.errors == b.second.errors;
+        if (!same)
+          what << " -> native ret " << k.first << " completed " << k.second.completed << ", bpf ret " << b.first
+               << " completed " << b.second.completed;
+      }
     } else {
       copy_case c;
       const u32 shape = g.below(4);
@@ -238,7 +258,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       what << "cp size " << c.size << " block " << c.block << " depth " << c.depth << " fault " << fault_name(c.f)
            << " sq " << c.ring.sq_entries << " cq " << c.ring.cq_entries;
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
-      dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value()));
+      dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value(), native));
       auto u = run_copy<iouloop::userspace_engine<cp::policy>>(dog, c, seed + i);
       auto b = run_copy<iouloop::bpf_engine<cp::policy>>(dog, c, seed + i, cp_bpf::programs::cp{});
       same = u.ret == b.ret && u.exit.error == b.exit.error && u.exit.line == b.exit.line &&
@@ -248,13 +268,23 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       if (!same)
         what << " -> userspace ret " << u.ret << " (" << iouloop::describe(u.exit, u.ret) << ") copied " << u.end.copied
              << ", bpf ret " << b.ret << " (" << iouloop::describe(b.exit, b.ret) << ") copied " << b.end.copied;
+      if (native && same) {
+        auto k = run_copy<iouloop::kernel_engine<cp::policy>>(dog, c, seed + i);
+        same = k.ret == b.ret && k.exit.error == b.exit.error && k.exit.line == b.exit.line &&
+               std::string(k.exit.file) == b.exit.file && k.end.in_flight == b.end.in_flight &&
+               k.end.copied == b.end.copied && k.out == b.out;
+        if (!same)
+          what << " -> native ret " << k.ret << " (" << iouloop::describe(k.exit, k.ret) << ") copied "
+               << k.end.copied << ", bpf ret " << b.ret << " (" << iouloop::describe(b.exit, b.ret) << ") copied "
+               << b.end.copied;
+      }
     }
     const auto took = dog.end_case();
     if (took > slowest_ms) slowest_ms = took, slowest = i;
     ran++;
     if (!same) {
       differences++;
-      FAIL_CHECK("case " << i << ": " << what.str() << "\n" << replay(seed, i, keepalive.has_value()));
+      FAIL_CHECK("case " << i << ": " << what.str() << "\n" << replay(seed, i, keepalive.has_value(), native));
     }
   }
   std::printf(

@@ -52,6 +52,7 @@ template <policy P>
 class kernel_engine {
  public:
   using params_type = typename P::params_type;
+  static constexpr const char* name = "native";
 
   // Registers the param region, opens /dev/iouloop and attaches the step the
   // module compiled from P. Throws iouloop::error: ENOENT when the module is

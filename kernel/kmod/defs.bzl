@@ -1,0 +1,34 @@
+"""iouloop_kernel_module: iouloop_kmod.ko with a list of policies compiled in."""
+
+def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
+    """Builds `name`.ko: kernel/kmod's module with the policies `policy_list` names.
+
+    policy_list: a header of the iouloop workspace itself (build.sh copies
+    what it includes from that tree; a list in a consumer's workspace is not
+    supported yet) that includes the policy headers
+    and defines IOULOOP_NATIVE_POLICIES(X) with X(name, type) per policy
+    (kernel/kmod/native_policies.hpp is the project's). deps: the libraries
+    of those headers (so that a change to a policy rebuilds the module).
+
+    The build runs kernel/kmod/build.sh: as root, in the sid root that
+    kernel/kmod/setup-kbuild.sh prepares (the test kernel's headers, gcc-16),
+    outside Bazel's sandbox (chroot). Tagged manual: `bazel build //...`
+    does not need root; tools/test.sh's stage 6 builds it. Host programs that
+    attach these policies include the same list and write
+    IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES) once.
+    """
+    build_sh = str(Label("//kernel/kmod:build.sh"))
+    native.genrule(
+        name = name,
+        srcs = [policy_list] + deps + [
+            str(Label("//kernel/kmod:module_sources")),
+            str(Label("//:headers")),
+        ],
+        outs = [name + ".ko"],
+        cmd = ("$(location %s) --list $(location %s) $(@D)/%s.build >/dev/null && " +
+               "mv $(@D)/%s.build/iouloop_kmod.ko $@ && rm -rf $(@D)/%s.build") % (build_sh, policy_list, name, name, name),
+        tools = [build_sh],
+        local = True,
+        tags = ["manual"],
+        **kwargs
+    )

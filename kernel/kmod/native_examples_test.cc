@@ -39,7 +39,9 @@ TEST_CASE("differential: the same echo clients end in the same counters natively
           "[differential][kernel][echo]") {
   require_kernel_module();
   require_bpf_engine();
-  auto clients = [](uint16_t port, const echo::params&) { return echo_host::concurrent_clients(port, 8, 64 << 10, 8192, 5); };
+  auto clients = [](uint16_t port, const echo::params&) {
+    return echo_host::concurrent_clients(port, 8, 64 << 10, 8192, 5);
+  };
   auto k = echo_test::serve<kernel_runner>(8, 4096, 8, clients);
   auto b = echo_test::serve<bpf_runner>(8, 4096, 8, clients);
   echo_test::require_clients_ok(k);

@@ -17,22 +17,22 @@
 #include "tests/semantics/policies.hpp"
 
 // X(name, policy type): the name is what /dev/iouloop's attach asks for.
-#define IOULOOP_NATIVE_POLICIES(X)                         \
-  X(nop, nop::policy)                                      \
-  X(nop_by_hand, nop::nop_by_hand)                         \
-  X(cp, cp::policy)                                        \
-  X(echo, echo::policy)                                    \
-  X(timer, timer::policy)                                  \
-  X(sem_stop_at_once, sem::stop_at_once)                   \
-  X(sem_continue_until_limit, sem::continue_until_limit)   \
-  X(sem_return_value, sem::return_value)                   \
-  X(sem_sleep_until_cqes, sem::sleep_until_cqes)           \
-  X(sem_wait_idx_lifetime, sem::wait_idx_lifetime)         \
-  X(sem_submit_count, sem::submit_count)                   \
-  X(sem_overflow_flush, sem::overflow_flush)               \
-  X(sem_interrupted_sleep, sem::interrupted_sleep)         \
+#define IOULOOP_NATIVE_POLICIES(X)                             \
+  X(nop, nop::policy)                                          \
+  X(nop_by_hand, nop::nop_by_hand)                             \
+  X(cp, cp::policy)                                            \
+  X(echo, echo::policy)                                        \
+  X(timer, timer::policy)                                      \
+  X(sem_stop_at_once, sem::stop_at_once)                       \
+  X(sem_continue_until_limit, sem::continue_until_limit)       \
+  X(sem_return_value, sem::return_value)                       \
+  X(sem_sleep_until_cqes, sem::sleep_until_cqes)               \
+  X(sem_wait_idx_lifetime, sem::wait_idx_lifetime)             \
+  X(sem_submit_count, sem::submit_count)                       \
+  X(sem_overflow_flush, sem::overflow_flush)                   \
+  X(sem_interrupted_sleep, sem::interrupted_sleep)             \
   X(sem_signal_with_completions, sem::signal_with_completions) \
-  X(sem_timer_chain, sem::timer_chain)                     \
-  X(sem_busy_poll, sem::busy_poll)                         \
-  X(sem_assumes_full_batch, sem::assumes_full_batch)       \
+  X(sem_timer_chain, sem::timer_chain)                         \
+  X(sem_busy_poll, sem::busy_poll)                             \
+  X(sem_assumes_full_batch, sem::assumes_full_batch)           \
   X(sem_staged_value, sem::staged_value)

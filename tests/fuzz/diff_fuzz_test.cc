@@ -274,9 +274,8 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
                std::string(k.exit.file) == b.exit.file && k.end.in_flight == b.end.in_flight &&
                k.end.copied == b.end.copied && k.out == b.out;
         if (!same)
-          what << " -> native ret " << k.ret << " (" << iouloop::describe(k.exit, k.ret) << ") copied "
-               << k.end.copied << ", bpf ret " << b.ret << " (" << iouloop::describe(b.exit, b.ret) << ") copied "
-               << b.end.copied;
+          what << " -> native ret " << k.ret << " (" << iouloop::describe(k.exit, k.ret) << ") copied " << k.end.copied
+               << ", bpf ret " << b.ret << " (" << iouloop::describe(b.exit, b.ret) << ") copied " << b.end.copied;
       }
     }
     const auto took = dog.end_case();

@@ -57,7 +57,7 @@ enum : u16 {
 
 struct params {
   buf_ring<entries> ring;  // first: page-aligned, the kernel pins its page
-  // set by the host (init_params)
+  // set by the host (echo2_host::server)
   buf_group group;
   u16 pad0;
   s32 listener;   // a regular fd: the listening socket
@@ -80,12 +80,12 @@ struct params {
   u32 in_flight;  // requests that will still post a final CQE (multishot ones included)
   u32 open_slots;
   u32 in_ring;  // buffers in the ring
-  u32 budget;   // starved slots this step may arm again (the buffers in the ring at its start)
+  u32 budget;   // starved slots this step may arm again (the buffers in the ring after its reap)
   u32 accept_armed, accept_blocked, accept_cancelled;
   u32 sweep;  // stopping: slots looked at so far
   u32 ready_head, ready_tail, starved_head, starved_tail;
   bounded_array<u16, max_slots> st;
-  bounded_array<u16, max_slots> q_first, q_last;  // the slot's queued buffers
+  bounded_array<u16, max_slots> q_first, q_last;  // the slot's received buffers, oldest first (no_buf: none)
   bounded_array<u32, max_slots> off;              // bytes of its first buffer already sent
   bounded_array<u16, max_slots> ready, starved_list;
   bounded_array<u16, entries> next;  // the buffer after this one in its slot's queue

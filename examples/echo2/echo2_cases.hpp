@@ -101,7 +101,7 @@ template <class Runner>
 outcome serve(const echo2_host::server_config& cfg,
               std::function<echo2_host::load_result(uint16_t, const echo2::params&)> load, const options& opt = {}) {
   echo_host::ensure_loopback();
-  echo2_host::raise_fd_limit(8192);
+  echo2_host::raise_fd_limit(rlim_t(cfg.table) + 1400);  // the table, and up to 1200 clients in this process
   outcome o;
   warm_thread_stacks();
   const census before = census::settled();

@@ -25,5 +25,7 @@ expect "cp names a missing source" 1 "cannot open $tmp/nope for reading" "$here/
 expect "cp names an unknown engine" 1 "unknown engine 'fast'" "$here/cp/cp" --engine fast "$tmp/src" "$tmp/dst"
 expect "nop runs the composed policy" 0 "20000 NOPs completed \(0 errors\)" "$here/nop/nop" --total 20000 --depth 8
 expect "echo --selftest serves and checks clients" 0 "." "$here/echo/echo" --selftest 4
+expect "echo2 --selftest serves many clients from one buffer ring" 0 "selftest: 300 clients" "$here/echo2/echo2" --selftest 300 --buffers 16 --buffer-bytes 512
+expect "echo2 names a table too small for its selftest" 1 "needs as many slots" "$here/echo2/echo2" --selftest 50 --table 10
 expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"
 exit $fail

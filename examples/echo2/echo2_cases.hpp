@@ -1,0 +1,166 @@
+// Host side of the echo2 cases (examples/echo2/echo2_table.hpp): one server
+// run on a runner's engine while a client load runs in another thread, with
+// a time limit on both, a second run after an interrupt (the graceful stop),
+// and the resource census around it all.
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch_test_macros.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo2/echo2_host.hpp"
+#include "examples/echo2/echo2_policy.hpp"
+#include "iouloop/iouloop.hpp"
+#include "tests/support/census.hpp"
+#include "tests/support/signals.hpp"
+
+namespace echo2_test {
+
+using iouloop::u32;
+using iouloop::u64;
+
+// The VM runs the cases under QEMU TCG, tens of times slower: fewer clients
+// there, still hundreds where the case is about many.
+inline u32 scaled(u32 host, u32 vm) { return std::getenv("IOULOOP_IN_VM") ? vm : host; }
+
+struct outcome {
+  int ret = 0;   // the last run()
+  int runs = 0;  // run() calls: 2 after an interrupt and a graceful stop
+  bool watchdog_fired = false;
+  u64 held_at_interrupt = 0;  // bytes received and not yet sent when the first run returned -EINTR
+  echo2::params end{};
+  std::string exit_text;
+  echo2_host::load_result load;
+};
+
+// SIGINT to this thread once `ready()` holds; the old disposition is back
+// when it goes. The handler is empty and has no SA_RESTART, so the loop's
+// wait sees EINTR and run() returns -EINTR.
+class sigint_when {
+ public:
+  explicit sigint_when(std::function<bool()> ready) {
+    struct sigaction sa{};
+    sa.sa_handler = [](int) {};
+    ::sigaction(SIGINT, &sa, &old_);
+    sender_.emplace(0, SIGINT, std::move(ready));
+  }
+  ~sigint_when() {
+    sender_.reset();
+    ::sigaction(SIGINT, &old_, nullptr);
+  }
+
+ private:
+  struct sigaction old_{};
+  std::optional<iouloop_test::signal_after> sender_;
+};
+
+// glibc keeps what threads leave behind for the next ones: the stacks of
+// joined threads (each with its guard page) and a malloc arena per thread
+// that allocated while others did (a reserved region and its used part). A
+// case's first threads at once (client load, watchdog, signal sender) would
+// show as mappings more. Made once here, before any count, by four threads
+// that allocate at the same time.
+inline void warm_thread_stacks() {
+  static const bool done = [] {
+    auto work = [] {
+      std::vector<char> v(1 << 16, 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      (void)v;
+    };
+    std::thread a(work), b(work), c(work), d(work);
+    a.join(), b.join(), c.join(), d.join();
+    return true;
+  }();
+  (void)done;
+}
+
+struct options {
+  int sndbuf = 0;  // the server sockets' SO_SNDBUF (0: default)
+  // SIGINT to the loop's thread once this holds of the params (as another thread sees them)
+  std::function<bool(const echo2::params&)> interrupt_when;
+  std::function<void()> on_interrupt;  // after the interrupted run, before the second
+  int limit_s = 60;
+};
+
+// Serves with `cfg` on Runner while `load(port, params)` runs in another
+// thread (params as the loop leaves them: read with iouloop_test::watch).
+// A run() that returns -EINTR, not from the watchdog, is the graceful stop:
+// `stopping` goes into the params, `on_interrupt()` runs, and the loop runs
+// again. The watchdog (SIGUSR1) ends a run that hangs: `limit_s` in all, or
+// 10 s after the load is done.
+template <class Runner>
+outcome serve(const echo2_host::server_config& cfg,
+              std::function<echo2_host::load_result(uint16_t, const echo2::params&)> load, const options& opt = {}) {
+  echo_host::ensure_loopback();
+  echo2_host::raise_fd_limit(rlim_t(cfg.table) + 1400);  // the table, and up to 1200 clients in this process
+  outcome o;
+  warm_thread_stacks();
+  const census before = census::settled();
+  {
+    echo_host::listener lis(0, opt.sndbuf, 4096);
+    iouloop::ring_options ro;
+    ro.sq_entries = 128;
+    ro.cq_entries = 4096;
+    typename Runner::template session<echo2::policy> s(ro);
+    echo2_host::server srv(s.ring(), s.params(), lis.fd(), cfg);
+    {
+      echo_host::watchdog dog{std::chrono::seconds(opt.limit_s)};
+      std::thread t([&, port = lis.port()] {
+        o.load = load(port, s.params());
+        dog.clients_done(std::chrono::seconds(10));
+      });
+      std::optional<sigint_when> interrupt;
+      if (opt.interrupt_when) interrupt.emplace([&] { return opt.interrupt_when(s.params()); });
+      o.ret = s.run();
+      o.runs = 1;
+      if (o.ret == -EINTR && !dog.fired()) {
+        const echo2::params& p = s.params();
+        o.held_at_interrupt = p.received - p.sent;
+        s.params().stopping = 1;
+        if (opt.on_interrupt) opt.on_interrupt();
+        o.ret = s.run();
+        o.runs = 2;
+      }
+      dog.disarm();
+      o.watchdog_fired = dog.fired();
+      lis.close();
+      t.join();
+    }
+    o.end = s.params();
+    o.exit_text = iouloop::describe(s.exit(), o.ret);
+  }
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
+  return o;
+}
+
+// The loop stopped by itself with every slot closed, every buffer back in
+// the ring, and nothing in flight; every client did as its kind should.
+inline void require_clean(const outcome& o, const echo2_host::server_config& cfg) {
+  INFO("run() = " << o.ret << (o.watchdog_fired ? " (the watchdog interrupted it: the server did not finish)" : "")
+                  << ": " << o.exit_text);
+  INFO("load: " << o.load.done << " done, " << o.load.failed << " failed" << (o.load.timed_out ? " (timed out)" : "")
+                << "; first failure: " << o.load.first_error);
+  REQUIRE(o.ret == 0);
+  REQUIRE(o.load.ok());
+  REQUIRE(o.end.in_flight == 0);
+  REQUIRE(o.end.open_slots == 0);
+  REQUIRE(o.end.accepted == o.end.closed);
+  REQUIRE(o.end.in_ring == cfg.nbufs);
+  REQUIRE(o.end.received == o.end.sent + o.end.dropped);
+  REQUIRE(o.end.ready_head == o.end.ready_tail);
+  REQUIRE(o.end.starved_head == o.end.starved_tail);
+  for (u32 i = 0; i < echo2::max_slots; ++i) REQUIRE(o.end.st[i] == 0);
+}
+
+}  // namespace echo2_test

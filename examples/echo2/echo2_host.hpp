@@ -1,0 +1,325 @@
+// Host side of echo2, shared by echo2_main.cc and the tests: the server's
+// resources on a ring (buffer pool, fixed file table, the buffer group), and
+// a client load that runs many connections from ONE thread (nonblocking
+// sockets, epoll), each checking every byte that comes back. The loopback
+// interface, the listener and the watchdog are examples/echo's.
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "examples/common/bytes.hpp"
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo2/echo2_policy.hpp"
+#include "iouloop/engine/buf_ring.hpp"
+#include "iouloop/engine/error.hpp"
+#include "iouloop/engine/fixed_files.hpp"
+#include "iouloop/engine/owned.hpp"
+#include "iouloop/engine/ring.hpp"
+
+namespace echo2_host {
+
+using iouloop::error;
+using iouloop::u32;
+using iouloop::u64;
+
+// Raises RLIMIT_NOFILE's soft limit to `want` fds (the hard limit too, when
+// allowed): the client sockets and the fixed file table both count.
+inline void raise_fd_limit(rlim_t want) {
+  struct rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) throw error(errno, "getrlimit(RLIMIT_NOFILE) failed");
+  if (r.rlim_cur >= want) return;
+  if (r.rlim_max < want) {
+    struct rlimit h{want, want};
+    if (::setrlimit(RLIMIT_NOFILE, &h) == 0) return;
+  }
+  if (r.rlim_max < want)
+    throw error(EMFILE, "RLIMIT_NOFILE allows " + std::to_string(r.rlim_max) + " fds, " + std::to_string(want) +
+                            " are needed: raise it (ulimit -n)");
+  r.rlim_cur = want;
+  if (::setrlimit(RLIMIT_NOFILE, &r) != 0) throw error(errno, "setrlimit(RLIMIT_NOFILE) failed");
+}
+
+struct server_config {
+  u32 table = 1024;     // fixed file table slots, 1 .. echo2::max_slots
+  u32 nbufs = 128;      // buffers in the shared ring, 1 .. echo2::entries
+  u32 buf_size = 4096;  // bytes per buffer, 1 .. 65536
+  u32 expect = 0;       // stop once this many connections came and went (0: until stopped)
+};
+
+// Says what is wrong with `c`, or "".
+inline std::string config_problem(const server_config& c) {
+  if (c.table < 1 || c.table > echo2::max_slots)
+    return "the fixed file table needs 1 .. " + std::to_string(echo2::max_slots) + " slots, not " +
+           std::to_string(c.table);
+  if (c.nbufs < 1 || c.nbufs > echo2::entries)
+    return "the buffer ring holds 1 .. " + std::to_string(echo2::entries) + " buffers, not " + std::to_string(c.nbufs);
+  if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
+  return "";
+}
+
+// What the server needs on a ring besides the policy: the buffers, the
+// fixed file table and the buffer group, registered from `params` (filled
+// here: every buffer starts in the ring). Declare it after the ring and the
+// param region; it goes first.
+class server {
+ public:
+  server(const iouloop::ring& r, echo2::params& p, int listen_fd, const server_config& c)
+      : pool_(iouloop::mapping::anonymous(u64(c.nbufs) * c.buf_size, "the echo2 buffers")), files_(r, c.table) {
+    if (const std::string bad = config_problem(c); !bad.empty()) throw error(EINVAL, bad);
+    p = echo2::params{};
+    p.group = iouloop::buf_group{1};
+    p.listener = listen_fd;
+    p.buffers = pool_.user_addr();
+    p.buf_size = c.buf_size;
+    p.nbufs = c.nbufs;
+    p.expect = c.expect;
+    for (u32 i = 0; i < c.nbufs; ++i) p.ring.push_nth(p.buffers, c.buf_size, static_cast<iouloop::u16>(i));
+    p.in_ring = c.nbufs;
+    group_.emplace(r, p.ring, p.group);
+  }
+
+ private:
+  iouloop::mapping pool_;
+  iouloop::fixed_file_table files_;
+  std::optional<iouloop::buf_ring_registration> group_;
+};
+
+// ---- the client load ---------------------------------------------------------------
+
+enum class kind {
+  echo,        // request, wait for its echo, next request; then shutdown(SHUT_WR), EOF
+  half_close,  // everything at once, shutdown(SHUT_WR) before reading; all back, then EOF
+  reset,       // half a request, its echo, a few bytes more, then close with SO_LINGER 0
+  gated,       // everything at once, reads nothing until `read_gate`; all back, then EOF
+};
+
+struct load_spec {
+  uint16_t port = 0;
+  u32 clients = 1;
+  kind how = kind::echo;
+  u32 requests = 3;                              // per client (echo)
+  u32 request_bytes = 1000;                      // at most, per request; a client's total for the others
+  u64 seed = 1;                                  // client i's bytes: byte_stream(seed + i)
+  int limit_s = 20;                              // the whole load
+  int rcvbuf = 0;                                // the clients' SO_RCVBUF (0: default)
+  const std::atomic<bool>* read_gate = nullptr;  // gated: reading starts once it holds
+  // A connection closed before any byte came back (EOF, ECONNRESET, EPIPE)
+  // counts as refused, not failed: what a server with a full table does.
+  bool may_refuse = false;
+};
+
+struct load_result {
+  u32 done = 0;  // clients that finished as their kind should
+  u32 failed = 0;
+  u32 refused = 0;           // closed by the server before any echo (may_refuse)
+  std::string first_error;   // the first failure, with its client
+  u64 sent = 0, echoed = 0;  // bytes, over all clients
+  bool timed_out = false;
+  bool ok() const { return failed == 0 && !timed_out; }
+};
+
+// Request r of client i: 1 .. request_bytes bytes.
+inline u32 request_size(const load_spec& s, u32 i, u32 r) {
+  return 1 + u32((u64(i) * 7919 + u64(r) * 104729 + s.seed) % s.request_bytes);
+}
+
+namespace detail {
+struct client {
+  int fd = -1;
+  bool connected = false, shut = false, finished = false;
+  u64 total = 0;  // bytes to send
+  u64 sent = 0, echoed = 0;
+  u64 allowed = 0;  // echo: the end of the current request
+  u32 request = 0;
+  iouloop_examples::byte_stream out{0}, in{0};
+};
+}  // namespace detail
+
+// Runs `s.clients` connections to 127.0.0.1:s.port from this thread until
+// each has finished (or failed), or s.limit_s has passed.
+inline load_result run_load(const load_spec& s) {
+  using detail::client;
+  load_result res;
+  std::vector<client> cs(s.clients);
+  iouloop::unique_fd ep(::epoll_create1(EPOLL_CLOEXEC));
+  if (!ep) throw error(errno, "epoll_create1 failed");
+  auto fail = [&](client& c, u32 i, const std::string& why, bool refusal = false) {
+    if (c.finished) return;
+    c.finished = true;
+    if (refusal && s.may_refuse && c.echoed == 0) {
+      res.refused++;
+      if (c.fd >= 0) ::close(std::exchange(c.fd, -1));
+      return;
+    }
+    res.failed++;
+    if (res.first_error.empty()) res.first_error = "client " + std::to_string(i) + ": " + why;
+    if (c.fd >= 0) ::close(std::exchange(c.fd, -1));
+  };
+  auto finish = [&](client& c) {
+    c.finished = true;
+    res.done++;
+    if (c.fd >= 0) ::close(std::exchange(c.fd, -1));
+  };
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(s.port);
+  for (u32 i = 0; i < s.clients; ++i) {
+    client& c = cs[i];
+    c.out = iouloop_examples::byte_stream(s.seed + i);
+    c.in = iouloop_examples::byte_stream(s.seed + i);
+    if (s.how == kind::echo)
+      for (u32 r = 0; r < s.requests; ++r) c.total += request_size(s, i, r);
+    else
+      c.total = s.request_bytes;
+    c.allowed = s.how == kind::echo ? request_size(s, i, 0) : s.how == kind::reset ? (c.total + 1) / 2 : c.total;
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+      fail(c, i, "socket() failed: " + error::errno_name(errno));
+      continue;
+    }
+    if (s.rcvbuf) ::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &s.rcvbuf, sizeof s.rcvbuf);
+    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+      fail(c, i, "connect failed: " + error::errno_name(errno));
+      continue;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+    ev.data.u32 = i;
+    if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.fd, &ev) != 0)
+      fail(c, i, "epoll_ctl failed: " + error::errno_name(errno));
+  }
+
+  std::vector<uint8_t> buf(65536);
+  // Writes what the socket takes of [sent, allowed).
+  auto write_some = [&](client& c, u32 i) {
+    while (c.sent < c.allowed) {
+      const size_t n = size_t(std::min<u64>(c.allowed - c.sent, buf.size()));
+      iouloop_examples::byte_stream peek = c.out;
+      for (size_t k = 0; k < n; ++k) buf[k] = peek.next();
+      const ssize_t w = ::send(c.fd, buf.data(), n, MSG_NOSIGNAL);
+      if (w < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+      if (w <= 0)
+        return fail(c, i, "send failed: " + error::errno_name(errno), errno == EPIPE || errno == ECONNRESET), false;
+      for (ssize_t k = 0; k < w; ++k) c.out.next();
+      c.sent += u64(w);
+      res.sent += u64(w);
+    }
+    return true;
+  };
+  // Everything due is sent: half-close, or (reset) leave with an RST.
+  auto after_write = [&](client& c, u32 i) {
+    if (c.sent < c.allowed) return;
+    if (s.how == kind::reset && c.echoed == c.allowed && c.allowed < c.total) {
+      // mid-request: a few bytes of the rest, then an RST instead of a FIN
+      c.allowed = c.total;
+      if (!write_some(c, i)) return;
+      struct linger l{1, 0};
+      ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      finish(c);
+      return;
+    }
+    if (c.sent == c.total && !c.shut && s.how != kind::reset && s.how != kind::gated) {
+      if (::shutdown(c.fd, SHUT_WR) != 0) return fail(c, i, "shutdown(SHUT_WR) failed: " + error::errno_name(errno));
+      c.shut = true;
+    }
+  };
+  auto read_some = [&](client& c, u32 i) {
+    if (s.how == kind::gated && !s.read_gate->load()) return;
+    for (;;) {
+      const ssize_t r = ::recv(c.fd, buf.data(), buf.size(), 0);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      if (r < 0)
+        return fail(c, i, "recv failed after " + std::to_string(c.echoed) + " bytes: " + error::errno_name(errno),
+                    errno == ECONNRESET);
+      if (r == 0) {
+        if (c.echoed == c.total) return finish(c);
+        return fail(c, i, "EOF after " + std::to_string(c.echoed) + " of " + std::to_string(c.total) + " bytes", true);
+      }
+      for (ssize_t k = 0; k < r; ++k)
+        if (buf[size_t(k)] != c.in.next())
+          return fail(c, i, "echoed byte " + std::to_string(c.echoed + u64(k)) + " differs from the byte sent");
+      c.echoed += u64(r);
+      res.echoed += u64(r);
+      if (c.echoed > c.sent) return fail(c, i, "more bytes back than sent");
+      if (s.how == kind::echo && c.echoed == c.allowed && c.request + 1 < s.requests) {
+        c.request++;
+        c.allowed += request_size(s, i, c.request);
+      }
+      if (!write_some(c, i)) return;
+      after_write(c, i);
+      if (c.finished) return;
+    }
+  };
+
+  // What to wait for: writable while there is something to send, readable
+  // unless the reads are gated (level-triggered: unread data would wake
+  // epoll_wait again and again).
+  auto watch = [&](client& c, u32 i) {
+    epoll_event ev{};
+    ev.events = c.sent < c.allowed ? EPOLLOUT : 0;
+    if (s.how != kind::gated || s.read_gate->load()) ev.events |= EPOLLIN | EPOLLRDHUP;
+    ev.data.u32 = i;
+    ::epoll_ctl(ep.get(), EPOLL_CTL_MOD, c.fd, &ev);
+  };
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.limit_s);
+  std::vector<epoll_event> evs(256);
+  bool gate_seen = false;
+  while (res.done + res.failed + res.refused < s.clients) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      res.timed_out = true;
+      for (u32 i = 0; i < s.clients; ++i)
+        if (!cs[i].finished)
+          fail(cs[i], i,
+               "no end within " + std::to_string(s.limit_s) + " s (sent " + std::to_string(cs[i].sent) + ", echoed " +
+                   std::to_string(cs[i].echoed) + " of " + std::to_string(cs[i].total) + ")");
+      break;
+    }
+    const int n = ::epoll_wait(ep.get(), evs.data(), int(evs.size()), 20);
+    if (n < 0 && errno != EINTR) throw error(errno, "epoll_wait failed");
+    for (int k = 0; k < n; ++k) {
+      const u32 i = evs[size_t(k)].data.u32;
+      client& c = cs[i];
+      if (c.finished) continue;
+      if (!c.connected) {
+        int e = 0;
+        socklen_t len = sizeof e;
+        ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &e, &len);
+        if (e) {
+          fail(c, i, "connect failed: " + error::errno_name(e), e == ECONNRESET);
+          continue;
+        }
+        c.connected = true;
+      }
+      if (!write_some(c, i)) continue;
+      after_write(c, i);
+      if (!c.finished) read_some(c, i);
+      if (!c.finished) watch(c, i);
+    }
+    // gated: the gate opened; the sockets' data waited unwatched
+    if (s.how == kind::gated && s.read_gate->load() && !gate_seen) {
+      gate_seen = true;
+      for (u32 i = 0; i < s.clients; ++i)
+        if (!cs[i].finished) {
+          read_some(cs[i], i);
+          if (!cs[i].finished) watch(cs[i], i);
+        }
+    }
+  }
+  return res;
+}
+
+}  // namespace echo2_host

@@ -1,0 +1,181 @@
+// iouloop echo2: a TCP echo server on 127.0.0.1 whose connections live in
+// the ring's fixed file table and share one provided buffer ring, on the
+// best engine the kernel has (or the one asked for).
+//
+//   echo2 [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N] [--buffer-bytes B]
+//         serves until N clients have come and gone (N = 0: until Ctrl-C)
+//   echo2 [...] --selftest N
+//         also runs N clients itself, from one thread, each sending 3 requests
+//         of up to 3000 bytes and checking every echoed byte
+//
+// Ctrl-C (or SIGTERM) stops gracefully: the run returns -EINTR, `stopping`
+// goes into the params and the loop runs again, accepting nothing more,
+// sending back what it already received, then closing every connection. A
+// second Ctrl-C during that ends it at once.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "examples/common/cli.hpp"
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo2/echo2_bpf.bpf.h"
+#include "examples/echo2/echo2_host.hpp"
+#include "examples/echo2/echo2_policy.hpp"
+#include "iouloop/engine/select.hpp"
+
+namespace {
+
+int usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N]\n"
+               "          [--buffer-bytes B] [--selftest N]\n"
+               "  serves on 127.0.0.1:P (default 0: any free port) until N clients have come and gone\n"
+               "  (default 0: until Ctrl-C, which stops gracefully); table: fixed file table slots, 1 .. %u\n"
+               "  (default 1024); buffers: the shared buffer ring, 1 .. %u (default 128) of B bytes\n"
+               "  (1 .. 65536, default 4096); --selftest N: N clients from one thread, every byte checked\n",
+               argv0, echo2::max_slots, echo2::entries);
+  return 2;
+}
+
+volatile sig_atomic_t interrupted_by = 0;
+void on_signal(int s) { interrupted_by = s; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string engine = "auto";
+  unsigned long port = 0, clients = 0, selftest = 0;
+  echo2_host::server_config cfg;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      auto value = [&](const char* flag) { return example::value_of(argc, argv, i, flag); };
+      auto u32_of = [&](const char* flag) {
+        const unsigned long v = example::number(flag, value(flag));
+        if (v > 0xffffffffu)
+          throw iouloop::error(EINVAL, std::string(flag) + " " + std::to_string(v) + " is too large");
+        return iouloop::u32(v);
+      };
+      if (a == "--engine")
+        engine = value("--engine");
+      else if (a == "--port")
+        port = example::number("--port", value("--port"));
+      else if (a == "--clients")
+        clients = example::number("--clients", value("--clients"));
+      else if (a == "--selftest")
+        selftest = example::number("--selftest", value("--selftest"));
+      else if (a == "--table")
+        cfg.table = u32_of("--table");
+      else if (a == "--buffers")
+        cfg.nbufs = u32_of("--buffers");
+      else if (a == "--buffer-bytes")
+        cfg.buf_size = u32_of("--buffer-bytes");
+      else if (a == "-h" || a == "--help")
+        return usage(argv[0]);
+      else
+        throw iouloop::error(EINVAL, "unknown argument '" + a + "' (see --help)");
+    }
+    if (port > 65535) throw iouloop::error(EINVAL, "--port " + std::to_string(port) + " is outside 0 .. 65535");
+    if (const std::string bad = echo2_host::config_problem(cfg); !bad.empty()) throw iouloop::error(EINVAL, bad);
+    if (selftest > 60000) throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) + ": at most 60000");
+    if (selftest && clients && clients != selftest)
+      throw iouloop::error(EINVAL, "--selftest N serves exactly its N clients: drop --clients");
+    if (selftest > cfg.table)
+      throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) +
+                                       " runs its clients at once: it needs as many slots (--table, at most " +
+                                       std::to_string(echo2::max_slots) + ")");
+    if (selftest) clients = selftest;
+    cfg.expect = iouloop::u32(clients);
+
+    iouloop::engine_choice choice = iouloop::choose_engine(iouloop::parse_engine(engine));
+    std::printf("engine: %s\n", choice.describe().c_str());
+
+    echo_host::ensure_loopback();
+    echo2_host::raise_fd_limit(rlim_t(cfg.table) + selftest + 64);
+    echo_host::listener lis(static_cast<uint16_t>(port), 0, 4096);
+    iouloop::ring_options ro;
+    ro.sq_entries = 128;
+    ro.cq_entries = 4096;
+    iouloop::ring ring(ro);
+    iouloop::param_region<echo2::policy> params;
+    echo2_host::server srv(ring, *params, lis.fd(), cfg);
+    iouloop::any_engine<echo2::policy> e(choice, ring, params, echo2_bpf::programs::echo2{});
+
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;  // no SA_RESTART: the loop's wait sees EINTR
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    std::printf("listening on 127.0.0.1:%u: %u slots, %u buffers of %u bytes; %s\n", lis.port(), cfg.table, cfg.nbufs,
+                cfg.buf_size,
+                clients ? ("serving until " + std::to_string(clients) +
+                           (clients == 1 ? " client has" : " clients have") + " come and gone")
+                              .c_str()
+                        : "serving until Ctrl-C");
+    std::fflush(stdout);
+
+    echo2_host::load_result load;
+    std::thread client_thread;
+    const pthread_t server_thread = pthread_self();
+    if (selftest)
+      client_thread = std::thread([&, p = lis.port()] {
+        load = echo2_host::run_load({.port = p,
+                                     .clients = iouloop::u32(selftest),
+                                     .how = echo2_host::kind::echo,
+                                     .requests = 3,
+                                     .request_bytes = 3000,
+                                     .seed = 1,
+                                     .limit_s = 120});
+        if (!load.ok()) ::pthread_kill(server_thread, SIGTERM);  // the server would wait for them: stop it
+      });
+
+    auto t0 = std::chrono::steady_clock::now();
+    int ret = e.run();
+    bool stopped = false;
+    if (ret == -EINTR) {  // Ctrl-C: stop gracefully
+      std::printf("%s: stopping (accepting nothing more, sending back what was received)\n",
+                  strsignal(interrupted_by ? interrupted_by : SIGINT));
+      std::fflush(stdout);
+      params->stopping = 1;
+      stopped = true;
+      ret = e.run();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    lis.close();
+    if (client_thread.joinable()) client_thread.join();
+
+    const echo2::params& p = *params;
+    std::printf(
+        "accepted %u, closed %u; resets %u, half-closed %u; ring ran dry %u times (%u re-arms), table full %u "
+        "times; received %llu, sent %llu bytes in %.3f s\n",
+        p.accepted, p.closed, p.resets, p.eofs, p.enobufs, p.rearms, p.table_full,
+        static_cast<unsigned long long>(p.received), static_cast<unsigned long long>(p.sent), secs);
+
+    if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted again while stopping: connections were cut short");
+    if (ret < 0)
+      throw iouloop::error(-ret, "the server stopped after " + std::to_string(p.accepted) +
+                                     " connections: " + iouloop::describe(e.exit(), ret));
+    if (p.received != p.sent)
+      throw iouloop::error(EIO, "received " + std::to_string(p.received) + " bytes but sent " + std::to_string(p.sent));
+    if (selftest) {
+      if (!load.ok() || load.done != selftest || load.echoed != load.sent) {
+        std::fprintf(stderr, "echo2: selftest FAILED: %u of %lu clients failed%s; first: %s\n", load.failed, selftest,
+                     load.timed_out ? " (time limit)" : "", load.first_error.c_str());
+        return 1;
+      }
+      std::printf("selftest: %lu clients, %llu bytes echoed and verified byte for byte\n", selftest,
+                  static_cast<unsigned long long>(load.echoed));
+    }
+    if (stopped) std::printf("stopped gracefully: every byte received was sent back\n");
+    return 0;
+  } catch (const iouloop::error& e) {
+    std::fprintf(stderr, "echo2: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,168 @@
+// The echo2 cases, once per test binary after `#define IOULOOP_RUNNER`
+// (tests/support/runners.hpp: userspace_runner, or bpf_runner with an
+// IOULOOP_PROGRAM_FOR declaration), so both engines run the very same cases.
+// Each has a time limit (the client load's and the server's watchdog); the
+// client bytes come from byte_stream(seed + client), the seed is printed.
+#if !defined(IOULOOP_RUNNER)
+#error "define IOULOOP_RUNNER (userspace_runner or bpf_runner) before including examples/echo2/echo2_table.hpp"
+#endif
+#if defined(IOULOOP_TABLE_EXAMPLES_ECHO2_ECHO2_TABLE_HPP)
+#error "examples/echo2/echo2_table.hpp defines test cases: include it once per test binary"
+#endif
+#define IOULOOP_TABLE_EXAMPLES_ECHO2_ECHO2_TABLE_HPP
+
+#include "examples/echo2/echo2_cases.hpp"
+
+using echo2_host::kind;
+using echo2_host::load_spec;
+using echo2_host::server_config;
+
+TEST_CASE("echo2: many connections at once share one buffer ring, every byte comes back", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(1200, 256);
+  const server_config cfg{.table = echo2::max_slots, .nbufs = 256, .buf_size = 2048, .expect = clients};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 1000};
+  CAPTURE(clients, spec.seed);
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  });
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.end.accepted == clients);
+  REQUIRE(o.end.resets == 0);
+  REQUIRE(o.end.eofs == clients);
+  REQUIRE(o.end.received == o.load.sent);
+  REQUIRE(o.load.echoed == o.load.sent);
+}
+
+TEST_CASE("echo2: a ring that runs dry under many connections: re-armed, nothing lost", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(400, 150);
+  // 4 buffers of 256 bytes for all of them: multishot recvs end -ENOBUFS
+  const server_config cfg{.table = 512, .nbufs = 4, .buf_size = 256, .expect = clients};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 2000, .seed = 2000};
+  CAPTURE(clients, spec.seed);
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  });
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.load.echoed == o.load.sent);
+  REQUIRE(o.end.received == o.load.sent);
+  INFO("enobufs " << o.end.enobufs << ", rearms " << o.end.rearms);
+  REQUIRE(o.end.enobufs > 0);
+  REQUIRE(o.end.rearms > 0);
+}
+
+TEST_CASE("echo2: clients that reset mid-request are counted, their slots closed and used again", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 resets = echo2_test::scaled(60, 30), after = echo2_test::scaled(60, 30);
+  // a table just big enough for either wave: the second needs the slots the resets held
+  const server_config cfg{.table = 64, .nbufs = 64, .buf_size = 1024, .expect = resets + after};
+  const load_spec first{.clients = resets, .how = kind::reset, .request_bytes = 5000, .seed = 3000};
+  const load_spec second{.clients = after, .how = kind::echo, .requests = 4, .request_bytes = 3000, .seed = 4000};
+  CAPTURE(resets, after, first.seed, second.seed);
+  echo2_host::load_result first_result;
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec a = first, b = second;
+    a.port = b.port = port;
+    first_result = echo2_host::run_load(a);
+    // the second wave once the server closed the first (else its connects
+    // could find the table full)
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (iouloop_test::watch(p.closed) < resets && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return echo2_host::run_load(b);
+  });
+  INFO("reset wave: " << first_result.done << " done, first failure: " << first_result.first_error);
+  REQUIRE(first_result.ok());
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == after);
+  REQUIRE(o.end.accepted == resets + after);
+  REQUIRE(o.end.table_full == 0);
+  REQUIRE(o.end.resets == resets);
+  REQUIRE(o.end.eofs == after);
+  REQUIRE(o.end.received == o.end.sent + o.end.dropped);
+}
+
+TEST_CASE("echo2: half-closed clients get everything back, then the close", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(200, 60);
+  const server_config cfg{.table = 256, .nbufs = 32, .buf_size = 4096, .expect = clients};
+  const load_spec spec{.clients = clients, .how = kind::half_close, .request_bytes = 40000, .seed = 5000};
+  CAPTURE(clients, spec.seed);
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  });
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.load.sent == iouloop::u64(clients) * spec.request_bytes);
+  REQUIRE(o.load.echoed == o.load.sent);
+  REQUIRE(o.end.eofs == clients);
+  REQUIRE(o.end.resets == 0);
+}
+
+TEST_CASE("echo2: a full fixed file table: the connection the kernel drops is counted, the accept waits for a close",
+          "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(100, 40);
+  // 8 slots for all of them: a multishot direct accept that finds no slot
+  // ends -ENFILE, and the kernel closes the connection it accepted
+  const server_config cfg{.table = 8, .nbufs = 64, .buf_size = 1024, .expect = clients};
+  const load_spec spec{
+      .clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 2000, .seed = 6000, .may_refuse = true};
+  CAPTURE(clients, spec.seed);
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  });
+  echo2_test::require_clean(o, cfg);
+  INFO("accepts that found the table full (-ENFILE): " << o.end.table_full << ", clients refused " << o.load.refused);
+  REQUIRE(o.end.table_full > 0);
+  REQUIRE(o.load.refused == o.end.table_full);
+  REQUIRE(o.load.done + o.load.refused == clients);
+  REQUIRE(o.end.accepted == o.load.done);
+  REQUIRE(o.load.echoed == o.end.sent);
+}
+
+TEST_CASE("echo2: SIGINT, then a graceful stop: no byte received is lost", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(32, 16);
+  const iouloop::u32 bytes = 64 << 10;
+  // Clients send everything and read nothing until the first run ended, so
+  // the server holds received bytes it could not send yet (small socket
+  // buffers on both sides) when SIGINT comes.
+  const server_config cfg{.table = 64, .nbufs = 256, .buf_size = 16384, .expect = 0};
+  std::atomic<bool> gate{false};
+  const load_spec spec{
+      .clients = clients, .how = kind::gated, .request_bytes = bytes, .seed = 7000, .rcvbuf = 4096, .read_gate = &gate};
+  const iouloop::u64 total = iouloop::u64(clients) * bytes;
+  CAPTURE(clients, spec.seed);
+  echo2_test::options opt;
+  opt.sndbuf = 4096;
+  opt.interrupt_when = [&](const echo2::params& p) { return iouloop_test::watch(p.received) == total; };
+  opt.on_interrupt = [&] { gate = true; };
+  auto o = echo2_test::serve<Runner>(
+      cfg,
+      [&](uint16_t port, const echo2::params& p) {
+        load_spec s = spec;
+        s.port = port;
+        return echo2_host::run_load(s);
+      },
+      opt);
+  REQUIRE(o.runs == 2);
+  echo2_test::require_clean(o, cfg);
+  INFO("bytes held (received, not yet sent) when SIGINT ended the first run: " << o.held_at_interrupt);
+  REQUIRE(o.held_at_interrupt > 0);
+  REQUIRE(o.end.stopping == 1);
+  REQUIRE(o.end.received == total);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.load.echoed == total);
+}

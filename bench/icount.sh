@@ -66,7 +66,7 @@ while [ $# -gt 0 ]; do
     --results) results=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --check) check=$2; shift 2 ;;
-    --module) kmod=$2; [ -f "$2" ] || { echo "icount.sh: --module: no file $2" >&2; exit 2; }; shift 2 ;;
+    --module) [ -f "$2" ] || { echo "icount.sh: --module: no file $2" >&2; exit 2; }; kmod=$(realpath "$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "icount.sh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
   esac

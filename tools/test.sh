@@ -696,7 +696,7 @@ kmod_skip() {
     echo "@@iouloop-test SKIP kmod: $1" >>"$lines"
   fi
 }
-kmod_bins="native_semantics_test native_workloads_test native_examples_test"
+kmod_bins="native_semantics_test native_workloads_test native_examples_test native_echo2_test"
 kmod_fuzz=${IOULOOP_KMOD_FUZZ_CASES:-60}
 echo "== kernel module: kernel/kmod/setup-kbuild.sh, bazel build //kernel/kmod:iouloop_kmod, then insmod in the VM"
 if [ "$(id -u)" != 0 ]; then

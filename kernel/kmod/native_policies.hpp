@@ -12,6 +12,7 @@
 
 #include "examples/cp/cp_policy.hpp"
 #include "examples/echo/echo_policy.hpp"
+#include "examples/echo2/echo2_policy.hpp"
 #include "examples/nop/nop_policy.hpp"
 #include "examples/timer/timer_policy.hpp"
 #include "tests/semantics/policies.hpp"
@@ -22,6 +23,7 @@
   X(nop_by_hand, nop::nop_by_hand)                             \
   X(cp, cp::policy)                                            \
   X(echo, echo::policy)                                        \
+  X(echo2, echo2::policy)                                      \
   X(timer, timer::policy)                                      \
   X(sem_stop_at_once, sem::stop_at_once)                       \
   X(sem_continue_until_limit, sem::continue_until_limit)       \

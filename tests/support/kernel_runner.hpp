@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "iouloop/engine/kernel.hpp"
-#include "iouloop/iouloop.hpp"
+#include "tests/support/runners.hpp"
 
 // Skips (loudly, with the reason) where the module is not loaded.
 inline void require_kernel_module() {
@@ -24,28 +23,17 @@ struct kernel_runner {
   static constexpr const char* name = "kernel";
   static constexpr bool kernel = true;  // the kernel's own loop runs the step
 
+  // Chaos options are for the userspace engine; the kernel needs none.
   template <class P>
-  class session {
+  class session : public iouloop_test::engine_session<P, iouloop::kernel_engine<P>> {
    public:
     explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& = {})
-        : ring_((require_kernel_module(), o)), engine_(ring_, params_) {}
-    typename P::params_type& params() { return *params_; }
-    int run() { return engine_.run(); }
-    void detach() { engine_.detach(); }
-    iouloop::ring& ring() { return ring_; }
-    const iouloop::exit_record& exit() const { return engine_.exit(); }
-
-   private:
-    iouloop::ring ring_;
-    iouloop::param_region<P> params_;
-    iouloop::kernel_engine<P> engine_;
+        : iouloop_test::engine_session<P, iouloop::kernel_engine<P>>((require_kernel_module(), o)) {}
   };
 
   template <class P>
   static void expect_refused(const iouloop::ring_options& o, const char* says) {
     require_kernel_module();
-    iouloop::ring r(o);
-    iouloop::param_region<P> p;
-    REQUIRE_THROWS_WITH(iouloop::kernel_engine<P>(r, p), Catch::Matchers::ContainsSubstring(says));
+    iouloop_test::expect_engine_refused<P, iouloop::kernel_engine<P>>(o, says);
   }
 };

@@ -1,5 +1,6 @@
 // Engine runners for the shared case tables: the same TEST_CASEs run on the
-// userspace engine (host and VM) and on the BPF engine (VM only).
+// userspace engine (host and VM), on the BPF engine (VM only) and on the
+// native-callback engine (tests/support/kernel_runner.hpp; VM, module loaded).
 //
 // A runner has `session<Policy>`: a ring made with the given ring_options, a
 // param region, the engine, and `run()` = one io_uring_enter of the loop.
@@ -9,7 +10,39 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <string>
 
+#include <utility>
+
 #include "iouloop/iouloop.hpp"
+
+namespace iouloop_test {
+// What every runner's session holds: the ring, the param region and the
+// engine made on them with the engine's own extra arguments.
+template <class P, class Engine>
+class engine_session {
+ public:
+  template <class... Extra>
+  explicit engine_session(const iouloop::ring_options& o, Extra&&... extra)
+      : ring_(o), engine_(ring_, params_, std::forward<Extra>(extra)...) {}
+  typename P::params_type& params() { return *params_; }
+  int run() { return engine_.run(); }
+  void detach() { engine_.detach(); }
+  iouloop::ring& ring() { return ring_; }
+  const iouloop::exit_record& exit() const { return engine_.exit(); }
+
+ protected:
+  iouloop::ring ring_;
+  iouloop::param_region<P> params_;
+  Engine engine_;
+};
+
+// A ring made with `o` that Engine must refuse, saying `says`.
+template <class P, class Engine, class... Extra>
+void expect_engine_refused(const iouloop::ring_options& o, const char* says, Extra&&... extra) {
+  iouloop::ring r(o);
+  iouloop::param_region<P> p;
+  REQUIRE_THROWS_WITH(Engine(r, p, std::forward<Extra>(extra)...), Catch::Matchers::ContainsSubstring(says));
+}
+}  // namespace iouloop_test
 
 struct userspace_runner {
   static constexpr const char* name = "userspace";
@@ -17,27 +50,15 @@ struct userspace_runner {
 
   // `c`: chaos mode (by default from IOULOOP_CHAOS_SEED).
   template <class P>
-  class session {
+  class session : public iouloop_test::engine_session<P, iouloop::userspace_engine<P>> {
    public:
     explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& c = iouloop::chaos::from_env())
-        : ring_(o), engine_(ring_, params_, c) {}
-    typename P::params_type& params() { return *params_; }
-    int run() { return engine_.run(); }
-    void detach() { engine_.detach(); }
-    iouloop::ring& ring() { return ring_; }
-    const iouloop::exit_record& exit() const { return engine_.exit(); }
-
-   private:
-    iouloop::ring ring_;
-    iouloop::param_region<P> params_;
-    iouloop::userspace_engine<P> engine_;
+        : iouloop_test::engine_session<P, iouloop::userspace_engine<P>>(o, c) {}
   };
 
   template <class P>
   static void expect_refused(const iouloop::ring_options& o, const char* says) {
-    iouloop::ring r(o);
-    iouloop::param_region<P> p;
-    REQUIRE_THROWS_WITH(iouloop::userspace_engine<P>(r, p), Catch::Matchers::ContainsSubstring(says));
+    iouloop_test::expect_engine_refused<P, iouloop::userspace_engine<P>>(o, says);
   }
 };
 
@@ -72,29 +93,17 @@ struct bpf_runner {
 
   // Chaos options are for the userspace engine; the kernel needs none.
   template <class P>
-  class session {
+  class session : public iouloop_test::engine_session<P, iouloop::bpf_engine<P>> {
    public:
     explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& = {})
-        : ring_((require_bpf_engine(), o)), engine_(ring_, params_, program<P>{}) {}
-    typename P::params_type& params() { return *params_; }
-    int run() { return engine_.run(); }
-    void detach() { engine_.detach(); }
-    iouloop::ring& ring() { return ring_; }
-    iouloop::bpf_program_stats stats() const { return engine_.stats(); }
-    const iouloop::exit_record& exit() const { return engine_.exit(); }
-
-   private:
-    iouloop::ring ring_;
-    iouloop::param_region<P> params_;
-    iouloop::bpf_engine<P> engine_;
+        : iouloop_test::engine_session<P, iouloop::bpf_engine<P>>((require_bpf_engine(), o), program<P>{}) {}
+    iouloop::bpf_program_stats stats() const { return this->engine_.stats(); }
   };
 
   template <class P>
   static void expect_refused(const iouloop::ring_options& o, const char* says) {
     require_bpf_engine();
-    iouloop::ring r(o);
-    iouloop::param_region<P> p;
-    REQUIRE_THROWS_WITH(iouloop::bpf_engine<P>(r, p, program<P>{}), Catch::Matchers::ContainsSubstring(says));
+    iouloop_test::expect_engine_refused<P, iouloop::bpf_engine<P>>(o, says, program<P>{});
   }
 };
 #endif

@@ -245,6 +245,36 @@ TEST_CASE("signals whose action is to ignore them never end a run, between a ste
   REQUIRE(s.params().resume == 1u);
   REQUIRE(sent >= 300u);
 }
+TEST_CASE("a signal for another thread's loop never ends this thread's run", "[semantics][signal]") {
+  using Runner = IOULOOP_RUNNER;
+  // io_uring/loop.c __io_run_loop checks task_sigpending(current): the
+  // calling thread's own signals. One ring and loop per thread: thread B's
+  // loop is interrupted by SIGUSR1 sent to B (pthread_kill, every 200 us)
+  // and resumed, again and again; this thread's chain of short sleeps runs
+  // on, with no -EINTR, until B is done and says so.
+  iouloop_test::catch_sigusr1();
+  Runner::session<sem::timer_chain> a;
+  a.params().rounds = 1000000; /* a bound; the chain stops when told to */
+  unsigned b_interrupted = 0, sent = 0;
+  int b_ret = 1;
+  std::thread b([&] {
+    {
+      Runner::session<sem::timer_chain> s;
+      s.params().rounds = 1000000;
+      sem_test::signal_storm storm({SIGUSR1}, 200, 200, &s.params().resume);
+      while ((b_ret = s.run()) == -EINTR) ++b_interrupted;
+      sent = storm.sent();
+    }
+    __atomic_store_n(&a.params().resume, 1u, __ATOMIC_RELEASE);
+  });
+  const int ret = a.run();
+  b.join();
+  CAPTURE(b_interrupted, sent, a.params().steps, a.params().completed);
+  REQUIRE(ret == 0);
+  REQUIRE(a.params().resume == 1u);
+  REQUIRE(b_ret == 0);
+  REQUIRE(b_interrupted >= 1u); /* B's loop did take its signals */
+}
 TEST_CASE("task work runs every iteration, on rings without IORING_SETUP_TASKRUN_FLAG too", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   // io_uring/loop.c __io_run_loop: io_run_local_work_locked() each

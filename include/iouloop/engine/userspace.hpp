@@ -24,8 +24,9 @@
 // no system call beyond the step's own submissions and the sleeps: deferred
 // task work is seen through IORING_SQ_TASKRUN in the ring's flags, pending
 // signals through a second, tiny ring that polls a signalfd (a signal wakes
-// the poll, which sets IORING_SQ_TASKRUN on that ring: one memory load per
-// iteration instead of a sigpending() call). Without TASKRUN_FLAG the engine
+// the poll, which sets IORING_SQ_TASKRUN on that ring and posts a CQE if the
+// signal is this thread's: two memory loads per iteration instead of a
+// sigpending() call; see signal_watch). Without TASKRUN_FLAG the engine
 // cannot see pending task work and runs it with one io_uring_enter per step
 // that does not sleep, as the kernel's loop runs it every iteration. Each
 // run() adds three system calls at its start (the fd and submitter checks)
@@ -47,6 +48,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/param_region.hpp"
@@ -124,28 +126,41 @@ struct host_backend {
   IOULOOP_INLINE int submit_sqes(u32 n) const { return sys::io_uring_enter(fd, n, 0, 0, nullptr, 0); }
 };
 
-// Tells, with one memory load, whether a signal may have become pending.
+// Tells, with two memory loads, whether a signal may have become pending for
+// the calling thread, and whether one was pending at some moment since the
+// last look (so that a signal whose handler has run since is still seen).
+//
+// A multishot poll on a signalfd, on a second tiny ring. Every signal
+// generated in the process wakes every signalfd poller (the wait queue is the
+// thread group's), but the poll's task work runs in the thread that armed it
+// and asks signalfd_poll() about that thread's own pending signals (and the
+// process's shared ones): a CQE means one of the watched signals was pending
+// for this thread. The ring has no DEFER_TASKRUN, so that task work runs on
+// the thread's next way out of the kernel, before get_signal() dequeues the
+// signal and runs its handler: the CQE is there even when the handler ran
+// during a sleep. A signal for another thread (pthread_kill, tgkill, or a
+// signalfd mask change, which wakes the pollers too) runs the task work and
+// posts nothing.
 class signal_watch {
  public:
-  signal_watch() : ring_(watch_options()) {
-    sigset_t none;
-    sigemptyset(&none);
-    fd_ = signalfd(-1, &none, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd_ < 0) throw error(errno, "signalfd failed (the userspace engine watches signals with it)");
-    if (int e = arm(); e < 0) {
-      ::close(fd_);
-      throw error(-e, "arming the signal watch failed (a multishot poll on a signalfd, Linux 5.13+)");
-    }
+  signal_watch() {
+    if (int e = open(); e < 0) throw error(-e, what_failed_);
   }
   signal_watch(const signal_watch&) = delete;
   signal_watch& operator=(const signal_watch&) = delete;
-  ~signal_watch() { ::close(fd_); }
+  ~signal_watch() { close(); }
 
-  // Watch the signals `old` (the caller's mask) lets through. Returns 0 or
-  // -errno.
-  // Signals are all blocked when this runs, so whatever the watch saw
-  // before is still pending and will be found by sigpending().
+  // Watch the signals `old` (the caller's mask) lets through, from the
+  // calling thread. Returns 0 or -errno.
+  // Signals are all blocked when this runs; one that was generated since
+  // they were blocked is still pending and makes maybe_pending() true.
   int start(const sigset_t& old) {
+    // The poll answers for the thread that armed it: a run from another
+    // thread than the last one needs a watch of its own.
+    if (tid_ != gettid()) {
+      close();
+      if (int e = open(); e < 0) return e;
+    }
     sigset_t watched;
     sigfillset(&watched);
     for (int s = 1; s < _NSIG; ++s)
@@ -158,36 +173,90 @@ class signal_watch {
     if (!armed_) {
       if (int e = arm(); e < 0) return e;
     }
-    // A new mask wakes the signalfd's pollers; that is not a signal.
-    return settle();
+    // What the watch saw before this run (a handler that ran between runs)
+    // is not this run's; a signal pending now is, and the first iteration
+    // must look.
+    (void)settle();
+    seen_ = false;
+    sigset_t pending;
+    if (sigpending(&pending) == 0)
+      for (int s = 1; s < _NSIG; ++s)
+        if (sigismember(&pending, s) == 1 && sigismember(&watched, s) == 1) seen_ = true;
+    return 0;
   }
 
-  // True when a signal may have been generated since the last settle(): the
-  // poll's task work waits on the watch ring. If the watch ring ever fails,
-  // it always says true (each iteration then asks sigpending(): slower, not
-  // wrong).
-  bool maybe_pending() const { return broken_ || (ring_.sq_flags() & abi::sq_flag::taskrun) != 0; }
+  // True when a signal may have been pending for this thread since the last
+  // look: the poll's task work waits, or it posted a CQE, or one was seen. If
+  // the watch ring ever fails, it always says true (each iteration then asks
+  // sigpending(): slower; a handler that ran during a sleep goes unseen).
+  bool maybe_pending() const {
+    return broken_ || seen_ || (ring_->sq_flags() & abi::sq_flag::taskrun) != 0 || ring_->cq_tail() != ring_->cq_head();
+  }
 
   // Runs the watch ring's task work and reaps its CQEs; rearms the poll if
   // the kernel ended the multishot. Returns 0 or -errno (and the watch is
   // then marked broken, see maybe_pending()).
   int settle() {
-    int e = ring_.get_events(0);
+    int e = ring_->get_events(0);
     if (e < 0 && e != -EINTR && e != -EAGAIN && e != -EBUSY) return fail(e);
-    cq_ring cq(ring_.rings(), ring_.layout());
+    cq_ring cq(ring_->rings(), ring_->layout());
     while (cq.ready() != 0)
-      for (cqe_view c : cq.batch<4>())
+      for (cqe_view c : cq.batch<4>()) {
+        if (c.res() > 0) seen_ = true;
         if (!c.more()) armed_ = false;
+      }
     if (!armed_)
       if ((e = arm()) < 0) return fail(e);
     return 0;
   }
 
+  // Whether a watched signal was pending for this thread at some moment
+  // since the last call (or since start()); settle() first.
+  bool take_seen() {
+    const bool s = seen_;
+    seen_ = false;
+    return s;
+  }
+
  private:
+  // COOP_TASKRUN (no DEFER_TASKRUN): the poll's task work runs on any way out
+  // of the kernel, before signal delivery; TASKRUN_FLAG shows it pending.
   static ring_options watch_options() {
     ring_options o;
     o.sq_entries = 2;
+    o.flags = abi::setup::coop_taskrun | abi::setup::taskrun_flag;
     return o;
+  }
+  int open() {
+    what_failed_ = "signalfd failed (the userspace engine watches signals with it)";
+    sigset_t none;
+    sigemptyset(&none);
+    fd_ = signalfd(-1, &none, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd_ < 0) return -errno;
+    try {
+      ring_.emplace(watch_options());
+    } catch (const error& e) {
+      what_failed_ = "the signal watch's ring could not be made (io_uring_setup)";
+      ::close(fd_);
+      fd_ = -1;
+      return -(e.code() ? e.code() : EINVAL);
+    }
+    what_failed_ = "arming the signal watch failed (a multishot poll on a signalfd, Linux 5.13+)";
+    if (int e = arm(); e < 0) {
+      close();
+      return e;
+    }
+    tid_ = gettid();
+    broken_ = false;
+    has_mask_ = false;
+    return 0;
+  }
+  void close() {
+    ring_.reset();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    armed_ = false;
+    tid_ = -1;
   }
   int fail(int e) {
     broken_ = true;
@@ -195,11 +264,11 @@ class signal_watch {
   }
   // A multishot poll for POLLIN on the signalfd.
   int arm() {
-    sq_ring sq(ring_.rings(), ring_.sqes(), ring_.layout());
+    sq_ring sq(ring_->rings(), ring_->sqes(), ring_->layout());
     abi::sqe* s = sq.next();
     if (!s) return -EBUSY;
     prep_poll_add(*s, fd_, abi::poll::in, true, udata{});
-    const int r = sys::io_uring_enter(ring_.fd(), sq.flush(), 0, 0, nullptr, 0);
+    const int r = sys::io_uring_enter(ring_->fd(), sq.flush(), 0, 0, nullptr, 0);
     if (r < 0) return r;
     armed_ = true;
     return 0;
@@ -211,11 +280,14 @@ class signal_watch {
     return true;
   }
 
-  ring ring_;
+  std::optional<ring> ring_;
   int fd_ = -1;
+  pid_t tid_ = -1;
   bool armed_ = false;
   bool broken_ = false;
   bool has_mask_ = false;
+  bool seen_ = false;
+  const char* what_failed_ = "";
   sigset_t mask_{};
 };
 
@@ -382,19 +454,21 @@ class userspace_engine {
     }
   }
 
-  // The slow path, taken only when the watch ring saw a signal generated.
+  // The slow path, taken only when the watch ring may have seen a signal.
   // Discards pending signals whose action is to ignore them (the kernel
   // would not have queued them); true when a signal that is not ignored is
   // pending, or was delivered to its handler during the sleep (the kernel
   // runs the handler on return from a wait interrupted by a signal even
   // when CQEs arrived in the same wake-up, and then reports CQEs, not
-  // -EINTR: the signalfd poll is how the engine learns of it).
+  // -EINTR: the watch's CQE, posted before the handler ran, is how the
+  // engine learns of it).
   bool signal_pending(const sigset_t& old, bool slept) {
-    bool interrupt = false, any_at_first = false;
+    bool interrupt = false, any_at_first = false, seen = false;
     // Settle, look, and again while the watch fires meanwhile: a signal
     // generated during the look must not be taken for a new one later.
     for (int pass = 0; pass < 8; ++pass) {
       (void)signals_.settle();  // a failure leaves the watch broken: maybe_pending() stays true
+      seen = signals_.take_seen() || seen;
       sigset_t pending;
       if (sigpending(&pending) != 0) break;
       bool any = false;
@@ -414,10 +488,12 @@ class userspace_engine {
       if (pass == 0) any_at_first = any;
       if (!signals_.maybe_pending()) break;
     }
-    // Generated, watched, not pending any more, and only a sleep let it
-    // through: its handler ran. (Known limit, docs/semantics.md: when an
-    // ignored signal is pending too, this cannot be told apart.)
-    return interrupt || (slept && !any_at_first);
+    // Pending for this thread, not pending any more, and only a sleep let
+    // it through: its handler ran. (Known limits, docs/semantics.md: when an
+    // ignored signal is pending too, this cannot be told apart; a signal
+    // sent to the process that this thread saw pending and another thread
+    // then took counts here too.)
+    return interrupt || (slept && seen && !any_at_first);
   }
 
   ring& ring_;

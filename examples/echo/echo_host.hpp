@@ -70,11 +70,18 @@ inline void ensure_loopback() {
 // small to force short sends).
 class listener {
  public:
-  explicit listener(uint16_t port = 0, int sndbuf = 0, int backlog = 1024) {
+  // `reuseport`: SO_REUSEPORT, so that one listener per loop thread can bind
+  // the same port and the kernel spreads the connections over them.
+  explicit listener(uint16_t port = 0, int sndbuf = 0, int backlog = 1024, bool reuseport = false) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw error(errno, "socket(AF_INET, SOCK_STREAM) failed");
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport && ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      int e = errno;
+      close();
+      throw error(e, "setsockopt(SO_REUSEPORT) failed: one listener per thread needs it");
+    }
     if (sndbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;

@@ -10,7 +10,9 @@
 #include <catch2/catch_test_macros.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -144,6 +146,20 @@ outcome serve(const echo2_host::server_config& cfg,
   return o;
 }
 
+// What a loop leaves when it ended cleanly: every slot closed, every buffer
+// back in the ring, nothing in flight, every byte received sent or counted
+// as dropped.
+inline void require_clean_end(const echo2::params& end, const echo2_host::server_config& cfg) {
+  REQUIRE(end.in_flight == 0);
+  REQUIRE(end.open_slots == 0);
+  REQUIRE(end.accepted == end.closed);
+  REQUIRE(end.in_ring == cfg.nbufs);
+  REQUIRE(end.received == end.sent + end.dropped);
+  REQUIRE(end.ready_head == end.ready_tail);
+  REQUIRE(end.starved_head == end.starved_tail);
+  for (u32 i = 0; i < echo2::max_slots; ++i) REQUIRE(end.st[i] == 0);
+}
+
 // The loop stopped by itself with every slot closed, every buffer back in
 // the ring, and nothing in flight; every client did as its kind should.
 inline void require_clean(const outcome& o, const echo2_host::server_config& cfg) {
@@ -153,14 +169,60 @@ inline void require_clean(const outcome& o, const echo2_host::server_config& cfg
                 << "; first failure: " << o.load.first_error);
   REQUIRE(o.ret == 0);
   REQUIRE(o.load.ok());
-  REQUIRE(o.end.in_flight == 0);
-  REQUIRE(o.end.open_slots == 0);
-  REQUIRE(o.end.accepted == o.end.closed);
-  REQUIRE(o.end.in_ring == cfg.nbufs);
-  REQUIRE(o.end.received == o.end.sent + o.end.dropped);
-  REQUIRE(o.end.ready_head == o.end.ready_tail);
-  REQUIRE(o.end.starved_head == o.end.starved_tail);
-  for (u32 i = 0; i < echo2::max_slots; ++i) REQUIRE(o.end.st[i] == 0);
+  require_clean_end(o.end, cfg);
+}
+
+// One loop per thread (echo2_host::loop_crew), each on its own ring and its
+// own SO_REUSEPORT listener on one port, while `load(port)` runs; then the
+// stop goes to every loop (SIGUSR1 to each thread) and each runs its
+// graceful stop. Census around it all.
+struct crew_member_outcome {
+  int ret = 0, runs = 0;
+  echo2::params end{};
+  std::string exit_text, error;
+};
+struct crew_outcome {
+  bool stopped_in_time = false;
+  std::vector<crew_member_outcome> loops;
+  echo2_host::load_result load;
+};
+
+template <class Runner>
+crew_outcome serve_crew(const echo2_host::server_config& cfg, u32 threads,
+                        std::function<echo2_host::load_result(uint16_t)> load) {
+  echo_host::ensure_loopback();
+  echo2_host::raise_fd_limit(rlim_t(cfg.table) * threads + 1400);
+  iouloop_test::catch_sigusr1();
+  crew_outcome o;
+  warm_thread_stacks();
+  const census before = census::settled();
+  {
+    std::vector<std::unique_ptr<echo_host::listener>> lis;
+    for (u32 i = 0; i < threads; ++i)
+      lis.push_back(std::make_unique<echo_host::listener>(i ? lis[0]->port() : 0, 0, 4096, true));
+    echo2_host::loop_crew crew(threads, [&](u32 i, echo2_host::loop_crew::member& m) {
+      iouloop::ring_options ro;
+      ro.sq_entries = 128;
+      ro.cq_entries = 4096;
+      typename Runner::template session<echo2::policy> s(ro);
+      echo2_host::server srv(s.ring(), s.params(), lis[i]->fd(), cfg);
+      echo2_host::loop_crew::serve_until_stopped(m, s.params(), [&] { return s.run(); });
+      m.exit_text = iouloop::describe(s.exit(), m.ret);
+    });
+    o.load = load(lis[0]->port());
+    o.stopped_in_time = crew.stop(SIGUSR1, std::chrono::seconds(20));
+    if (!o.stopped_in_time && !crew.stop(SIGUSR1, std::chrono::seconds(10), true)) {
+      std::fprintf(stderr, "echo2 crew: a loop did not end after its stop was sent for 30 s: giving up\n");
+      std::abort();  // its thread still uses this frame
+    }
+    crew.join();
+    for (u32 i = 0; i < threads; ++i)
+      o.loops.push_back({crew[i].ret, crew[i].runs, crew[i].end, crew[i].exit_text, crew[i].error});
+  }
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
+  return o;
 }
 
 }  // namespace echo2_test

@@ -5,6 +5,8 @@
 // interface, the listener and the watchdog are examples/echo's.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -15,8 +17,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "examples/common/bytes.hpp"
@@ -321,5 +326,129 @@ inline load_result run_load(const load_spec& s) {
   }
   return res;
 }
+
+// ---- one loop per thread -----------------------------------------------------------
+
+// N loops, one per thread, each on its own ring and its own listener on one
+// port (SO_REUSEPORT: the kernel spreads the connections). A ring's
+// submitter is the thread that made it (SINGLE_ISSUER), so `body` makes the
+// ring, the params, the server and the engine in its thread and calls
+// serve_until_stopped().
+//
+// stop() reaches every loop with a signal sent to its thread (pthread_kill):
+// a loop ends its run with -EINTR only for its own thread's signals (the
+// kernel checks task_sigpending(current)), so one signal per thread, sent
+// again every 2 ms to a loop that has not begun its stop yet (a signal that
+// comes before run() blocks signals is taken by the empty handler and lost).
+class loop_crew {
+ public:
+  enum phase : int { starting, serving, stopping, done };
+  struct member {
+    std::atomic<int> phase{starting};
+    const echo2::params* live = nullptr;  // the loop's params while it serves (under `mu`)
+    std::mutex mu;
+    std::atomic<bool> cut{false};  // a hard stop: no graceful run after -EINTR
+    int ret = 0;                   // the last run()
+    int runs = 0;
+    echo2::params end{};  // the params when the loop ended
+    std::string exit_text;
+    std::string error;  // what stopped the thread before or around its loop
+  };
+
+  // `body(i, member&)` runs in thread i.
+  template <class Body>
+  loop_crew(u32 n, Body body) {
+    for (u32 i = 0; i < n; ++i) members_.push_back(std::make_unique<member>());
+    for (u32 i = 0; i < n; ++i)
+      threads_.emplace_back([this, i, body] {
+        member& m = *members_[i];
+        try {
+          body(i, m);
+        } catch (const std::exception& e) {
+          m.error = e.what();
+        } catch (...) {
+          m.error = "a non-standard exception";
+        }
+        m.phase.store(done);
+      });
+  }
+  loop_crew(const loop_crew&) = delete;
+  loop_crew& operator=(const loop_crew&) = delete;
+  ~loop_crew() { join(); }
+
+  u32 size() const { return u32(members_.size()); }
+  member& operator[](u32 i) { return *members_[i]; }
+
+  // Runs member m's loop until it is stopped: -EINTR is the stop, so
+  // `stopping` goes into the params and the loop runs again (and again if a
+  // late signal of the same stop interrupts that run), unless cut.
+  template <class Run>
+  static void serve_until_stopped(member& m, echo2::params& p, Run run) {
+    {
+      std::lock_guard<std::mutex> hold(m.mu);
+      m.live = &p;
+    }
+    m.phase.store(serving);
+    int ret = run();
+    m.runs = 1;
+    while (ret == -EINTR && !m.cut.load() && m.runs < 100) {
+      p.stopping = 1;
+      m.phase.store(stopping);
+      ret = run();
+      ++m.runs;
+    }
+    m.ret = ret;
+    m.end = p;
+    std::lock_guard<std::mutex> hold(m.mu);
+    m.live = nullptr;  // the params go with the body's session
+  }
+
+  // Sums a counter over the loops that serve (as another thread sees it).
+  u64 total(u32 echo2::params::* field) const {
+    u64 sum = 0;
+    for (const auto& m : members_) {
+      std::lock_guard<std::mutex> hold(m->mu);
+      if (const echo2::params* p = m->live) sum += __atomic_load_n(&(p->*field), __ATOMIC_ACQUIRE);
+    }
+    return sum;
+  }
+
+  // Sends `signo` to every loop until each has begun its stop (or ended);
+  // false if one has not within `limit`. `hard`: cut the loops short (no
+  // graceful run), sending until each has ended.
+  bool stop(int signo, std::chrono::milliseconds limit, bool hard = false) {
+    if (hard)
+      for (auto& m : members_) m->cut.store(true);
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      bool all = true;
+      for (u32 i = 0; i < size(); ++i) {
+        const int ph = members_[i]->phase.load();
+        if (ph == done || (ph == stopping && !hard)) continue;
+        all = false;
+        if (ph != starting) ::pthread_kill(threads_[i].native_handle(), signo);
+      }
+      if (all) return true;
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  // Whether every loop has ended.
+  bool ended() const {
+    for (const auto& m : members_)
+      if (m->phase.load() != done) return false;
+    return true;
+  }
+
+  void join() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  std::vector<std::unique_ptr<member>> members_;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace echo2_host

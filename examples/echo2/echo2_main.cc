@@ -7,11 +7,17 @@
 //   echo2 [...] --selftest N
 //         also runs N clients itself, from one thread, each sending 3 requests
 //         of up to 3000 bytes and checking every echoed byte
+//   echo2 [...] --threads T
+//         T loops, one per thread, each with its own ring, fixed file table,
+//         buffer ring and listener on the one port (SO_REUSEPORT: the kernel
+//         spreads the connections); the same engine in each
 //
 // Ctrl-C (or SIGTERM) stops gracefully: the run returns -EINTR, `stopping`
 // goes into the params and the loop runs again, accepting nothing more,
 // sending back what it already received, then closing every connection. A
-// second Ctrl-C during that ends it at once.
+// second Ctrl-C during that ends it at once. With --threads, the main thread
+// takes the signal (sigwait) and sends SIGUSR1 to each loop's thread: a loop
+// ends its run only for its own thread's signals.
 #include <pthread.h>
 #include <signal.h>
 
@@ -19,8 +25,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "examples/common/cli.hpp"
 #include "examples/echo/echo_host.hpp"
@@ -31,26 +39,168 @@
 
 namespace {
 
+constexpr unsigned max_threads = 64;
+
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N]\n"
-               "          [--buffer-bytes B] [--selftest N]\n"
+               "          [--buffer-bytes B] [--selftest N] [--threads T]\n"
                "  serves on 127.0.0.1:P (default 0: any free port) until N clients have come and gone\n"
                "  (default 0: until Ctrl-C, which stops gracefully); table: fixed file table slots, 1 .. %u\n"
                "  (default 1024); buffers: the shared buffer ring, 1 .. %u (default 128) of B bytes\n"
-               "  (1 .. 65536, default 4096); --selftest N: N clients from one thread, every byte checked\n",
-               argv0, echo2::max_slots, echo2::entries);
+               "  (1 .. 65536, default 4096); --selftest N: N clients from one thread, every byte checked;\n"
+               "  --threads T: T loops (1 .. %u), one per thread, each with its own ring and listener on the port\n",
+               argv0, echo2::max_slots, echo2::entries, max_threads);
   return 2;
 }
 
 volatile sig_atomic_t interrupted_by = 0;
 void on_signal(int s) { interrupted_by = s; }
+void on_stop_signal(int) {}
+
+// Totals over the loops, each loop's line, and whether every loop kept its
+// byte count (received == sent).
+bool report(const echo2::params& p, const char* who, double secs) {
+  std::printf(
+      "%saccepted %u, closed %u; resets %u, half-closed %u; ring ran dry %u times (%u re-arms), table full %u "
+      "times; received %llu, sent %llu bytes in %.3f s\n",
+      who, p.accepted, p.closed, p.resets, p.eofs, p.enobufs, p.rearms, p.table_full,
+      static_cast<unsigned long long>(p.received), static_cast<unsigned long long>(p.sent), secs);
+  return p.received == p.sent;
+}
+
+// --threads T: one loop per thread. Returns main's exit code.
+int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned threads, unsigned long clients,
+                  unsigned long selftest, const echo2_host::server_config& cfg) {
+  // SIGINT and SIGTERM are the main thread's (sigwait), blocked in every
+  // thread (the loops inherit the mask); SIGUSR1, with an empty handler and
+  // no SA_RESTART, is how the main thread stops a loop.
+  sigset_t stop_set;
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGINT);
+  sigaddset(&stop_set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGUSR1, &sa, nullptr);
+
+  std::vector<std::unique_ptr<echo_host::listener>> lis;
+  for (unsigned i = 0; i < threads; ++i)
+    lis.push_back(std::make_unique<echo_host::listener>(i ? lis[0]->port() : port, 0, 4096, true));
+  const uint16_t bound = lis[0]->port();
+  std::printf("listening on 127.0.0.1:%u with %u loops, one per thread: %u slots, %u buffers of %u bytes each; %s\n",
+              bound, threads, cfg.table, cfg.nbufs, cfg.buf_size,
+              clients ? ("serving until " + std::to_string(clients) + " clients have come and gone").c_str()
+                      : "serving until Ctrl-C");
+  std::fflush(stdout);
+
+  auto t0 = std::chrono::steady_clock::now();
+  echo2_host::loop_crew crew(threads, [&](unsigned i, echo2_host::loop_crew::member& m) {
+    iouloop::ring_options ro;
+    ro.sq_entries = 128;
+    ro.cq_entries = 4096;
+    iouloop::ring ring(ro);
+    iouloop::param_region<echo2::policy> params;
+    echo2_host::server srv(ring, *params, lis[i]->fd(), cfg);
+    iouloop::any_engine<echo2::policy> e(choice, ring, params, echo2_bpf::programs::echo2{});
+    echo2_host::loop_crew::serve_until_stopped(m, *params, [&] { return e.run(); });
+    m.exit_text = iouloop::describe(e.exit(), m.ret);
+  });
+
+  echo2_host::load_result load;
+  std::atomic<bool> load_done{false};
+  std::thread client_thread;
+  if (selftest)
+    client_thread = std::thread([&] {
+      load = echo2_host::run_load({.port = bound,
+                                   .clients = iouloop::u32(selftest),
+                                   .how = echo2_host::kind::echo,
+                                   .requests = 3,
+                                   .request_bytes = 3000,
+                                   .seed = 1,
+                                   .limit_s = 120});
+      load_done = true;
+    });
+
+  // Until the clients are done (or a signal, or a loop that ended by itself)
+  bool stopping = false, cut = false;
+  for (;;) {
+    struct timespec tick{0, 10 * 1000 * 1000};
+    const int s = sigtimedwait(&stop_set, nullptr, &tick);
+    if (s > 0) {
+      if (stopping) {
+        cut = true;
+        break;
+      }
+      std::printf("%s: stopping every loop (accepting nothing more, sending back what was received)\n", strsignal(s));
+      std::fflush(stdout);
+      stopping = true;
+      crew.stop(SIGUSR1, std::chrono::seconds(30));
+    }
+    if (crew.ended()) break;
+    if (stopping) continue;
+    if ((selftest && load_done) ||
+        (!selftest && clients &&
+         crew.total(&echo2::params::closed) + crew.total(&echo2::params::table_full) >= clients)) {
+      stopping = true;
+      crew.stop(SIGUSR1, std::chrono::seconds(30));
+    }
+    for (unsigned i = 0; i < crew.size(); ++i)
+      if (crew[i].phase.load() == echo2_host::loop_crew::done && !stopping) {  // a loop failed: stop them all
+        stopping = true;
+        crew.stop(SIGUSR1, std::chrono::seconds(30));
+      }
+  }
+  if (cut) crew.stop(SIGUSR1, std::chrono::seconds(30), true);
+  crew.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& l : lis) l->close();
+  if (client_thread.joinable()) client_thread.join();
+
+  echo2::params sum{};
+  bool ok = true;
+  for (unsigned i = 0; i < crew.size(); ++i) {
+    const auto& m = crew[i];
+    const std::string who = "loop " + std::to_string(i) + ": ";
+    if (!m.error.empty()) {
+      std::fprintf(stderr, "echo2: %s%s\n", who.c_str(), m.error.c_str());
+      ok = false;
+      continue;
+    }
+    ok = report(m.end, who.c_str(), secs) && ok;
+    if (m.ret < 0) {
+      std::fprintf(stderr, "echo2: %sstopped after %u connections: %s\n", who.c_str(), m.end.accepted,
+                   m.exit_text.c_str());
+      ok = false;
+    }
+    sum.accepted += m.end.accepted, sum.closed += m.end.closed, sum.resets += m.end.resets, sum.eofs += m.end.eofs;
+    sum.enobufs += m.end.enobufs, sum.rearms += m.end.rearms, sum.table_full += m.end.table_full;
+    sum.received += m.end.received, sum.sent += m.end.sent;
+  }
+  ok = report(sum, "all loops: ", secs) && ok;
+  if (cut) {
+    std::fprintf(stderr, "echo2: interrupted again while stopping: connections were cut short\n");
+    return 1;
+  }
+  if (selftest) {
+    if (!load.ok() || load.done != selftest || load.echoed != load.sent) {
+      std::fprintf(stderr, "echo2: selftest FAILED: %u of %lu clients failed%s; first: %s\n", load.failed, selftest,
+                   load.timed_out ? " (time limit)" : "", load.first_error.c_str());
+      return 1;
+    }
+    std::printf("selftest: %lu clients over %u loops, %llu bytes echoed and verified byte for byte\n", selftest,
+                threads, static_cast<unsigned long long>(load.echoed));
+  }
+  if (!ok) return 1;
+  std::printf("stopped gracefully: every byte received was sent back\n");
+  return 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string engine = "auto";
-  unsigned long port = 0, clients = 0, selftest = 0;
+  unsigned long port = 0, clients = 0, selftest = 0, threads = 1;
   echo2_host::server_config cfg;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -70,6 +220,8 @@ int main(int argc, char** argv) {
         clients = example::number("--clients", value("--clients"));
       else if (a == "--selftest")
         selftest = example::number("--selftest", value("--selftest"));
+      else if (a == "--threads")
+        threads = example::number("--threads", value("--threads"));
       else if (a == "--table")
         cfg.table = u32_of("--table");
       else if (a == "--buffers")
@@ -90,14 +242,19 @@ int main(int argc, char** argv) {
       throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) +
                                        " runs its clients at once: it needs as many slots (--table, at most " +
                                        std::to_string(echo2::max_slots) + ")");
+    if (threads < 1 || threads > max_threads)
+      throw iouloop::error(EINVAL,
+                           "--threads " + std::to_string(threads) + " is outside 1 .. " + std::to_string(max_threads));
     if (selftest) clients = selftest;
-    cfg.expect = iouloop::u32(clients);
+    cfg.expect = threads == 1 ? iouloop::u32(clients) : 0;  // more loops: the main thread counts and stops them
 
     iouloop::engine_choice choice = iouloop::choose_engine(iouloop::parse_engine(engine));
     std::printf("engine: %s\n", choice.describe().c_str());
 
     echo_host::ensure_loopback();
-    echo2_host::raise_fd_limit(rlim_t(cfg.table) + selftest + 64);
+    echo2_host::raise_fd_limit(rlim_t(cfg.table) * threads + selftest + 64);
+    if (threads > 1)
+      return serve_threads(choice, static_cast<uint16_t>(port), unsigned(threads), clients, selftest, cfg);
     echo_host::listener lis(static_cast<uint16_t>(port), 0, 4096);
     iouloop::ring_options ro;
     ro.sq_entries = 128;

@@ -166,3 +166,39 @@ TEST_CASE("echo2: SIGINT, then a graceful stop: no byte received is lost", "[ech
   REQUIRE(o.load.done == clients);
   REQUIRE(o.load.echoed == total);
 }
+
+TEST_CASE(
+    "echo2: one loop per thread on one port (SO_REUSEPORT): each serves, every byte comes back, the stop reaches every "
+    "loop",
+    "[echo2][threads]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 threads = 2, clients = echo2_test::scaled(400, 120);
+  const server_config cfg{.table = 512, .nbufs = 128, .buf_size = 2048, .expect = 0};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 8000};
+  CAPTURE(threads, clients, spec.seed);
+  auto o = echo2_test::serve_crew<Runner>(cfg, threads, [&](uint16_t port) {
+    load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  });
+  INFO("load: " << o.load.done << " done, " << o.load.failed << " failed; first failure: " << o.load.first_error);
+  REQUIRE(o.load.ok());
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.load.echoed == o.load.sent);
+  REQUIRE(o.stopped_in_time);
+  iouloop::u64 accepted = 0, received = 0;
+  for (const auto& l : o.loops) {
+    INFO("loop: run() = " << l.ret << " after " << l.runs << " runs: " << l.exit_text << " " << l.error);
+    REQUIRE(l.error.empty());
+    REQUIRE(l.ret == 0);
+    REQUIRE(l.runs >= 2); /* -EINTR from its own thread's signal, then the graceful stop */
+    REQUIRE(l.end.stopping == 1);
+    REQUIRE(l.end.accepted > 0); /* SO_REUSEPORT spread the connections: 2^-119 that it did not */
+    REQUIRE(l.end.resets == 0);
+    echo2_test::require_clean_end(l.end, cfg);
+    accepted += l.end.accepted;
+    received += l.end.received;
+  }
+  REQUIRE(accepted == clients);
+  REQUIRE(received == o.load.sent);
+}

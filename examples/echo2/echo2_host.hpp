@@ -434,6 +434,19 @@ class loop_crew {
     }
   }
 
+  // Waits until every loop serves (or has ended); false after `limit`.
+  bool wait_serving(std::chrono::milliseconds limit) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      bool all = true;
+      for (const auto& m : members_)
+        if (m->phase.load() == starting) all = false;
+      if (all) return true;
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
   // Whether every loop has ended.
   bool ended() const {
     for (const auto& m : members_)

@@ -94,7 +94,6 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
                       : "serving until Ctrl-C");
   std::fflush(stdout);
 
-  auto t0 = std::chrono::steady_clock::now();
   echo2_host::loop_crew crew(threads, [&](unsigned i, echo2_host::loop_crew::member& m) {
     iouloop::ring_options ro;
     ro.sq_entries = 128;
@@ -107,6 +106,9 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
     m.exit_text = iouloop::describe(e.exit(), m.ret);
   });
 
+  // The clock starts once every loop serves (each made its ring and engine).
+  crew.wait_serving(std::chrono::seconds(120));
+  auto t0 = std::chrono::steady_clock::now();
   echo2_host::load_result load;
   std::atomic<bool> load_done{false};
   std::thread client_thread;

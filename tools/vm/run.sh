@@ -44,6 +44,10 @@
 # instruction count, so the time limits above are in guest seconds, and idle
 # time costs nothing), --kernel-args appends to the kernel command line.
 #
+# --mttcg runs the two vCPUs on two host threads (-accel tcg,thread=multi)
+# instead of one, for throughput with more than one guest thread
+# (bench/percore.sh); see the note at boot() for why it is not the default.
+#
 # Exit status: 0 when every program ran and exited 0; 1 when one failed or
 # did not finish; 77 when the VM cannot run here (the reason is printed as
 # "SKIPPED: ...").
@@ -62,6 +66,7 @@ qemu_args=()
 kernel_args=""
 files=()
 modules=()
+accel=tcg,thread=single
 is_secs() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -79,6 +84,7 @@ while [ $# -gt 0 ]; do
     --file) files+=("$2"); shift 2 ;;
     --module) modules+=("$2"); shift 2 ;;
     --kernel-args) kernel_args=$2; shift 2 ;;
+    --mttcg) accel=tcg,thread=multi; shift ;;
     --env)
       [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || { echo "run.sh: --env wants NAME=VALUE (plain characters)" >&2; exit 2; }
       envs="$envs export $2;"; shift 2 ;;
@@ -181,7 +187,7 @@ boot() {
   # vCPU is live-patching; boots died of an int3 left in sched_clock_cpu
   # (README.md, the paragraph on the VM harness).
   "$qemu" ${plugin:+-plugin "$(readlink -f "${plugin%%,*}")${plugin#"${plugin%%,*}"}"} ${qemu_args[@]+"${qemu_args[@]}"} \
-    -accel tcg,thread=single -nographic -no-reboot -m 1G -smp 2 -cpu max \
+    -accel "$accel" -nographic -no-reboot -m 1G -smp 2 -cpu max \
     -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
     -append "console=ttyS0 panic=-1 quiet${kernel_args:+ $kernel_args}" -serial "file:$console" -monitor none -display none -nic none \
     </dev/null >"$work/qemu.out" 2>&1 &

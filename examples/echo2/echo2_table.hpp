@@ -202,3 +202,40 @@ TEST_CASE(
   REQUIRE(accepted == clients);
   REQUIRE(received == o.load.sent);
 }
+
+TEST_CASE("echo2: a connection flood far beyond the table: the excess is turned away, the next wave is served in full",
+          "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 flood = echo2_test::scaled(600, 150), wave = 12;
+  // 16 slots against the flood, all connecting at once: the accepts that
+  // find no slot end -ENFILE and the kernel drops those connections; then a
+  // wave that fits (12 clients on the 16 slots, once the flood's are
+  // closed) must be served whole: no slot, buffer or accept lost
+  const server_config cfg{.table = 16, .nbufs = 32, .buf_size = 1024, .expect = flood + wave};
+  const load_spec first{
+      .clients = flood, .how = kind::echo, .requests = 2, .request_bytes = 1500, .seed = 9000, .may_refuse = true};
+  const load_spec second{.clients = wave, .how = kind::echo, .requests = 3, .request_bytes = 2000, .seed = 9500};
+  CAPTURE(flood, wave, first.seed, second.seed);
+  echo2_host::load_result flood_result;
+  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
+    load_spec a = first, b = second;
+    a.port = b.port = port;
+    flood_result = echo2_host::run_load(a);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (iouloop_test::watch(p.closed) + iouloop_test::watch(p.table_full) < flood &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return echo2_host::run_load(b);
+  });
+  INFO("flood: " << flood_result.done << " served, " << flood_result.refused << " turned away, " << flood_result.failed
+                 << " failed; first failure: " << flood_result.first_error);
+  REQUIRE(flood_result.ok());
+  REQUIRE(flood_result.done + flood_result.refused == flood);
+  REQUIRE(flood_result.refused > 0);
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == wave);
+  REQUIRE(o.end.table_full == flood_result.refused);
+  REQUIRE(o.end.accepted == flood_result.done + wave);
+  REQUIRE(o.end.received == o.end.sent);
+  REQUIRE(o.end.sent == flood_result.echoed + o.load.echoed);
+}

@@ -4,7 +4,10 @@
 // and the resource census around it all.
 #pragma once
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
@@ -224,5 +227,61 @@ crew_outcome serve_crew(const echo2_host::server_config& cfg, u32 threads,
   REQUIRE(after.within(before));
   return o;
 }
+
+// Clients that send and never read: nonblocking sockets with a small
+// receive buffer, pushed with the byte stream of their seed until the
+// socket takes no more. reset_all() leaves with an RST (SO_LINGER 0).
+class hogs {
+ public:
+  hogs(uint16_t port, u32 n, u64 seed) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    for (u32 i = 0; i < n; ++i) {
+      iouloop::unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      REQUIRE(fd);
+      const int small = 4096;
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+      REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+      REQUIRE(::fcntl(fd.get(), F_SETFL, O_NONBLOCK) == 0);
+      fds_.push_back(std::move(fd));
+      out_.emplace_back(seed + i);
+    }
+  }
+  // Sends what the sockets take, every millisecond, until `enough()` holds
+  // or `limit` has passed; true if it held.
+  bool push_until(const std::function<bool()>& enough, std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    std::vector<uint8_t> buf(16384);
+    while (!enough()) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      for (size_t i = 0; i < fds_.size(); ++i) {
+        iouloop_examples::byte_stream peek = out_[i];
+        for (auto& b : buf) b = peek.next();
+        const ssize_t w = ::send(fds_[i].get(), buf.data(), buf.size(), MSG_NOSIGNAL);
+        if (w > 0) {
+          for (ssize_t k = 0; k < w; ++k) out_[i].next();
+          sent_ += u64(w);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+  u64 sent() const { return sent_; }
+  void reset_all() {
+    for (auto& fd : fds_) {
+      struct linger l{1, 0};
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      fd.reset();
+    }
+  }
+
+ private:
+  std::vector<iouloop::unique_fd> fds_;
+  std::vector<iouloop_examples::byte_stream> out_;
+  u64 sent_ = 0;
+};
 
 }  // namespace echo2_test

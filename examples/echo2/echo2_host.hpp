@@ -61,6 +61,7 @@ struct server_config {
   u32 nbufs = 128;      // buffers in the shared ring, 1 .. echo2::entries
   u32 buf_size = 4096;  // bytes per buffer, 1 .. 65536
   u32 expect = 0;       // stop once this many connections came and went (0: until stopped)
+  u32 slot_cap = 0;     // buffers one connection may hold queued, 1 .. 255 (0: nbufs / 16, at least 2)
 };
 
 // Says what is wrong with `c`, or "".
@@ -71,6 +72,8 @@ inline std::string config_problem(const server_config& c) {
   if (c.nbufs < 1 || c.nbufs > echo2::entries)
     return "the buffer ring holds 1 .. " + std::to_string(echo2::entries) + " buffers, not " + std::to_string(c.nbufs);
   if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
+  if (c.slot_cap > 255)
+    return "a connection may hold 1 .. 255 buffers (0: the default), not " + std::to_string(c.slot_cap);
   return "";
 }
 
@@ -90,6 +93,7 @@ class server {
     p.buf_size = c.buf_size;
     p.nbufs = c.nbufs;
     p.expect = c.expect;
+    p.slot_cap = c.slot_cap ? c.slot_cap : (c.nbufs / 16 < 2 ? 2 : (c.nbufs / 16 > 255 ? 255 : c.nbufs / 16));
     for (u32 i = 0; i < c.nbufs; ++i) p.ring.push_nth(p.buffers, c.buf_size, static_cast<iouloop::u16>(i));
     p.in_ring = c.nbufs;
     group_.emplace(r, p.ring, p.group);

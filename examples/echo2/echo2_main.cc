@@ -42,15 +42,17 @@ namespace {
 constexpr unsigned max_threads = 64;
 
 int usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N]\n"
-               "          [--buffer-bytes B] [--selftest N] [--threads T]\n"
-               "  serves on 127.0.0.1:P (default 0: any free port) until N clients have come and gone\n"
-               "  (default 0: until Ctrl-C, which stops gracefully); table: fixed file table slots, 1 .. %u\n"
-               "  (default 1024); buffers: the shared buffer ring, 1 .. %u (default 128) of B bytes\n"
-               "  (1 .. 65536, default 4096); --selftest N: N clients from one thread, every byte checked;\n"
-               "  --threads T: T loops (1 .. %u), one per thread, each with its own ring and listener on the port\n",
-               argv0, echo2::max_slots, echo2::entries, max_threads);
+  std::fprintf(
+      stderr,
+      "usage: %s [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N]\n"
+      "          [--buffer-bytes B] [--slot-cap K] [--selftest N] [--threads T]\n"
+      "  serves on 127.0.0.1:P (default 0: any free port) until N clients have come and gone\n"
+      "  (default 0: until Ctrl-C, which stops gracefully); table: fixed file table slots, 1 .. %u\n"
+      "  (default 1024); buffers: the shared buffer ring, 1 .. %u (default 128) of B bytes\n"
+      "  (1 .. 65536, default 4096); slot-cap: buffers one connection may hold before its recv pauses\n"
+      "  (1 .. 255, default buffers / 16, at least 2); --selftest N: N clients from one thread, every byte checked;\n"
+      "  --threads T: T loops (1 .. %u), one per thread, each with its own ring and listener on the port\n",
+      argv0, echo2::max_slots, echo2::entries, max_threads);
   return 2;
 }
 
@@ -224,6 +226,8 @@ int main(int argc, char** argv) {
         selftest = example::number("--selftest", value("--selftest"));
       else if (a == "--threads")
         threads = example::number("--threads", value("--threads"));
+      else if (a == "--slot-cap")
+        cfg.slot_cap = u32_of("--slot-cap");
       else if (a == "--table")
         cfg.table = u32_of("--table");
       else if (a == "--buffers")

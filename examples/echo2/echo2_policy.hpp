@@ -12,6 +12,10 @@
 //   recv -ENOBUFS-> the ring ran dry: the slot waits on the starved list and
 //                   is armed again once buffers are back (the data waits in
 //                   the socket: nothing is lost)
+//   recv, queue at the cap -> the client sends faster than it reads: cancel
+//                   the recv (the data waits in its socket) until its queue
+//                   is down to half the cap, so one connection cannot take
+//                   the whole shared ring from the others
 //   recv 0       -> the client half-closed: echo what is queued, then close
 //   recv/send <0 -> a reset client: give its buffers back, close
 //   send m       -> short: send the rest; whole: the buffer back to the ring
@@ -52,7 +56,8 @@ enum : u16 {
   broken = 64,        // a recv or send failed: drop the queue, close
   cancel_sent = 128,  // the recv's cancel is in flight or done
   closing = 256,
-  eof = 512,  // the client half-closed (recv 0)
+  eof = 512,      // the client half-closed (recv 0)
+  paused = 1024,  // its queue reached slot_cap: the recv is cancelled, armed again at half the cap
 };
 
 struct params {
@@ -65,6 +70,7 @@ struct params {
   u32 buf_size;   // 1 .. 65536
   u32 nbufs;      // 1 .. entries
   u32 expect;     // stop once this many connections came and went (closed, or turned away: table full)
+  u32 slot_cap;   // buffers one connection may hold queued before its recv pauses (1 .. 255)
   u32 stopping;   // the host sets it to stop gracefully; the step sets it once `expect` are served
   // counters
   u32 accepted, closed;
@@ -74,6 +80,7 @@ struct params {
   u32 eofs;         // connections closed after their client half-closed (recv 0), without an error
   u32 table_full;   // accepts that ended -ENFILE (every slot taken), armed again after a close
   u32 short_sends;  // sends that moved part of a buffer
+  u32 pauses;       // recvs cancelled because their connection's queue reached slot_cap
   u64 received, sent;
   u64 dropped;  // bytes received on a connection that broke, given back unsent (nobody reads them)
   // state
@@ -87,6 +94,7 @@ struct params {
   bounded_array<u16, max_slots> st;
   bounded_array<u16, max_slots> q_first, q_last;  // the slot's received buffers, oldest first (no_buf: none)
   bounded_array<u32, max_slots> off;              // bytes of its first buffer already sent
+  bounded_array<u8, max_slots> qlen;              // buffers in the slot's queue
   bounded_array<u16, max_slots> ready, starved_list;
   bounded_array<u16, entries> next;  // the buffer after this one in its slot's queue
   bounded_array<u32, entries> len;   // bytes received into the buffer
@@ -116,6 +124,7 @@ inline void pop_first(params& p, u32 slot) {
   p.q_first[slot] = p.next[bid];
   if (p.q_first[slot] == no_buf) p.q_last[slot] = no_buf;
   p.off[slot] = 0;
+  p.qlen[slot] = u8(p.qlen[slot] - 1);
   give_back(p, bid);
 }
 // An SQE for a request that will post a final CQE (counted in in_flight).
@@ -160,6 +169,7 @@ struct on_accept {
     p.q_first[slot] = no_buf;
     p.q_last[slot] = no_buf;
     p.off[slot] = 0;
+    p.qlen[slot] = 0;
     enqueue(p, slot);
   }
 };
@@ -187,6 +197,11 @@ struct on_recv {
         p.next[p.q_last[slot]] = u16(bid);
       p.q_last[slot] = u16(bid);
       p.received += u32(c.res());
+      if (p.qlen[slot] < 255) p.qlen[slot] = u8(p.qlen[slot] + 1);
+      if (p.qlen[slot] >= p.slot_cap && !(p.st[slot] & paused) && c.more()) {
+        p.st[slot] |= paused;  // serve() cancels the recv
+        p.pauses++;
+      }
     }
     if (!c.more()) {
       p.in_flight--;
@@ -197,7 +212,7 @@ struct on_recv {
       } else if (c.res() == 0) {
         p.st[slot] |= recv_over | eof;
       } else if (c.res() == err::canceled) {
-        p.st[slot] |= recv_over;
+        if (!(p.st[slot] & paused) || p.stopping || (p.st[slot] & broken)) p.st[slot] |= recv_over;
       } else if (c.res() < 0) {
         p.st[slot] |= recv_over | broken;
       }  // else: data, and the multishot ended anyway: the producer arms it again
@@ -327,6 +342,12 @@ struct next_request {
         return true;
       }
       if (!(st & recv_armed)) p.st[slot] |= recv_over;
+    } else if ((st & paused) && (st & recv_armed) && !(st & cancel_sent)) {
+      abi::sqe* s = next_sqe(l);  // the queue reached the cap: stop receiving for now
+      if (!s) return retry(p, slot);
+      prep_cancel(*s, ud::make(tag::recv, slot), 0, ud::make(tag::cancel, slot));
+      p.st[slot] |= cancel_sent;
+      return true;
     }
     const bool has_queue = p.q_first[slot] != no_buf;
     if ((st & broken) && !(st & sending) && has_queue) {  // nobody reads it: the buffer back
@@ -346,8 +367,10 @@ struct next_request {
       enqueue(p, slot);  // the recv may want arming too
       return true;
     }
+    if ((p.st[slot] & paused) && !(p.st[slot] & recv_armed) && u32(p.qlen[slot]) * 2 <= p.slot_cap)
+      p.st[slot] &= u16(~paused);  // drained to half the cap: receive again
     const u32 now = p.st[slot];
-    if (!(now & (recv_armed | recv_over | starved))) {
+    if (!(now & (recv_armed | recv_over | starved | paused))) {
       if (p.in_ring == 0) {  // it would end -ENOBUFS at once: wait for buffers
         starve(p, slot);
         return true;

@@ -239,3 +239,44 @@ TEST_CASE("echo2: a connection flood far beyond the table: the excess is turned 
   REQUIRE(o.end.received == o.end.sent);
   REQUIRE(o.end.sent == flood_result.echoed + o.load.echoed);
 }
+
+TEST_CASE("echo2: clients that send and never read hold a few buffers each; the others are served", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 hog_count = 3, clients = echo2_test::scaled(100, 40);
+  // 64 buffers, a connection may hold 4 (the default: buffers / 16): the
+  // hogs' echoes fill their small receive buffers, their queues reach the
+  // cap, their recvs pause; the rest of the ring serves everybody else
+  const server_config cfg{.table = 256, .nbufs = 64, .buf_size = 2048, .expect = hog_count + clients};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 9700};
+  CAPTURE(hog_count, clients, spec.seed);
+  bool paused_in_time = false;
+  iouloop::u64 hog_bytes = 0;
+  echo2_test::options opt;
+  opt.sndbuf = 4096;
+  auto o = echo2_test::serve<Runner>(
+      cfg,
+      [&](uint16_t port, const echo2::params& p) {
+        echo2_test::hogs h(port, hog_count, 9600);
+        paused_in_time =
+            h.push_until([&] { return iouloop_test::watch(p.pauses) >= hog_count; }, std::chrono::seconds(20));
+        load_spec s = spec;
+        s.port = port;
+        auto r = echo2_host::run_load(s);
+        hog_bytes = h.sent();
+        h.reset_all();
+        return r;
+      },
+      opt);
+  INFO("the hogs sent " << hog_bytes << " bytes; pauses " << o.end.pauses << ", ring ran dry " << o.end.enobufs
+                        << " times");
+  REQUIRE(paused_in_time);
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.load.echoed == o.load.sent);
+  REQUIRE(o.end.resets == hog_count);
+  /* what the server read of the hogs was echoed or dropped (require_clean:
+     received == sent + dropped); what their RST found unread the kernel discarded */
+  REQUIRE(o.end.received >= o.load.sent);
+  REQUIRE(o.end.received <= o.load.sent + hog_bytes);
+  REQUIRE(o.end.dropped > 0);
+}

@@ -29,5 +29,6 @@ expect "echo2 --selftest serves many clients from one buffer ring" 0 "selftest: 
 expect "echo2 names a table too small for its selftest" 1 "needs as many slots" "$here/echo2/echo2" --selftest 50 --table 10
 expect "echo2 --threads 2: one loop per thread on one port, every byte checked" 0 "selftest: 300 clients over 2 loops" "$here/echo2/echo2" --threads 2 --selftest 300
 expect "echo2 names a thread count out of range" 1 "--threads 0 is outside 1 .. 64" "$here/echo2/echo2" --threads 0
+expect "echo2 names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$here/echo2/echo2" --slot-cap 300
 expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"
 exit $fail

@@ -190,7 +190,8 @@ class signal_watch {
   // the watch ring ever fails, it always says true (each iteration then asks
   // sigpending(): slower; a handler that ran during a sleep goes unseen).
   bool maybe_pending() const {
-    return broken_ || seen_ || (ring_->sq_flags() & abi::sq_flag::taskrun) != 0 || ring_->cq_tail() != ring_->cq_head();
+    return broken_ || seen_ || (detail::load_acquire(flags_) & abi::sq_flag::taskrun) != 0 ||
+           detail::load_acquire(cq_tail_) != cq_head_seen_;
   }
 
   // Runs the watch ring's task work and reaps its CQEs; rearms the poll if
@@ -205,6 +206,7 @@ class signal_watch {
         if (c.res() > 0) seen_ = true;
         if (!c.more()) armed_ = false;
       }
+    cq_head_seen_ = ring_->cq_head();
     if (!armed_)
       if ((e = arm()) < 0) return fail(e);
     return 0;
@@ -241,6 +243,10 @@ class signal_watch {
       fd_ = -1;
       return -(e.code() ? e.code() : EINVAL);
     }
+    // maybe_pending() reads these two words of the watch ring each iteration
+    flags_ = detail::at<u32>(ring_->rings(), ring_->layout().sq_flags);
+    cq_tail_ = detail::at<u32>(ring_->rings(), ring_->layout().cq_tail);
+    cq_head_seen_ = ring_->cq_head();
     what_failed_ = "arming the signal watch failed (a multishot poll on a signalfd, Linux 5.13+)";
     if (int e = arm(); e < 0) {
       close();
@@ -281,6 +287,9 @@ class signal_watch {
   }
 
   std::optional<ring> ring_;
+  const u32* flags_ = nullptr;    // the watch ring's sq flags
+  const u32* cq_tail_ = nullptr;  // the watch ring's CQ tail
+  u32 cq_head_seen_ = 0;          // the CQ head after the last settle()
   int fd_ = -1;
   pid_t tid_ = -1;
   bool armed_ = false;

@@ -6,7 +6,7 @@
 # Prints the table; --check compares it with a baseline (tools/test.sh does).
 #
 #   bench/icount.sh [--profile full|ci] [--rounds R] [--boots B] [--only REGEX]
-#                   [--settle-ms MS] [--n N] [--mib M] [--mode tb|insn] [--realtime]
+#                   [--settle-ms MS] [--n N] [--mib M] [--net-requests R] [--mode tb|insn] [--realtime]
 #                   [--hist N] [--results DIR] [--no-build] [--check BASELINE]
 #                   [-- bazel flags...]
 #
@@ -26,6 +26,9 @@
 #   --ticks T       ticks per timer run (200, 10 ms apart: examples/timer)
 #   --requests R    requests per connection in the echo runs (200; 8
 #                   connections, 512 bytes each: examples/echo)
+#   --net-requests R
+#                   requests in the net-*-c1 runs (2000; 512 bytes, ping-pong);
+#                   the c64 runs make R/50 per connection (bench/net/README.md)
 #   --mode insn     count per instruction rather than per translation block
 #                   (slow; a cross-check)
 #   --realtime      QEMU's default clock instead of -icount (wall-clock ops/s
@@ -48,7 +51,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/bench/icount
-profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 mode=tb icount=1 hist=0 results="" build=1 check="" kmod=""
+profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 net_requests=2000 mode=tb icount=1 hist=0 results="" build=1 check="" kmod=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=$2; shift 2 ;;
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
     --mib) mib=$2; shift 2 ;;
     --ticks) ticks=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
+    --net-requests) net_requests=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
     --realtime) icount=0; shift ;;
     --hist) hist=$2; shift 2 ;;
@@ -108,6 +112,20 @@ all=(
   "timer-user-p10|iouperf @ID@ timer-user $ticks 10"
   "selftest|selftest @ID@"
 )
+# Echo servers on loopback under one load (bench/net): examples/echo2 on
+# both engines, a plain epoll server and a hand-written liburing one. The
+# load generator starts the server (same vCPU), connects, warms every
+# connection up, then marks only the request phase; counted per request,
+# load generator included. 1 connection ping-pong, and 64 connections
+# (ping-pong each). Not in the ci profile nor in the baseline.
+netport=7100
+for c in 1 64; do
+  reqs=$((c == 1 ? net_requests : (net_requests + 49) / 50))
+  for s in "bpf|/bin/echo2 --engine bpf" "user|/bin/echo2 --engine userspace" "epoll|/bin/epoll_echo" "liburing|/bin/liburing_echo"; do
+    netport=$((netport + 1))
+    all+=("net-${s%%|*}-c$c|loadgen --region @ID@ --label net-${s%%|*}-c$c --port $netport --connections $c --bytes 512 --depth 1 --requests $reqs -- ${s#*|} --port $netport --clients $c")
+  done
+done
 # --module KO (kernel/kmod/build.sh's iouloop_kmod.ko): also the NOP chain
 # on the native-callback engine (kernel_engine, nop::policy compiled into the
 # module); the VM insmods it. Not in the baseline.
@@ -124,17 +142,24 @@ case "$profile" in
   *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
 esac
 [ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short
-per_round=40   # region ids per round (the selftest takes 4)
+per_round=48   # region ids per round (the selftest takes 4)
 [ $((rounds * per_round)) -le 250 ] || { echo "icount.sh: at most $((250 / per_round)) rounds" >&2; exit 2; }
 limit=$((settle / 1000 + 120))   # per program, guest seconds
 
+# the net-* programs are built and put in the VM only when one is selected
+net=0
+for w in "${all[@]}"; do
+  label=${w%%|*}
+  [[ "$label" == net-* ]] || continue
+  if [ -z "$only" ] || echo "$label" | grep -Eq "$only"; then net=1; fi
+done
 results=${results:-${TMPDIR:-/tmp}/iouloop-icount/$(date +%Y%m%d-%H%M%S)}
 out=$results/bin
 mkdir -p "$out"
 if [ "$build" = 1 ]; then
   echo "icount.sh: building (log: $results/build.log)" >&2
   set +e
-  "$here/build.sh" "$out" ${bazel_flags[@]+"${bazel_flags[@]}"} >"$results/build.log" 2>&1
+  ICOUNT_NET=$net "$here/build.sh" "$out" ${bazel_flags[@]+"${bazel_flags[@]}"} >"$results/build.log" 2>&1
   rc=$?
   set -e
   if [ "$rc" = 77 ]; then grep -m1 '^SKIPPED' "$results/build.log"; exit 77; fi
@@ -199,6 +224,8 @@ chmod +x "$progs"/*
 vm=(--timeout $((300 + ${#list[@]} * 20)) --program-timeout "$limit" ${limits[@]+"${limits[@]}"} --env "IOUPERF_SETTLE_MS=$settle"
     --kernel-args "damon_stat.enabled=0")
 [ "$icount" = 1 ] && vm+=(--qemu-arg -icount --qemu-arg shift=0,sleep=off)
+netfiles=()
+[ "$net" = 1 ] && for f in loadgen echo2 epoll_echo liburing_echo; do netfiles+=(--file "$out/$f"); done
 status=0
 for ((b = 1; b <= boots; b++)); do
   rd=$results/boot$b
@@ -207,7 +234,7 @@ for ((b = 1; b <= boots; b++)); do
   t0=$SECONDS
   set +e
   "$top/tools/vm/run.sh" "${vm[@]}" ${kmod:+--module "$kmod"} --plugin "$out/insn_count.so,out=$rd/plugin.log,mode=$mode$([ "$hist" != 0 ] && echo ",hist=$hist")" \
-    --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" \
+    --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" ${netfiles[@]+"${netfiles[@]}"} \
     --log "$rd/console.log" "${list[@]}" >"$rd/vm.out" 2>&1
   rc=$?
   set -e

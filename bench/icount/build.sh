@@ -4,6 +4,10 @@
 #                   from Debian's qemu source (get-qemu-plugin-h.sh, cached)
 #   iouperf         iouloop's engines and the hand-written liburing loops
 #                   (//bench/icount:iouperf, static), selftest (the plugin's check)
+#   loadgen, epoll_echo, liburing_echo, echo2
+#                   with ICOUNT_NET=1 only (bench/icount.sh sets it when a
+#                   net-* workload is selected): bench/net and examples/echo2,
+#                   static
 #   bpf_nops, bpf_cp_4k, bpf_cp_64k
 #                   liburing's upstream BPF tests (test/bpf_nops.c, test/bpf_cp.c
 #                   and test/bpf-progs/) from Debian's liburing source package
@@ -39,6 +43,14 @@ echo "== iouperf, selftest (Bazel)"
 (cd "$top" && bazel build -c opt "$@" //bench/icount:iouperf //bench/icount:selftest)
 bin=$(cd "$top" && bazel info -c opt "$@" bazel-bin 2>/dev/null)
 install -m 755 "$bin/bench/icount/iouperf" "$bin/bench/icount/selftest" "$out/"
+if [ "${ICOUNT_NET:-0}" = 1 ]; then
+  echo "== bench/net: loadgen, epoll_echo, liburing_echo, examples/echo2 (Bazel, static)"
+  (cd "$top" && bazel build -c opt "$@" //bench/net:loadgen_static //bench/net:epoll_echo_static \
+    //bench/net:liburing_echo_static //examples/echo2:echo2_static)
+  for p in bench/net/loadgen bench/net/epoll_echo bench/net/liburing_echo examples/echo2/echo2; do
+    install -m 755 "$bin/${p}_static" "$out/$(basename "$p")"
+  done
+fi
 (cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown) >"$out/iouloop-commit.txt"
 
 echo "== liburing upstream BPF tests ($lu)"

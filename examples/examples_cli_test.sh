@@ -5,16 +5,9 @@ set -u
 here=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}examples
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 export TMPDIR=$tmp
-fail=0
-verdict() { echo "@@iouloop-test $1 examples_cli_test: $2"; [ "$1" = PASS ] || fail=1; }
-# expect NAME RC PATTERN CMD...: CMD exits RC and prints PATTERN.
-expect() {
-  local name=$1 want_rc=$2 pattern=$3; shift 3
-  local out rc
-  out=$(timeout 120 "$@" 2>&1); rc=$?
-  if [ "$rc" = "$want_rc" ] && grep -qE -- "$pattern" <<<"$out"; then verdict PASS "$name"
-  else echo "$out" | tail -n 20; verdict FAIL "$name (exit $rc, wanted $want_rc and /$pattern/)"; fi
-}
+TEST_NAME=examples_cli_test
+# shellcheck source=tests/support/cli_expect.sh
+source "${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}tests/support/cli_expect.sh"
 
 expect "cp --demo copies and verifies" 0 "output verified byte for byte" "$here/cp/cp" --demo 8 --block 4096 --depth 8
 head -c 300001 /dev/urandom >"$tmp/src"

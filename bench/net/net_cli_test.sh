@@ -6,16 +6,9 @@
 # (bench/icount.sh --only '^net-').
 set -u
 top=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}
-fail=0
-verdict() { echo "@@iouloop-test $1 net_cli_test: $2"; [ "$1" = PASS ] || fail=1; }
-# expect NAME RC PATTERN CMD...: CMD exits RC and prints PATTERN.
-expect() {
-  local name=$1 want_rc=$2 pattern=$3; shift 3
-  local out rc
-  out=$(timeout 120 "$@" 2>&1); rc=$?
-  if [ "$rc" = "$want_rc" ] && grep -qE -- "$pattern" <<<"$out"; then verdict PASS "$name"
-  else echo "$out" | tail -n 20; verdict FAIL "$name (exit $rc, wanted $want_rc and /$pattern/)"; fi
-}
+TEST_NAME=net_cli_test
+# shellcheck source=tests/support/cli_expect.sh
+source "${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}tests/support/cli_expect.sh"
 load=${top}bench/net/loadgen
 # a free port per pair: the kernel's choice, read back (python-free)
 port() { local p; for p in $(shuf -i 20000-60000 -n 20); do ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return; }; done; echo 0; }

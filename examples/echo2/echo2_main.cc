@@ -71,6 +71,29 @@ bool report(const echo2::params& p, const char* who, double secs) {
   return p.received == p.sent;
 }
 
+// --selftest N: N clients from one thread, 3 requests of up to 3000 bytes each.
+echo2_host::load_spec selftest_load(uint16_t port, unsigned long clients) {
+  return {.port = port,
+          .clients = iouloop::u32(clients),
+          .how = echo2_host::kind::echo,
+          .requests = 3,
+          .request_bytes = 3000,
+          .seed = 1,
+          .limit_s = 120};
+}
+
+// Whether the selftest's clients all got every byte back; says so either way.
+bool selftest_passed(const echo2_host::load_result& load, unsigned long selftest, const std::string& where) {
+  if (!load.ok() || load.done != selftest || load.echoed != load.sent) {
+    std::fprintf(stderr, "echo2: selftest FAILED: %u of %lu clients failed%s; first: %s\n", load.failed, selftest,
+                 load.timed_out ? " (time limit)" : "", load.first_error.c_str());
+    return false;
+  }
+  std::printf("selftest: %lu clients%s, %llu bytes echoed and verified byte for byte\n", selftest, where.c_str(),
+              static_cast<unsigned long long>(load.echoed));
+  return true;
+}
+
 // --threads T: one loop per thread. Returns main's exit code.
 int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned threads, unsigned long clients,
                   unsigned long selftest, const echo2_host::server_config& cfg) {
@@ -116,13 +139,7 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
   std::thread client_thread;
   if (selftest)
     client_thread = std::thread([&] {
-      load = echo2_host::run_load({.port = bound,
-                                   .clients = iouloop::u32(selftest),
-                                   .how = echo2_host::kind::echo,
-                                   .requests = 3,
-                                   .request_bytes = 3000,
-                                   .seed = 1,
-                                   .limit_s = 120});
+      load = echo2_host::run_load(selftest_load(bound, selftest));
       load_done = true;
     });
 
@@ -186,15 +203,7 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
     std::fprintf(stderr, "echo2: interrupted again while stopping: connections were cut short\n");
     return 1;
   }
-  if (selftest) {
-    if (!load.ok() || load.done != selftest || load.echoed != load.sent) {
-      std::fprintf(stderr, "echo2: selftest FAILED: %u of %lu clients failed%s; first: %s\n", load.failed, selftest,
-                   load.timed_out ? " (time limit)" : "", load.first_error.c_str());
-      return 1;
-    }
-    std::printf("selftest: %lu clients over %u loops, %llu bytes echoed and verified byte for byte\n", selftest,
-                threads, static_cast<unsigned long long>(load.echoed));
-  }
+  if (selftest && !selftest_passed(load, selftest, " over " + std::to_string(threads) + " loops")) return 1;
   if (!ok) return 1;
   std::printf("stopped gracefully: every byte received was sent back\n");
   return 0;
@@ -288,13 +297,7 @@ int main(int argc, char** argv) {
     const pthread_t server_thread = pthread_self();
     if (selftest)
       client_thread = std::thread([&, p = lis.port()] {
-        load = echo2_host::run_load({.port = p,
-                                     .clients = iouloop::u32(selftest),
-                                     .how = echo2_host::kind::echo,
-                                     .requests = 3,
-                                     .request_bytes = 3000,
-                                     .seed = 1,
-                                     .limit_s = 120});
+        load = echo2_host::run_load(selftest_load(p, selftest));
         if (!load.ok()) ::pthread_kill(server_thread, SIGTERM);  // the server would wait for them: stop it
       });
 
@@ -326,15 +329,7 @@ int main(int argc, char** argv) {
                                      " connections: " + iouloop::describe(e.exit(), ret));
     if (p.received != p.sent)
       throw iouloop::error(EIO, "received " + std::to_string(p.received) + " bytes but sent " + std::to_string(p.sent));
-    if (selftest) {
-      if (!load.ok() || load.done != selftest || load.echoed != load.sent) {
-        std::fprintf(stderr, "echo2: selftest FAILED: %u of %lu clients failed%s; first: %s\n", load.failed, selftest,
-                     load.timed_out ? " (time limit)" : "", load.first_error.c_str());
-        return 1;
-      }
-      std::printf("selftest: %lu clients, %llu bytes echoed and verified byte for byte\n", selftest,
-                  static_cast<unsigned long long>(load.echoed));
-    }
+    if (selftest && !selftest_passed(load, selftest, "")) return 1;
     if (stopped) std::printf("stopped gracefully: every byte received was sent back\n");
     return 0;
   } catch (const iouloop::error& e) {

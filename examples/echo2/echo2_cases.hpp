@@ -149,6 +149,31 @@ outcome serve(const echo2_host::server_config& cfg,
   return o;
 }
 
+// The load of the simplest cases: `spec` on the server's port.
+inline std::function<echo2_host::load_result(uint16_t, const echo2::params&)> load_of(
+    const echo2_host::load_spec& spec) {
+  return [spec](uint16_t port, const echo2::params&) {
+    echo2_host::load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  };
+}
+
+// `first`, then, once the server has seen `gone` connections come and go
+// (closed, or turned away with the table full; 20 s at most), `second`,
+// whose result is returned; `first_result` gets the first's.
+inline echo2_host::load_result two_waves(uint16_t port, const echo2::params& p, echo2_host::load_spec first,
+                                         echo2_host::load_spec second, echo2_host::load_result& first_result,
+                                         u32 gone) {
+  first.port = second.port = port;
+  first_result = echo2_host::run_load(first);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (iouloop_test::watch(p.closed) + iouloop_test::watch(p.table_full) < gone &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return echo2_host::run_load(second);
+}
+
 // What a loop leaves when it ended cleanly: every slot closed, every buffer
 // back in the ring, nothing in flight, every byte received sent or counted
 // as dropped.

@@ -23,11 +23,7 @@ TEST_CASE("echo2: many connections at once share one buffer ring, every byte com
   const server_config cfg{.table = echo2::max_slots, .nbufs = 256, .buf_size = 2048, .expect = clients};
   const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 1000};
   CAPTURE(clients, spec.seed);
-  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec s = spec;
-    s.port = port;
-    return echo2_host::run_load(s);
-  });
+  auto o = echo2_test::serve<Runner>(cfg, echo2_test::load_of(spec));
   echo2_test::require_clean(o, cfg);
   REQUIRE(o.load.done == clients);
   REQUIRE(o.end.accepted == clients);
@@ -44,11 +40,7 @@ TEST_CASE("echo2: a ring that runs dry under many connections: re-armed, nothing
   const server_config cfg{.table = 512, .nbufs = 4, .buf_size = 256, .expect = clients};
   const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 2000, .seed = 2000};
   CAPTURE(clients, spec.seed);
-  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec s = spec;
-    s.port = port;
-    return echo2_host::run_load(s);
-  });
+  auto o = echo2_test::serve<Runner>(cfg, echo2_test::load_of(spec));
   echo2_test::require_clean(o, cfg);
   REQUIRE(o.load.done == clients);
   REQUIRE(o.load.echoed == o.load.sent);
@@ -68,15 +60,9 @@ TEST_CASE("echo2: clients that reset mid-request are counted, their slots closed
   CAPTURE(resets, after, first.seed, second.seed);
   echo2_host::load_result first_result;
   auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec a = first, b = second;
-    a.port = b.port = port;
-    first_result = echo2_host::run_load(a);
     // the second wave once the server closed the first (else its connects
     // could find the table full)
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (iouloop_test::watch(p.closed) < resets && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return echo2_host::run_load(b);
+    return echo2_test::two_waves(port, p, first, second, first_result, resets);
   });
   INFO("reset wave: " << first_result.done << " done, first failure: " << first_result.first_error);
   REQUIRE(first_result.ok());
@@ -95,11 +81,7 @@ TEST_CASE("echo2: half-closed clients get everything back, then the close", "[ec
   const server_config cfg{.table = 256, .nbufs = 32, .buf_size = 4096, .expect = clients};
   const load_spec spec{.clients = clients, .how = kind::half_close, .request_bytes = 40000, .seed = 5000};
   CAPTURE(clients, spec.seed);
-  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec s = spec;
-    s.port = port;
-    return echo2_host::run_load(s);
-  });
+  auto o = echo2_test::serve<Runner>(cfg, echo2_test::load_of(spec));
   echo2_test::require_clean(o, cfg);
   REQUIRE(o.load.done == clients);
   REQUIRE(o.load.sent == iouloop::u64(clients) * spec.request_bytes);
@@ -118,11 +100,7 @@ TEST_CASE("echo2: a full fixed file table: the connection the kernel drops is co
   const load_spec spec{
       .clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 2000, .seed = 6000, .may_refuse = true};
   CAPTURE(clients, spec.seed);
-  auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec s = spec;
-    s.port = port;
-    return echo2_host::run_load(s);
-  });
+  auto o = echo2_test::serve<Runner>(cfg, echo2_test::load_of(spec));
   echo2_test::require_clean(o, cfg);
   INFO("accepts that found the table full (-ENFILE): " << o.end.table_full << ", clients refused " << o.load.refused);
   REQUIRE(o.end.table_full > 0);
@@ -218,14 +196,7 @@ TEST_CASE("echo2: a connection flood far beyond the table: the excess is turned 
   CAPTURE(flood, wave, first.seed, second.seed);
   echo2_host::load_result flood_result;
   auto o = echo2_test::serve<Runner>(cfg, [&](uint16_t port, const echo2::params& p) {
-    load_spec a = first, b = second;
-    a.port = b.port = port;
-    flood_result = echo2_host::run_load(a);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (iouloop_test::watch(p.closed) + iouloop_test::watch(p.table_full) < flood &&
-           std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return echo2_host::run_load(b);
+    return echo2_test::two_waves(port, p, first, second, flood_result, flood);
   });
   INFO("flood: " << flood_result.done << " served, " << flood_result.refused << " turned away, " << flood_result.failed
                  << " failed; first failure: " << flood_result.first_error);

@@ -84,6 +84,8 @@ TEST_CASE("constants match <linux/io_uring.h> where it has them", "[abi]") {
   STATIC_REQUIRE(abi::op::write == IORING_OP_WRITE);
   STATIC_REQUIRE(abi::op::send == IORING_OP_SEND);
   STATIC_REQUIRE(abi::op::recv == IORING_OP_RECV);
+  STATIC_REQUIRE(abi::op::shutdown == IORING_OP_SHUTDOWN);
+  STATIC_REQUIRE(abi::op::socket == IORING_OP_SOCKET);
   STATIC_REQUIRE(abi::sqe_flag::io_link == IOSQE_IO_LINK);
   STATIC_REQUIRE(abi::sqe_flag::io_hardlink == IOSQE_IO_HARDLINK);
   STATIC_REQUIRE(abi::sqe_flag::io_drain == IOSQE_IO_DRAIN);

@@ -184,3 +184,29 @@ TEST_CASE("fixed-file builders name a slot and set IOSQE_FIXED_FILE; a direct cl
   abi::cqe c{0, 4, 0};
   REQUIRE(cqe_view(c).accepted_direct() == fixed_fd{4});
 }
+
+TEST_CASE("socket, connect and shutdown on a slot of the file table", "[builders]") {
+  abi::sqe s = dirty();
+  // IORING_OP_SOCKET: domain in fd, type in off, protocol in len, the slot in file_index
+  prep_socket_direct(s, 2, 1 | 04000, 6, abi::file_index_alloc, U(1));
+  REQUIRE((s.opcode == abi::op::socket && s.fd == 2 && s.off == (1 | 04000) && s.len == 6));
+  REQUIRE((s.file_index == abi::file_index_alloc && s.flags == 0 && s.addr == 0 && s.op_flags == 0));
+  REQUIRE((s.ioprio == 0 && s.buf_index == 0 && s.user_data == 1));
+  require_clean_tail(s);
+  s = dirty();
+  prep_socket_direct(s, 10, 1, 0, 7 + 1, U(1));  // slot 7
+  REQUIRE((s.fd == 10 && s.file_index == 8));
+  s = dirty();
+  prep_connect(s, fixed_fd{3}, A(0x50), 16, U(2));
+  REQUIRE((s.opcode == abi::op::connect && s.fd == 3 && s.addr == 0x50 && s.off == 16 && s.len == 0));
+  REQUIRE((s.flags == abi::sqe_flag::fixed_file && s.file_index == 0 && s.op_flags == 0));
+  s = dirty();
+  prep_shutdown(s, fixed_fd{4}, 1, U(3)).link();
+  REQUIRE((s.opcode == abi::op::shutdown && s.fd == 4 && s.len == 1 && s.off == 0 && s.addr == 0));
+  REQUIRE(s.flags == (abi::sqe_flag::fixed_file | abi::sqe_flag::io_link));
+  REQUIRE((s.op_flags == 0 && s.buf_index == 0 && s.file_index == 0 && s.user_data == 3));
+  require_clean_tail(s);
+  s = dirty();
+  prep_shutdown(s, 9, 2, U(4));  // a regular fd
+  REQUIRE((s.opcode == abi::op::shutdown && s.fd == 9 && s.len == 2 && s.flags == 0));
+}

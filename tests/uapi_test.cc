@@ -102,6 +102,9 @@ TEST_CASE("socket domains, types and flags are <sys/socket.h>'s", "[uapi]") {
   SAME(u32, sock::seqpacket, SOCK_SEQPACKET);
   SAME(u32, sock::nonblock, SOCK_NONBLOCK);
   SAME(u32, sock::cloexec, SOCK_CLOEXEC);
+  SAME(u32, shut::rd, SHUT_RD);
+  SAME(u32, shut::wr, SHUT_WR);
+  SAME(u32, shut::rdwr, SHUT_RDWR);
 }
 
 TEST_CASE("msg flags are <sys/socket.h>'s", "[uapi]") {

@@ -82,6 +82,8 @@ inline constexpr u8 read = 22;
 inline constexpr u8 write = 23;
 inline constexpr u8 send = 26;
 inline constexpr u8 recv = 27;
+inline constexpr u8 shutdown = 34;
+inline constexpr u8 socket = 45;
 }  // namespace op
 
 namespace sqe_flag {

@@ -138,6 +138,10 @@ IOULOOP_INLINE sqe_ref prep_connect(abi::sqe& s, s32 fd, uaddr addr, u32 addrlen
 IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, s32 fd, udata ud) {
   return detail::prep(s, abi::op::close, fd, 0, 0, 0, ud);
 }
+// shutdown(2) of a socket: `how` is SHUT_RD, SHUT_WR or SHUT_RDWR (0, 1, 2).
+IOULOOP_INLINE sqe_ref prep_shutdown(abi::sqe& s, s32 fd, u32 how, udata ud) {
+  return detail::prep(s, abi::op::shutdown, fd, 0, how, 0, ud);
+}
 // Completes after `count` other completions or when the timespec at `ts`
 // (abi::kernel_timespec in user memory) elapses, whichever is first
 // (res -ETIME for the latter). flags: abi::timeout_abs, abi::timeout_multishot.
@@ -199,6 +203,13 @@ IOULOOP_INLINE sqe_ref prep_recv_multishot_bundle(abi::sqe& s, fixed_fd f, buf_g
 IOULOOP_INLINE sqe_ref prep_send(abi::sqe& s, fixed_fd f, uaddr buf, u32 len, u32 msg_flags, udata ud) {
   return detail::fixed(prep_send(s, s32(f.index()), buf, len, msg_flags, ud));
 }
+// Connects the socket in the slot to the sockaddr at `addr` (`addrlen` bytes).
+IOULOOP_INLINE sqe_ref prep_connect(abi::sqe& s, fixed_fd f, uaddr addr, u32 addrlen, udata ud) {
+  return detail::fixed(prep_connect(s, s32(f.index()), addr, addrlen, ud));
+}
+IOULOOP_INLINE sqe_ref prep_shutdown(abi::sqe& s, fixed_fd f, u32 how, udata ud) {
+  return detail::fixed(prep_shutdown(s, s32(f.index()), how, ud));
+}
 // Empties the slot (closing its file): IORING_OP_CLOSE with sqe.fd 0 and
 // file_index slot + 1, without IOSQE_FIXED_FILE (the kernel says -EBADF to that).
 IOULOOP_INLINE sqe_ref prep_close(abi::sqe& s, fixed_fd f, udata ud) {
@@ -220,6 +231,16 @@ IOULOOP_INLINE sqe_ref prep_accept_direct(abi::sqe& s, s32 fd, u32 flags, udata 
 IOULOOP_INLINE sqe_ref prep_accept_multishot_direct(abi::sqe& s, s32 fd, u32 flags, udata ud) {
   sqe_ref r = prep_accept_direct(s, fd, flags, ud);
   s.ioprio = abi::accept_multishot;
+  return r;
+}
+// socket(domain, type, protocol) into the file table (IORING_OP_SOCKET,
+// Linux 5.19+): sqe.fd is the domain, sqe.off the type, sqe.len the
+// protocol. `file_index` is abi::file_index_alloc (the kernel picks a free
+// slot and res names it: cqe_view::accepted_direct()) or a slot + 1 (res 0).
+// type may carry sock::nonblock; sock::cloexec is -EINVAL with a slot.
+IOULOOP_INLINE sqe_ref prep_socket_direct(abi::sqe& s, s32 domain, u32 type, u32 protocol, u32 file_index, udata ud) {
+  sqe_ref r = detail::prep(s, abi::op::socket, domain, 0, protocol, type, ud);
+  s.file_index = file_index;
   return r;
 }
 

@@ -1,5 +1,5 @@
 // iouloop/uapi.hpp — the Linux constants a policy passes and compares:
-// errno values, socket, msg, accept, timeout, poll and open flags, AT_FDCWD.
+// errno values, socket, shutdown, msg, accept, timeout, poll and open flags, AT_FDCWD.
 //
 //   #include <iouloop/uapi.hpp>
 //   using namespace iouloop;
@@ -11,7 +11,7 @@
 //
 // Names. Each family is a namespace named after its C prefix, lowercased,
 // and each constant after the rest of its C name: EIO is err::io, SOCK_CLOEXEC
-// sock::cloexec, AF_INET af::inet, MSG_NOSIGNAL msg::nosignal,
+// sock::cloexec, AF_INET af::inet, SHUT_WR shut::wr, MSG_NOSIGNAL msg::nosignal,
 // IORING_ACCEPT_MULTISHOT accept::multishot, IORING_TIMEOUT_ABS timeout::abs,
 // POLLIN poll::in, O_DIRECT o::direct, AT_FDCWD at::fdcwd. The exceptions:
 // E2BIG is err::too_big (a name cannot start with a digit), EWOULDBLOCK is
@@ -32,6 +32,7 @@
 // Where the values come from: the kernel's uapi headers (Linux 7.2):
 // include/uapi/asm-generic/errno-base.h and errno.h, include/linux/socket.h
 // (AF_*, MSG_*), include/linux/net.h and asm-generic/socket.h (SOCK_*),
+// include/linux/net.h (SHUT_*: enum sock_shutdown_cmd),
 // include/uapi/asm-generic/poll.h, include/uapi/asm-generic/fcntl.h,
 // include/uapi/linux/fcntl.h (AT_*), include/uapi/linux/io_uring.h
 // (IORING_ACCEPT_*, IORING_TIMEOUT_*). These are the values of x86-64, the
@@ -141,6 +142,12 @@ inline constexpr u32 seqpacket = 5;       // SOCK_SEQPACKET
 inline constexpr u32 nonblock = 04000;    // SOCK_NONBLOCK (= O_NONBLOCK)
 inline constexpr u32 cloexec = 02000000;  // SOCK_CLOEXEC (= O_CLOEXEC)
 }  // namespace sock
+
+namespace shut {                // shutdown(2)'s `how` (sqe.len for IORING_OP_SHUTDOWN)
+inline constexpr u32 rd = 0;    // SHUT_RD
+inline constexpr u32 wr = 1;    // SHUT_WR: send a FIN, keep receiving
+inline constexpr u32 rdwr = 2;  // SHUT_RDWR
+}  // namespace shut
 
 // sqe.ioprio of IORING_OP_ACCEPT (its accept4 flags, sqe.accept_flags, are
 // sock::nonblock and sock::cloexec).

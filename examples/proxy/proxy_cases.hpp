@@ -1,0 +1,170 @@
+// Host side of the proxy cases (examples/proxy/proxy_table.hpp): one proxy
+// run on a runner's engine in front of an echo upstream (or a refusing
+// port), while a client load runs in another thread, with a time limit on
+// both, a second run after an interrupt (the graceful stop), and the
+// resource census around it all (the upstream's thread and sockets inside).
+#pragma once
+
+#include <atomic>
+#include <catch2/catch_test_macros.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "examples/echo/echo_host.hpp"
+#include "examples/echo2/echo2_cases.hpp"
+#include "examples/echo2/echo2_host.hpp"
+#include "examples/proxy/proxy_host.hpp"
+#include "examples/proxy/proxy_policy.hpp"
+#include "iouloop/iouloop.hpp"
+#include "tests/support/census.hpp"
+#include "tests/support/signals.hpp"
+
+namespace proxy_test {
+
+using echo2_test::scaled;
+using iouloop::u32;
+using iouloop::u64;
+
+struct outcome {
+  int ret = 0;   // the last run()
+  int runs = 0;  // run() calls: 2 after an interrupt and a graceful stop
+  bool watchdog_fired = false;
+  u64 held_at_interrupt = 0;  // bytes received and not yet sent when the first run returned -EINTR
+  proxy::params end{};
+  std::string exit_text;
+  echo2_host::load_result load;
+  u32 upstream_connections = 0, upstream_resets = 0;
+  u64 upstream_echoed = 0;
+};
+
+// The threads a case runs at once (client load, watchdog, echo upstream,
+// signal sender, and this one) take stacks and malloc arenas that glibc
+// keeps for the next threads: made once here, before any count, by six
+// threads that allocate at the same time (echo2_test::warm_thread_stacks
+// makes four).
+inline void warm_threads() {
+  static const bool done = [] {
+    auto work = [] {
+      std::vector<char> v(1 << 16, 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      (void)v;
+    };
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 6; ++i) ts.emplace_back(work);
+    for (auto& t : ts) t.join();
+    return true;
+  }();
+  (void)done;
+}
+
+struct options {
+  bool refuse = false;  // the upstream is a port where nothing listens
+  int sndbuf = 0;       // the client-side sockets' SO_SNDBUF (0: default)
+  // SIGINT to the loop's thread once this holds of the params (as another thread sees them)
+  std::function<bool(const proxy::params&)> interrupt_when;
+  std::function<void()> on_interrupt;  // after the interrupted run, before the second
+  int limit_s = 60;
+};
+
+// Proxies with `cfg` on Runner while `load(port, params)` runs in another
+// thread (params as the loop leaves them: read with iouloop_test::watch).
+// A run() that returns -EINTR, not from the watchdog, is the graceful stop:
+// `stopping` goes into the params, `on_interrupt()` runs, and the loop runs
+// again. The watchdog (SIGUSR1) ends a run that hangs: `limit_s` in all, or
+// 10 s after the load is done.
+template <class Runner>
+outcome serve(proxy_host::server_config cfg,
+              std::function<echo2_host::load_result(uint16_t, const proxy::params&)> load, const options& opt = {}) {
+  echo_host::ensure_loopback();
+  echo2_host::raise_fd_limit(rlim_t(cfg.table) + 2 * 400 + 64);  // the table, the clients and the upstream's sockets
+  outcome o;
+  warm_threads();
+  const census before = census::settled();
+  {
+    std::optional<proxy_host::echo_upstream> up;
+    std::optional<proxy_host::refusing_port> nowhere;
+    if (opt.refuse)
+      cfg.upstream_port = nowhere.emplace().port();
+    else
+      cfg.upstream_port = up.emplace().port();
+    echo_host::listener lis(0, opt.sndbuf, 4096);
+    iouloop::ring_options ro;
+    ro.sq_entries = 128;
+    ro.cq_entries = 4096;
+    typename Runner::template session<proxy::policy> s(ro);
+    proxy_host::server srv(s.ring(), s.params(), lis.fd(), cfg);
+    {
+      echo_host::watchdog dog{std::chrono::seconds(opt.limit_s)};
+      std::thread t([&, port = lis.port()] {
+        o.load = load(port, s.params());
+        dog.clients_done(std::chrono::seconds(10));
+      });
+      std::optional<echo2_test::sigint_when> interrupt;
+      if (opt.interrupt_when) interrupt.emplace([&] { return opt.interrupt_when(s.params()); });
+      o.ret = s.run();
+      o.runs = 1;
+      if (o.ret == -EINTR && !dog.fired()) {
+        const proxy::params& p = s.params();
+        o.held_at_interrupt = p.from_client + p.from_upstream - p.to_upstream - p.to_client - p.dropped;
+        s.params().stopping = 1;
+        if (opt.on_interrupt) opt.on_interrupt();
+        o.ret = s.run();
+        o.runs = 2;
+      }
+      dog.disarm();
+      o.watchdog_fired = dog.fired();
+      lis.close();
+      t.join();
+    }
+    o.end = s.params();
+    o.exit_text = iouloop::describe(s.exit(), o.ret);
+    if (up) {
+      o.upstream_connections = up->connections();
+      o.upstream_resets = up->resets();
+      o.upstream_echoed = up->echoed();
+    }
+  }
+  const census after = census::until_within(before);
+  CAPTURE(before, after);
+  REQUIRE(after.within(before));
+  return o;
+}
+
+// The loop stopped by itself with every slot closed, every buffer back in
+// the ring, nothing in flight, and every byte received sent or dropped.
+inline void require_clean(const outcome& o, const proxy_host::server_config& cfg) {
+  INFO("run() = " << o.ret << (o.watchdog_fired ? " (the watchdog interrupted it: the proxy did not finish)" : "")
+                  << ": " << o.exit_text);
+  INFO("load: " << o.load.done << " done, " << o.load.failed << " failed, " << o.load.refused << " refused"
+                << (o.load.timed_out ? " (timed out)" : "") << "; first failure: " << o.load.first_error);
+  const proxy::params& e = o.end;
+  INFO("accepted " << e.accepted << ", connected " << e.connected << ", refused " << e.refused << ", closed "
+                   << e.clients_closed << ", resets " << e.resets << ", shutdowns " << e.shutdowns << "; bytes from "
+                   << e.from_client << " / " << e.from_upstream << ", to " << e.to_upstream << " / " << e.to_client
+                   << ", dropped " << e.dropped);
+  REQUIRE(o.ret == 0);
+  REQUIRE(o.load.ok());
+  REQUIRE(e.in_flight == 0);
+  REQUIRE(e.open_slots == 0);
+  REQUIRE(e.accepted == e.clients_closed);
+  REQUIRE(e.in_ring == cfg.nbufs);
+  REQUIRE(e.from_client + e.from_upstream == e.to_upstream + e.to_client + e.dropped);
+  REQUIRE(e.ready_head == e.ready_tail);
+  REQUIRE(e.starved_head == e.starved_tail);
+  for (u32 i = 0; i < proxy::max_slots; ++i) REQUIRE(e.st[i] == 0);
+}
+
+// A load of `spec` against the proxy's port.
+inline std::function<echo2_host::load_result(uint16_t, const proxy::params&)> clients(echo2_host::load_spec spec) {
+  return [spec](uint16_t port, const proxy::params&) {
+    echo2_host::load_spec s = spec;
+    s.port = port;
+    return echo2_host::run_load(s);
+  };
+}
+
+}  // namespace proxy_test

@@ -23,5 +23,8 @@ expect "echo2 names a table too small for its selftest" 1 "needs as many slots" 
 expect "echo2 --threads 2: one loop per thread on one port, every byte checked" 0 "selftest: 300 clients over 2 loops" "$here/echo2/echo2" --threads 2 --selftest 300
 expect "echo2 names a thread count out of range" 1 "--threads 0 is outside 1 .. 64" "$here/echo2/echo2" --threads 0
 expect "echo2 names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$here/echo2/echo2" --slot-cap 300
+expect "proxy --selftest relays many clients through its own echo upstream" 0 "selftest: 200 clients, [0-9]+ bytes relayed both ways" "$here/proxy/proxy" --selftest 200 --buffers 16 --buffer-bytes 512
+expect "proxy names a table too small for its selftest" 1 "needs two slots each" "$here/proxy/proxy" --selftest 50 --table 10
+expect "proxy names a bad upstream" 1 "is not IPV4:PORT" "$here/proxy/proxy" --upstream localhost
 expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"
 exit $fail

@@ -170,7 +170,7 @@ host_pass asan --config=asan "$@"
 # check that the engine sleeps to the target, which chaos breaks on purpose.
 chaos_targets="//tests:semantics_userspace_test //tests:workloads_userspace_test
 //tests/bad_input:bad_input_userspace_test //examples/echo:echo_test //examples/timer:timer_test
-//tests/bufring:relay_test //tests/direct:direct_test //examples/echo2:echo2_test"
+//tests/bufring:relay_test //tests/direct:direct_test //examples/echo2:echo2_test //examples/proxy:proxy_test"
 for seed in ${IOULOOP_CHAOS_SEEDS:-1 2 3}; do
   before=$(grep -c ' FAIL ' "$lines" || true)
   targets=$chaos_targets host_pass "chaos $seed" --test_env=IOULOOP_CHAOS_SEED=$seed --test_arg='~[exact-wake]' "$@"

@@ -33,7 +33,8 @@ struct outcome {
   int ret = 0;   // the last run()
   int runs = 0;  // run() calls: 2 after an interrupt and a graceful stop
   bool watchdog_fired = false;
-  u64 held_at_interrupt = 0;  // bytes received and not yet sent when the first run returned -EINTR
+  u64 held_at_interrupt = 0;     // bytes received and not yet sent when the first run returned -EINTR
+  proxy::params at_interrupt{};  // the params then
   proxy::params end{};
   std::string exit_text;
   echo2_host::load_result load;
@@ -110,6 +111,7 @@ outcome serve(proxy_host::server_config cfg,
       if (o.ret == -EINTR && !dog.fired()) {
         const proxy::params& p = s.params();
         o.held_at_interrupt = p.from_client + p.from_upstream - p.to_upstream - p.to_client - p.dropped;
+        o.at_interrupt = p;
         s.params().stopping = 1;
         if (opt.on_interrupt) opt.on_interrupt();
         o.ret = s.run();

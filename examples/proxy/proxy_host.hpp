@@ -37,10 +37,10 @@ using iouloop::u32;
 using iouloop::u64;
 
 struct server_config {
-  u32 table = 512;      // fixed file table slots (two per client), 2 .. proxy::max_slots
-  u32 nbufs = 128;      // buffers in the shared ring, 1 .. proxy::entries
-  u32 buf_size = 4096;  // bytes per buffer, 1 .. 65536
-  u32 expect = 0;       // stop once this many clients came and went (0: until stopped)
+  u32 table = 512;                           // fixed file table slots (two per client), 2 .. proxy::max_slots
+  u32 nbufs = 128;                           // buffers in the shared ring, 1 .. proxy::entries
+  u32 buf_size = 4096;                       // bytes per buffer, 1 .. 65536
+  u32 expect = 0;                            // stop once this many clients came and went (0: until stopped)
   uint32_t upstream_addr = INADDR_LOOPBACK;  // host byte order
   uint16_t upstream_port = 0;
 };

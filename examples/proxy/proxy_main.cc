@@ -126,14 +126,14 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
-    std::printf("listening on 127.0.0.1:%u, upstream %s: %u slots, %u buffers of %u bytes; %s\n", lis.port(),
-                selftest ? ("127.0.0.1:" + std::to_string(cfg.upstream_port) + " (echo, our own)").c_str()
-                         : upstream.c_str(),
-                cfg.table, cfg.nbufs, cfg.buf_size,
-                clients ? ("serving until " + std::to_string(clients) +
-                           (clients == 1 ? " client has" : " clients have") + " come and gone")
-                              .c_str()
-                        : "serving until Ctrl-C");
+    std::printf(
+        "listening on 127.0.0.1:%u, upstream %s: %u slots, %u buffers of %u bytes; %s\n", lis.port(),
+        selftest ? ("127.0.0.1:" + std::to_string(cfg.upstream_port) + " (echo, our own)").c_str() : upstream.c_str(),
+        cfg.table, cfg.nbufs, cfg.buf_size,
+        clients ? ("serving until " + std::to_string(clients) + (clients == 1 ? " client has" : " clients have") +
+                   " come and gone")
+                      .c_str()
+                : "serving until Ctrl-C");
     std::fflush(stdout);
 
     echo2_host::load_result load;

@@ -90,26 +90,26 @@ struct params {
   // set by the host (proxy_host::server)
   buf_group group;
   u16 pad0;
-  s32 listener;            // a regular fd: the listening socket
-  ipv4_address upstream;   // where each client's upstream connects (its user address goes into the connect)
-  uaddr buffers;           // nbufs buffers of buf_size bytes (host memory)
-  u32 buf_size;            // 1 .. 65536
-  u32 nbufs;               // 1 .. entries
-  u32 expect;              // stop once this many clients came and went (closed, or turned away: table full)
-  u32 stopping;            // the host sets it to stop gracefully; the step sets it once `expect` are served
+  s32 listener;           // a regular fd: the listening socket
+  ipv4_address upstream;  // where each client's upstream connects (its user address goes into the connect)
+  uaddr buffers;          // nbufs buffers of buf_size bytes (host memory)
+  u32 buf_size;           // 1 .. 65536
+  u32 nbufs;              // 1 .. entries
+  u32 expect;             // stop once this many clients came and went (closed, or turned away: table full)
+  u32 stopping;           // the host sets it to stop gracefully; the step sets it once `expect` are served
   // counters
-  u32 accepted;            // clients
-  u32 connected;           // upstreams connected
-  u32 refused;             // clients closed because their upstream's connect failed (or its socket)
-  u32 clients_closed;      // clients closed (each with its upstream, when it had one)
-  u32 client_eofs;         // clients that half-closed (recv 0 on the client side)
-  u32 upstream_eofs;       // upstreams that half-closed (recv 0 on the upstream side)
-  u32 shutdowns;           // shutdown(SHUT_WR) sent and done (a direction finished)
-  u32 resets;              // pairs closed after a recv or send error
-  u32 enobufs;             // multishot recvs the dry ring ended
-  u32 rearms;              // starved slots armed again
-  u32 table_full;          // accepts that ended -ENFILE, armed again after a close
-  u32 short_sends;         // sends that moved part of a buffer
+  u32 accepted;                    // clients
+  u32 connected;                   // upstreams connected
+  u32 refused;                     // clients closed because their upstream's connect failed (or its socket)
+  u32 clients_closed;              // clients closed (each with its upstream, when it had one)
+  u32 client_eofs;                 // clients that half-closed (recv 0 on the client side)
+  u32 upstream_eofs;               // upstreams that half-closed (recv 0 on the upstream side)
+  u32 shutdowns;                   // shutdown(SHUT_WR) sent and done (a direction finished)
+  u32 resets;                      // pairs closed after a recv or send error
+  u32 enobufs;                     // multishot recvs the dry ring ended
+  u32 rearms;                      // starved slots armed again
+  u32 table_full;                  // accepts that ended -ENFILE, armed again after a close
+  u32 short_sends;                 // sends that moved part of a buffer
   u64 from_client, from_upstream;  // bytes received
   u64 to_upstream, to_client;      // bytes sent
   u64 dropped;                     // bytes received on a pair that broke, given back unsent

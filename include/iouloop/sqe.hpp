@@ -233,11 +233,11 @@ IOULOOP_INLINE sqe_ref prep_accept_multishot_direct(abi::sqe& s, s32 fd, u32 fla
   s.ioprio = abi::accept_multishot;
   return r;
 }
-// socket(domain, type, protocol) into the file table (IORING_OP_SOCKET,
-// Linux 5.19+): sqe.fd is the domain, sqe.off the type, sqe.len the
-// protocol. `file_index` is abi::file_index_alloc (the kernel picks a free
-// slot and res names it: cqe_view::accepted_direct()) or a slot + 1 (res 0).
-// type may carry sock::nonblock; sock::cloexec is -EINVAL with a slot.
+// socket(domain, type, protocol) into the file table (IORING_OP_SOCKET):
+// sqe.fd is the domain (af::inet), sqe.off the type (sock::stream, may carry
+// sock::nonblock), sqe.len the protocol. `file_index` is
+// abi::file_index_alloc (the kernel picks a free slot and res names it:
+// cqe_view::accepted_direct(); -ENFILE when none is free) or a slot + 1.
 IOULOOP_INLINE sqe_ref prep_socket_direct(abi::sqe& s, s32 domain, u32 type, u32 protocol, u32 file_index, udata ud) {
   sqe_ref r = detail::prep(s, abi::op::socket, domain, 0, protocol, type, ud);
   s.file_index = file_index;

@@ -160,17 +160,14 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
     }
     if (crew.ended()) break;
     if (stopping) continue;
-    if ((selftest && load_done) ||
+    bool a_loop_ended = false;  // by itself: it failed, so stop them all
+    for (unsigned i = 0; i < crew.size(); ++i) a_loop_ended |= crew[i].phase.load() == echo2_host::loop_crew::done;
+    if (a_loop_ended || (selftest && load_done) ||
         (!selftest && clients &&
          crew.total(&echo2::params::closed) + crew.total(&echo2::params::table_full) >= clients)) {
       stopping = true;
       crew.stop(SIGUSR1, std::chrono::seconds(30));
     }
-    for (unsigned i = 0; i < crew.size(); ++i)
-      if (crew[i].phase.load() == echo2_host::loop_crew::done && !stopping) {  // a loop failed: stop them all
-        stopping = true;
-        crew.stop(SIGUSR1, std::chrono::seconds(30));
-      }
   }
   if (cut) crew.stop(SIGUSR1, std::chrono::seconds(30), true);
   crew.join();

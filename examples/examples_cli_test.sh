@@ -22,6 +22,8 @@ expect "echo2 --selftest serves many clients from one buffer ring" 0 "selftest: 
 expect "echo2 names a table too small for its selftest" 1 "needs as many slots" "$here/echo2/echo2" --selftest 50 --table 10
 expect "echo2 --threads 2: one loop per thread on one port, every byte checked" 0 "selftest: 300 clients over 2 loops" "$here/echo2/echo2" --threads 2 --selftest 300
 expect "echo2 names a thread count out of range" 1 "--threads 0 is outside 1 .. 64" "$here/echo2/echo2" --threads 0
+expect "echo2 names an --address that is not IPv4" 1 "--address wants an IPv4 address such as 127.0.0.1 or 0.0.0.0, not 'localhost'" "$here/echo2/echo2" --address localhost
+expect "echo2 names an --address this machine does not have" 1 "203.0.113.254 is no address of this machine" "$here/echo2/echo2" --address 203.0.113.254
 expect "echo2 names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$here/echo2/echo2" --slot-cap 300
 expect "proxy --selftest relays many clients through its own echo upstream" 0 "selftest: 200 clients, [0-9]+ bytes relayed both ways" "$here/proxy/proxy" --selftest 200 --buffers 16 --buffer-bytes 512
 expect "proxy names a table too small for its selftest" 1 "needs two slots each" "$here/proxy/proxy" --selftest 50 --table 10

@@ -2,11 +2,13 @@
 // verifies every byte that comes back. For bench/icount.sh's net-* workloads
 // and for trying a server by hand.
 //
-//   loadgen --port P [--connections N] [--bytes S] [--depth D]
+//   loadgen --port P [--address A] [--connections N] [--bytes S] [--depth D]
 //           [--requests R | --seconds T] [--warmup W] [--seed X]
 //           [--region ID --label L] [-- SERVER ARGS...]
 //
-//   --connections N  connections to 127.0.0.1:P (1)
+//   --address A      the server's IPv4 address (127.0.0.1; bench/percore.sh
+//                    --load host gives the VM's, on a tap device)
+//   --connections N  connections to A:P (1)
 //   --bytes S        bytes per request, 1 .. 65536 (512)
 //   --depth D        requests in flight per connection (1: ping-pong)
 //   --requests R     requests per connection (1000), or
@@ -40,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -67,6 +70,8 @@ constexpr size_t max_chunk = 65536;
 
 struct options {
   uint16_t port = 0;
+  std::string address = "127.0.0.1";
+  in_addr_t address_n = htonl(INADDR_LOOPBACK);
   unsigned connections = 1;
   unsigned bytes = 512;
   unsigned depth = 1;
@@ -125,7 +130,7 @@ class load {
   void connect_all(double limit_s, Gone gone) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = o_.address_n;
     a.sin_port = htons(o_.port);
     const double deadline = now_s() + limit_s;
     for (unsigned i = 0; i < cs_.size(); ++i) {
@@ -136,7 +141,8 @@ class load {
         if (!c.fd) throw error(errno, "socket() failed");
         if (::connect(c.fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) break;
         const int e = errno;
-        const std::string where = "connection " + std::to_string(i) + " to 127.0.0.1:" + std::to_string(o_.port);
+        const std::string where =
+            "connection " + std::to_string(i) + " to " + o_.address + ":" + std::to_string(o_.port);
         if (e != ECONNREFUSED || now_s() > deadline) throw error(e, where + " failed");
         if (const std::string why = gone(); !why.empty()) throw error(e, where + " failed: " + why);
         ::usleep(20000);
@@ -278,10 +284,11 @@ class load {
 };
 
 int usage(const char* me) {
-  std::fprintf(stderr,
-               "usage: %s --port P [--connections N] [--bytes S] [--depth D] [--requests R | --seconds T]\n"
-               "          [--warmup W] [--seed X] [--region ID --label L] [-- SERVER ARGS...]\n",
-               me);
+  std::fprintf(
+      stderr,
+      "usage: %s --port P [--address A] [--connections N] [--bytes S] [--depth D] [--requests R | --seconds T]\n"
+      "          [--warmup W] [--seed X] [--region ID --label L] [-- SERVER ARGS...]\n",
+      me);
   return 2;
 }
 
@@ -325,6 +332,12 @@ int main(int argc, char** argv) {
         break;
       } else if (a == "--port") {
         o.port = uint16_t(num("--port"));
+      } else if (a == "--address") {
+        o.address = example::value_of(argc, argv, i, "--address");
+        in_addr parsed{};
+        if (::inet_pton(AF_INET, o.address.c_str(), &parsed) != 1)
+          throw error(EINVAL, "--address wants an IPv4 address such as 127.0.0.1, not '" + o.address + "'");
+        o.address_n = parsed.s_addr;
       } else if (a == "--connections") {
         o.connections = unsigned(num("--connections"));
       } else if (a == "--bytes") {

@@ -35,6 +35,8 @@ pair "loadgen on liburing_echo: 16 connections, depth 4" "800 requests, 409600 b
   "$load" --port @PORT@ --connections 16 --depth 4 --requests 50 -- "${top}bench/net/liburing_echo" --port @PORT@ --clients 16
 pair "loadgen on echo2 (userspace engine): 64 connections, 3000-byte requests" "1280 requests, 3840000 bytes each way, 0 failures" \
   "$load" --port @PORT@ --connections 64 --bytes 3000 --requests 20 -- "${top}examples/echo2/echo2" --engine userspace --port @PORT@ --clients 64
+pair "loadgen on echo2 --threads 2 --address 0.0.0.0 (as bench/percore.sh --load host serves it in the VM)" "640 requests, 327680 bytes each way, 0 failures" \
+  "$load" --port @PORT@ --connections 32 --requests 20 -- "${top}examples/echo2/echo2" --engine userspace --threads 2 --address 0.0.0.0 --port @PORT@ --clients 32
 expect "loadgen names a request size out of range" 1 "--bytes: 1 .. 65536" "$load" --port 1 --bytes 0
 p=$(port)
 expect "loadgen names a server that exits with an error" 1 "epoll_echo exited 1" \

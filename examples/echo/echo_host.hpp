@@ -1,7 +1,8 @@
 // Host side of the echo example, shared by echo_main.cc and the tests: the
 // loopback interface, the listening socket, the slot buffers, clients that
 // check every echoed byte, and a watchdog that interrupts a run that hangs.
-// Everything stays on 127.0.0.1.
+// Everything stays on 127.0.0.1, unless a listener is given another address
+// (echo2 --address, for a load from outside the machine: bench/percore.sh).
 #pragma once
 
 #include <arpa/inet.h>
@@ -72,7 +73,10 @@ class listener {
  public:
   // `reuseport`: SO_REUSEPORT, so that one listener per loop thread can bind
   // the same port and the kernel spreads the connections over them.
-  explicit listener(uint16_t port = 0, int sndbuf = 0, int backlog = 1024, bool reuseport = false) {
+  // `address`: the IPv4 address to bind, in network byte order (0.0.0.0:
+  // every interface).
+  explicit listener(uint16_t port = 0, int sndbuf = 0, int backlog = 1024, bool reuseport = false,
+                    in_addr_t address = htonl(INADDR_LOOPBACK)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw error(errno, "socket(AF_INET, SOCK_STREAM) failed");
     int one = 1;
@@ -85,15 +89,20 @@ class listener {
     if (sndbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = address;
     a.sin_port = htons(port);
-    const std::string where = "127.0.0.1:" + std::to_string(port);
+    char text[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+    const std::string where = std::string(text) + ":" + std::to_string(port);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       int e = errno;
       close();
       if (e == EADDRINUSE) throw error(e, where + " is in use: pick another --port, or 0 for any free one");
       if (e == EACCES) throw error(e, "binding " + where + " is not allowed: use a port above 1023, or 0");
-      if (e == EADDRNOTAVAIL) throw error(e, "127.0.0.1 is not configured: is the loopback interface lo up?");
+      if (e == EADDRNOTAVAIL && address == htonl(INADDR_LOOPBACK))
+        throw error(e, "127.0.0.1 is not configured: is the loopback interface lo up?");
+      if (e == EADDRNOTAVAIL)
+        throw error(e, std::string(text) + " is no address of this machine: give one of its own, or 0.0.0.0");
       throw error(e, "cannot bind " + where);
     }
     if (::listen(fd_, backlog) != 0) {

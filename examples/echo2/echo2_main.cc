@@ -1,4 +1,5 @@
-// iouloop echo2: a TCP echo server on 127.0.0.1 whose connections live in
+// iouloop echo2: a TCP echo server (on 127.0.0.1 unless --address says
+// otherwise) whose connections live in
 // the ring's fixed file table and share one provided buffer ring, on the
 // best engine the kernel has (or the one asked for).
 //
@@ -11,6 +12,9 @@
 //         T loops, one per thread, each with its own ring, fixed file table,
 //         buffer ring and listener on the one port (SO_REUSEPORT: the kernel
 //         spreads the connections); the same engine in each
+//   echo2 [...] --address A
+//         listens on the IPv4 address A (default 127.0.0.1; 0.0.0.0: every
+//         interface, as bench/percore.sh does in the VM for a load from the host)
 //
 // Ctrl-C (or SIGTERM) stops gracefully: the run returns -EINTR, `stopping`
 // goes into the params and the loop runs again, accepting nothing more,
@@ -18,6 +22,7 @@
 // second Ctrl-C during that ends it at once. With --threads, the main thread
 // takes the signal (sigwait) and sends SIGUSR1 to each loop's thread: a loop
 // ends its run only for its own thread's signals.
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -45,8 +50,8 @@ int usage(const char* argv0) {
   std::fprintf(
       stderr,
       "usage: %s [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N] [--buffers N]\n"
-      "          [--buffer-bytes B] [--slot-cap K] [--selftest N] [--threads T]\n"
-      "  serves on 127.0.0.1:P (default 0: any free port) until N clients have come and gone\n"
+      "          [--buffer-bytes B] [--slot-cap K] [--selftest N] [--threads T] [--address A]\n"
+      "  serves on A:P (default 127.0.0.1, and port 0: any free one) until N clients have come and gone\n"
       "  (default 0: until Ctrl-C, which stops gracefully); table: fixed file table slots, 1 .. %u\n"
       "  (default 1024); buffers: the shared buffer ring, 1 .. %u (default 128) of B bytes\n"
       "  (1 .. 65536, default 4096); slot-cap: buffers one connection may hold before its recv pauses\n"
@@ -95,8 +100,9 @@ bool selftest_passed(const echo2_host::load_result& load, unsigned long selftest
 }
 
 // --threads T: one loop per thread. Returns main's exit code.
-int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned threads, unsigned long clients,
-                  unsigned long selftest, const echo2_host::server_config& cfg) {
+int serve_threads(const iouloop::engine_choice& choice, in_addr_t address, const std::string& address_text,
+                  uint16_t port, unsigned threads, unsigned long clients, unsigned long selftest,
+                  const echo2_host::server_config& cfg) {
   // SIGINT and SIGTERM are the main thread's (sigwait), blocked in every
   // thread (the loops inherit the mask); SIGUSR1, with an empty handler and
   // no SA_RESTART, is how the main thread stops a loop.
@@ -111,10 +117,10 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
 
   std::vector<std::unique_ptr<echo_host::listener>> lis;
   for (unsigned i = 0; i < threads; ++i)
-    lis.push_back(std::make_unique<echo_host::listener>(i ? lis[0]->port() : port, 0, 4096, true));
+    lis.push_back(std::make_unique<echo_host::listener>(i ? lis[0]->port() : port, 0, 4096, true, address));
   const uint16_t bound = lis[0]->port();
-  std::printf("listening on 127.0.0.1:%u with %u loops, one per thread: %u slots, %u buffers of %u bytes each; %s\n",
-              bound, threads, cfg.table, cfg.nbufs, cfg.buf_size,
+  std::printf("listening on %s:%u with %u loops, one per thread: %u slots, %u buffers of %u bytes each; %s\n",
+              address_text.c_str(), bound, threads, cfg.table, cfg.nbufs, cfg.buf_size,
               clients ? ("serving until " + std::to_string(clients) + " clients have come and gone").c_str()
                       : "serving until Ctrl-C");
   std::fflush(stdout);
@@ -209,7 +215,8 @@ int serve_threads(const iouloop::engine_choice& choice, uint16_t port, unsigned 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string engine = "auto";
+  std::string engine = "auto", address_text = "127.0.0.1";
+  in_addr_t address = htonl(INADDR_LOOPBACK);
   unsigned long port = 0, clients = 0, selftest = 0, threads = 1;
   echo2_host::server_config cfg;
   try {
@@ -232,7 +239,14 @@ int main(int argc, char** argv) {
         selftest = example::number("--selftest", value("--selftest"));
       else if (a == "--threads")
         threads = example::number("--threads", value("--threads"));
-      else if (a == "--slot-cap")
+      else if (a == "--address") {
+        address_text = value("--address");
+        in_addr parsed{};
+        if (::inet_pton(AF_INET, address_text.c_str(), &parsed) != 1)
+          throw iouloop::error(
+              EINVAL, "--address wants an IPv4 address such as 127.0.0.1 or 0.0.0.0, not '" + address_text + "'");
+        address = parsed.s_addr;
+      } else if (a == "--slot-cap")
         cfg.slot_cap = u32_of("--slot-cap");
       else if (a == "--table")
         cfg.table = u32_of("--table");
@@ -248,6 +262,8 @@ int main(int argc, char** argv) {
     if (port > 65535) throw iouloop::error(EINVAL, "--port " + std::to_string(port) + " is outside 0 .. 65535");
     if (const std::string bad = echo2_host::config_problem(cfg); !bad.empty()) throw iouloop::error(EINVAL, bad);
     if (selftest > 60000) throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) + ": at most 60000");
+    if (selftest && address != htonl(INADDR_LOOPBACK))
+      throw iouloop::error(EINVAL, "--selftest's clients connect to 127.0.0.1: drop --address");
     if (selftest && clients && clients != selftest)
       throw iouloop::error(EINVAL, "--selftest N serves exactly its N clients: drop --clients");
     if (selftest > cfg.table)
@@ -266,8 +282,9 @@ int main(int argc, char** argv) {
     echo_host::ensure_loopback();
     echo2_host::raise_fd_limit(rlim_t(cfg.table) * threads + selftest + 64);
     if (threads > 1)
-      return serve_threads(choice, static_cast<uint16_t>(port), unsigned(threads), clients, selftest, cfg);
-    echo_host::listener lis(static_cast<uint16_t>(port), 0, 4096);
+      return serve_threads(choice, address, address_text, static_cast<uint16_t>(port), unsigned(threads), clients,
+                           selftest, cfg);
+    echo_host::listener lis(static_cast<uint16_t>(port), 0, 4096, false, address);
     iouloop::ring_options ro;
     ro.sq_entries = 128;
     ro.cq_entries = 4096;
@@ -281,8 +298,8 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
-    std::printf("listening on 127.0.0.1:%u: %u slots, %u buffers of %u bytes; %s\n", lis.port(), cfg.table, cfg.nbufs,
-                cfg.buf_size,
+    std::printf("listening on %s:%u: %u slots, %u buffers of %u bytes; %s\n", address_text.c_str(), lis.port(),
+                cfg.table, cfg.nbufs, cfg.buf_size,
                 clients ? ("serving until " + std::to_string(clients) +
                            (clients == 1 ? " client has" : " clients have") + " come and gone")
                               .c_str()

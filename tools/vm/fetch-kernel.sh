@@ -16,6 +16,13 @@
 #                                  any of the suites ships; `current` is left
 #                                  alone. Prints "KVER SUITE VERSION PATH".
 #   fetch-kernel.sh --resolve 7.N  only resolve: prints "KVER SUITE VERSION".
+#   fetch-kernel.sh --net-modules  the network card's driver for the current
+#                                  kernel (failover.ko, net_failover.ko,
+#                                  virtio_net.ko, decompressed, from
+#                                  linux-modules-<kver>) into <kver>/net/;
+#                                  prints that directory. Only for run.sh
+#                                  --hostfwd (bench/percore.sh --load host):
+#                                  the tests do not need it.
 #
 # Suites searched by --series/--resolve: IOULOOP_KERNEL_SUITES (default "sid
 # trixie-backports experimental"); each has its own apt directory, sid
@@ -168,8 +175,35 @@ case "${1:-}" in
     }
     echo "$kver $suite $version $kdir/$kver/vmlinuz"
     exit 0 ;;
+  --net-modules)
+    kver=$(readlink "$kdir/current" 2>/dev/null || true)
+    [ -n "$kver" ] && [ -f "$kdir/$kver/vmlinuz" ] || { log "no current kernel in $kdir: run fetch-kernel.sh first"; exit 1; }
+    dest=$kdir/$kver/net
+    if [ ! -f "$dest/virtio_net.ko" ]; then
+      read -r suite _ <"$kdir/$kver/source"
+      log "downloading linux-modules-$kver ($suite) for the network card's driver"
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      (cd "$tmp" && apt "$suite" download "linux-modules-$kver" >&2) ||
+        { log "cannot download linux-modules-$kver from $suite (has the suite moved on to a newer kernel? run fetch-kernel.sh)"; exit 1; }
+      mkdir -p "$tmp/x" "$tmp/net"
+      dpkg-deb -x "$tmp"/linux-modules-*.deb "$tmp/x"
+      for m in failover net_failover virtio_net; do
+        f=$(find "$tmp/x" -name "$m.ko*" -type f | head -n1)
+        case "$f" in
+          *.ko.xz) xz -dc "$f" ;;
+          *.ko.zst) zstd -dcq "$f" ;;
+          *.ko.gz) gzip -dc "$f" ;;
+          *.ko) cat "$f" ;;
+          *) log "linux-modules-$kver has no $m.ko"; exit 1 ;;
+        esac >"$tmp/net/$m.ko"
+      done
+      rm -rf "$dest" && mv "$tmp/net" "$dest"
+    fi
+    echo "$dest"
+    exit 0 ;;
   "") ;;
-  *) log "usage: fetch-kernel.sh [--series 7.N | --resolve 7.N]"; exit 2 ;;
+  *) log "usage: fetch-kernel.sh [--series 7.N | --resolve 7.N | --net-modules]"; exit 2 ;;
 esac
 
 # The VM suite's kernel: sid's meta package (IOULOOP_APT_SUITE picks another suite).

@@ -6,6 +6,7 @@
 #   run.sh [--timeout SECS] [--program-timeout [NAME=]SECS]... [--boot-timeout SECS]
 #          [--args "ARGS"] [--env NAME=VALUE]... [--log FILE]
 #          [--file FILE]... [--module KO]... [--plugin SO[,ARG=V...]] [--qemu-arg ARG]... [--kernel-args "ARGS"]
+#          [--mttcg] [--tap] [--console FILE]
 #          PROGRAM...
 #
 # Each PROGRAM must be statically linked; it runs as /bin/<name> ARGS with
@@ -48,6 +49,24 @@
 # instead of one, for throughput with more than one guest thread
 # (bench/percore.sh); see the note at boot() for why it is not the default.
 #
+# --tap gives the guest a network card (virtio-net) on a tap device of this
+# machine, made for the run and deleted after it: this side 10.0.3.1/24, the
+# guest 10.0.3.2/24, so that a load from the host reaches a server in the
+# guest (bench/percore.sh --load host). It needs root (CAP_NET_ADMIN) and
+# /dev/net/tun, and 10.0.3.0/24 free; one such VM at a time. (QEMU's
+# user-mode network needs neither, but its one thread, which runs the TCP
+# stack of every connection, carried less than one guest vCPU does: measured
+# with percore's load, docs/echo2.md.) The card's driver is a module in
+# Debian's kernel: pass failover.ko, net_failover.ko and virtio_net.ko with
+# --module, in that order (tools/vm/fetch-kernel.sh --net-modules fetches
+# them and prints their directory). /init brings eth0 up after the modules
+# and prints "vm: net eth0 10.0.3.2 rc=N"; a card that does not come up fails
+# the run. Without --tap the guest has no card.
+#
+# --console FILE writes the serial console to FILE as the guest prints it
+# (each boot starts it again), for a caller that waits for a line from the
+# guest while the VM runs.
+#
 # Exit status: 0 when every program ran and exited 0; 1 when one failed or
 # did not finish; 77 when the VM cannot run here (the reason is printed as
 # "SKIPPED: ...").
@@ -67,6 +86,8 @@ kernel_args=""
 files=()
 modules=()
 accel=tcg,thread=single
+tap=""
+console=""
 is_secs() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -85,6 +106,8 @@ while [ $# -gt 0 ]; do
     --module) modules+=("$2"); shift 2 ;;
     --kernel-args) kernel_args=$2; shift 2 ;;
     --mttcg) accel=tcg,thread=multi; shift ;;
+    --tap) tap=iouvm$$; shift ;;
+    --console) console=$2; shift 2 ;;
     --env)
       [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || { echo "run.sh: --env wants NAME=VALUE (plain characters)" >&2; exit 2; }
       envs="$envs export $2;"; shift 2 ;;
@@ -108,7 +131,17 @@ case "${file_is_static:-dynamic}" in *"not a dynamic"*|*"statically linked"*) ;;
 
 qpid=""
 work=$(mktemp -d /tmp/iouloop-vm.XXXXXX)
-trap '[ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"' EXIT
+tap_made=""
+trap '[ -n "$qpid" ] && kill "$qpid" 2>/dev/null; [ -n "$tap_made" ] && ip link del "$tap_made" 2>/dev/null; rm -rf "$work"' EXIT
+if [ -n "$tap" ]; then
+  [ -c /dev/net/tun ] || { echo "run.sh: --tap needs /dev/net/tun" >&2; exit 2; }
+  if ip -4 -o addr show | grep -q ' 10\.0\.3\.'; then
+    echo "run.sh: --tap: 10.0.3.0/24 is in use here already (another VM with --tap? $(ip -4 -o addr show | grep ' 10\.0\.3\.' | awk '{print $2}' | head -n1))" >&2; exit 2
+  fi
+  ip tuntap add dev "$tap" mode tap || { echo "run.sh: --tap: cannot make a tap device (it needs root: CAP_NET_ADMIN)" >&2; exit 2; }
+  tap_made=$tap
+  ip addr add 10.0.3.1/24 dev "$tap" && ip link set "$tap" up || { echo "run.sh: --tap: cannot configure $tap" >&2; exit 2; }
+fi
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run}
 cp "$busybox" "$root/bin/busybox"
@@ -159,6 +192,10 @@ for m in $insmods; do
   insmod /lib/modules-iouloop/\$m
   echo "@@iouloop-vm insmod \$m rc=\$?"
 done
+if [ -n "$tap" ]; then
+  ip link set lo up && ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0
+  echo "@@iouloop-vm net eth0 10.0.3.2 rc=\$?"
+fi
 cd /tmp
 for tl in $limits; do
   t=\${tl%%=*} lim=\${tl#*=}
@@ -178,7 +215,9 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 
-console=$work/console.log
+console=${console:-$work/console.log}
+nic=(-nic none)
+[ -n "$tap" ] && nic=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device virtio-net-pci,netdev=n0)
 # boot: one QEMU run; sets qrc and why_stopped ("" when QEMU exited by itself).
 boot() {
   : >"$console"
@@ -189,7 +228,7 @@ boot() {
   "$qemu" ${plugin:+-plugin "$(readlink -f "${plugin%%,*}")${plugin#"${plugin%%,*}"}"} ${qemu_args[@]+"${qemu_args[@]}"} \
     -accel "$accel" -nographic -no-reboot -m 1G -smp 2 -cpu max \
     -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 quiet${kernel_args:+ $kernel_args}" -serial "file:$console" -monitor none -display none -nic none \
+    -append "console=ttyS0 panic=-1 quiet${kernel_args:+ $kernel_args}" -serial "file:$console" -monitor none -display none "${nic[@]}" \
     </dev/null >"$work/qemu.out" 2>&1 &
   qpid=$!
   local t0=$SECONDS booted=0
@@ -206,15 +245,15 @@ boot() {
   set +e; wait "$qpid"; qrc=$?; set -e
   qpid=""
   # The firmware's screen-control escapes share a line with the first marker.
-  tr -d '\r' <"$console" | sed 's/^.*@@iouloop-vm/@@iouloop-vm/' >"$console.txt"
+  tr -d '\r' <"$console" | sed 's/^.*@@iouloop-vm/@@iouloop-vm/' >"$work/console.txt"
 }
 # boot_failure: one line saying why a boot did not reach /init.
 boot_failure() {
   local l rip strip='s/^ *\[[ 0-9.]*\] //'
-  l=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops|int3: |general protection|invalid opcode|RIP: ' "$console.txt" | sed "$strip" || true)
-  rip=$(grep -a -m1 -E '^ *(\[[ 0-9.]*\] )?RIP: ' "$console.txt" | sed "$strip" || true)
+  l=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops|int3: |general protection|invalid opcode|RIP: ' "$work/console.txt" | sed "$strip" || true)
+  rip=$(grep -a -m1 -E '^ *(\[[ 0-9.]*\] )?RIP: ' "$work/console.txt" | sed "$strip" || true)
   [ -n "$rip" ] && [ "$rip" != "$l" ] && l="$l; $rip"
-  [ -n "$l" ] || l=$(grep -a -v '^[[:space:]]*$' "$console.txt" | tail -n1 | sed "$strip")
+  [ -n "$l" ] || l=$(grep -a -v '^[[:space:]]*$' "$work/console.txt" | tail -n1 | sed "$strip")
   [ -n "$l" ] || l=$(grep -a -v '^[[:space:]]*$' "$work/qemu.out" | tail -n1)
   echo "${why_stopped:-qemu exit $qrc}${l:+: $l}"
 }
@@ -223,15 +262,15 @@ boot_failure() {
 attempt=1
 while :; do
   boot
-  [ -n "$log" ] && { [ "$attempt" = 1 ] || echo "@@iouloop-vm-run attempt $attempt"; cat "$console.txt"; } >>"$log"
-  grep -q '^@@iouloop-vm kernel' "$console.txt" && break
+  [ -n "$log" ] && { [ "$attempt" = 1 ] || echo "@@iouloop-vm-run attempt $attempt"; cat "$work/console.txt"; } >>"$log"
+  grep -q '^@@iouloop-vm kernel' "$work/console.txt" && break
   if [ "$attempt" -ge "$attempts" ]; then
     echo "run.sh: the VM did not reach /init in $attempts attempts (last: $(boot_failure)); console and qemu output follow:" >&2
-    tail -n 40 "$console.txt" "$work/qemu.out" >&2
+    tail -n 40 "$work/console.txt" "$work/qemu.out" >&2
     exit 1
   fi
   echo "run.sh: the VM died before any test started (attempt $attempt of $attempts): $(boot_failure); booting again" >&2
-  grep -a -E -A30 'Kernel panic|BUG:|Oops|int3: ' "$console.txt" | head -n 40 | sed 's/^/run.sh:   | /' >&2 || true
+  grep -a -E -A30 'Kernel panic|BUG:|Oops|int3: ' "$work/console.txt" | head -n 40 | sed 's/^/run.sh:   | /' >&2 || true
   attempt=$((attempt + 1))
 done
 
@@ -241,6 +280,7 @@ noise='^(Terminated|Killed|=+|-+|test cases: .*|assertions: .*|All tests passed.
 # Print the programs' output without the markers; collect their exit codes.
 awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
      /^@@iouloop-vm insmod/ { print "vm: insmod " $3 " " $4; next }
+     /^@@iouloop-vm net/    { print "vm: net " $3 " " $4 " " $5; next }
      /^@@iouloop-vm begin/ { cur=$3; lim=substr($4, 7); last=""; next }
      /^@@iouloop-vm end/   {
        if ($4 == "rc=timeout")
@@ -249,28 +289,31 @@ awk '/^@@iouloop-vm kernel/ { print "vm: kernel " $3; next }
          print "vm: " $3 " exited " substr($4, 4)
        cur=""; next }
      /^@@iouloop-vm done/  { next }
-     cur != "" { print; if (NF && $0 !~ noise) last=$0 }' noise="$noise" "$console.txt"
+     cur != "" { print; if (NF && $0 !~ noise) last=$0 }' noise="$noise" "$work/console.txt"
 # What stopped the VM, for a program that did not finish.
 if [ -n "$why_stopped" ]; then stopped=$why_stopped
 else
   stopped="the VM stopped (qemu exit $qrc)"
-  panic=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops' "$console.txt" | sed 's/^ *\[[ 0-9.]*\] //' || true)
+  panic=$(grep -a -m1 -E 'Kernel panic|BUG:|Oops' "$work/console.txt" | sed 's/^ *\[[ 0-9.]*\] //' || true)
   [ -n "$panic" ] && stopped="$stopped: $panic"
 fi
 status=0
+if [ -n "$tap" ] && ! grep -q "^@@iouloop-vm net eth0 10.0.3.2 rc=0$" "$work/console.txt"; then
+  echo "vm: the network card did not come up (--tap: pass failover.ko, net_failover.ko, virtio_net.ko with --module)"; status=1
+fi
 for m in $insmods; do
-  grep -q "^@@iouloop-vm insmod $m rc=0$" "$console.txt" || { echo "vm: module $m did not load"; status=1; }
+  grep -q "^@@iouloop-vm insmod $m rc=0$" "$work/console.txt" || { echo "vm: module $m did not load"; status=1; }
 done
 for n in $names; do
-  rc=$(sed -n "s/^@@iouloop-vm end $n rc=\([0-9a-z]*\)$/\1/p" "$console.txt" | head -n1)
+  rc=$(sed -n "s/^@@iouloop-vm end $n rc=\([0-9a-z]*\)$/\1/p" "$work/console.txt" | head -n1)
   if [ "$rc" = timeout ]; then
     status=1   # reported above
   elif [ -n "$rc" ]; then
     [ "$rc" = 0 ] || status=1
-  elif grep -q "^@@iouloop-vm begin $n\( \|$\)" "$console.txt"; then
+  elif grep -q "^@@iouloop-vm begin $n\( \|$\)" "$work/console.txt"; then
     last=$(awk -v n="$n" '/^@@iouloop-vm begin/ { cur=($3 == n); next }
                           /^@@iouloop-vm/ { cur=0; next }
-                          cur && NF && $0 !~ noise { l=$0 } END { print l }' noise="$noise" "$console.txt")
+                          cur && NF && $0 !~ noise { l=$0 } END { print l }' noise="$noise" "$work/console.txt")
     echo "vm: $n did not finish: $stopped while it was running${last:+; its last line: $last}"; status=1
   else
     echo "vm: $n did not run: $stopped before it started"; status=1

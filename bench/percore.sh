@@ -4,14 +4,14 @@
 # 1 and 2 loops in turn, R rounds, on the BPF and the userspace engine.
 #
 #   bench/percore.sh [--load host|guest] [--rounds R] [--no-vm] [--no-host]
-#                    [--connections N] [--bytes B] [--seconds S]   (--load host)
+#                    [--connections N] [--bytes B] [--depth D] [--seconds S]  (--load host)
 #                    [--clients C]                                 (--load guest)
 #
 # --load host (the default): echo2 serves in the VM (the 7.2 test kernel, 2
 #   vCPUs on two host threads: run.sh --mttcg) on a virtio-net card on a tap
 #   device (run.sh --tap: needs root), and bench/net/loadgen runs on this
-#   host: N connections (64), B-byte requests (16384), ping-pong, S seconds
-#   (10) per figure, every byte checked. The load costs the VM nothing, so
+#   host: N connections (64), B-byte requests (16384), D in flight on each
+#   (1: ping-pong), S seconds (10) per figure, every byte checked. The load costs the VM nothing, so
 #   the guest's two vCPUs are the server's. Also printed for each figure: how
 #   busy the guest's CPUs were (from its /proc/stat) and the host CPU time of
 #   each vCPU thread. Without root or /dev/net/tun it says SKIPPED and exits
@@ -25,13 +25,14 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-load=host rounds=3 vm=1 host=1 clients=400 conns=64 bytes=16384 seconds=10
+load=host rounds=3 vm=1 host=1 clients=400 conns=64 bytes=16384 depth=1 seconds=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --load) load=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
     --connections) conns=$2; shift 2 ;;
     --bytes) bytes=$2; shift 2 ;;
+    --depth) depth=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --no-vm) vm=0; shift ;;
@@ -40,8 +41,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$load" in host | guest) ;; *) echo "percore.sh: --load wants host or guest, not '$load'" >&2; exit 2 ;; esac
-for v in "$clients" "$rounds" "$conns" "$bytes" "$seconds"; do
-  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "percore.sh: --clients, --rounds, --connections, --bytes and --seconds want positive whole numbers, not '$v'" >&2; exit 2; }
+for v in "$clients" "$rounds" "$conns" "$bytes" "$depth" "$seconds"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "percore.sh: --clients, --rounds, --connections, --bytes, --depth and --seconds want positive whole numbers, not '$v'" >&2; exit 2; }
 done
 [ "$bytes" -le 65536 ] || { echo "percore.sh: --bytes: 1 .. 65536" >&2; exit 2; }
 [ "$conns" -le 1000 ] || { echo "percore.sh: --connections: 1 .. 1000 (echo2's table)" >&2; exit 2; }
@@ -64,12 +65,12 @@ fail() { echo "percore.sh: $*" >&2; exit 1; }
 rate_of() { sed -n 's/.* failures in [0-9.]* s (\([0-9]*\) requests\/s.*/\1/p' <<<"$1"; }
 
 if [ "$load" = host ]; then
-  unit="requests per second ($conns connections, $bytes-byte requests, ping-pong, ${seconds} s each; every byte checked)"
+  unit="requests per second ($conns connections, $bytes-byte requests, $depth in flight on each, ${seconds} s each; every byte checked)"
   if [ $host = 1 ]; then
     for r in $(seq "$rounds"); do
       for t in 1 2; do
         p=$(shuf -i 20000-32000 -n 1)
-        out=$(timeout $((seconds + 120)) "$bin/bench/net/loadgen" --port "$p" --connections "$conns" --bytes "$bytes" --seconds "$seconds" \
+        out=$(timeout $((seconds + 120)) "$bin/bench/net/loadgen" --port "$p" --connections "$conns" --bytes "$bytes" --depth "$depth" --seconds "$seconds" \
               -- "$bin/examples/echo2/echo2" --engine userspace --threads $t --port "$p" --clients "$conns" 2>&1) ||
           fail "round $r, host, $t loops: $(tail -n 3 <<<"$out")"
         echo "RUN host userspace $t $(rate_of "$out")" >>"$runs"
@@ -126,7 +127,7 @@ STEP
       done
       v0=$(vcpu_secs)
       out=$(timeout $((seconds + 120)) "$bin/bench/net/loadgen" --address 10.0.3.2 --port 7000 --connections "$conns" \
-            --bytes "$bytes" --seconds "$seconds" 2>&1) || fail "step $s (round:engine:loops): $(tail -n 3 <<<"$out")"
+            --bytes "$bytes" --depth "$depth" --seconds "$seconds" 2>&1) || fail "step $s (round:engine:loops): $(tail -n 3 <<<"$out")"
       v1=$(vcpu_secs)
       waited=0
       until grep -aq "^@@percore end $s " "$console" 2>/dev/null; do

@@ -17,8 +17,9 @@
 //                    is armed again once buffers are back (nothing is lost)
 //   recv 0        -> this side half-closed: send what is queued, then
 //                    shutdown(SHUT_WR) the peer; the other way keeps flowing
-//   recv/send <0  -> a reset: both recvs cancelled, both queues given back
-//                    unsent (counted in `dropped`), both closed
+//   recv/send <0  -> a reset: both recvs and any send still in flight
+//                    cancelled, both queues given back unsent (counted in
+//                    `dropped`), both closed
 //   send m        -> short: send the rest; whole: the buffer back to the ring
 //   shutdown 0    -> this direction is done; both done: close both
 //   close         -> the slot is free for the next accept or socket
@@ -72,6 +73,7 @@ enum : u32 {
   closing = 1u << 17,      // the close is in flight
   reset = 1u << 18,        // client: the pair broke on a recv or send error
   refused = 1u << 19,      // client: the upstream's socket or connect failed
+  send_cancel = 1u << 20,  // broken: the cancel of its send in flight went out
 };
 // Something of the slot in flight (or it is on the starved list): the pair
 // is not closed under it.
@@ -467,6 +469,15 @@ struct next_request {
         return true;
       }
       if (!(st & recv_armed)) p.st[slot] |= (st & broken) ? recv_over : (recv_over | eof);
+      // broken: a send the peer will not take (its reader is stuck too, or
+      // gone) would keep the pair open for good; its bytes are dropped anyway
+      if ((st & broken) && (st & sending) && !(st & send_cancel)) {
+        abi::sqe* s = next_sqe(l);
+        if (!s) return retry(p, slot);
+        prep_cancel(*s, ud::make(tag::send, slot), 0, ud::make(tag::cancel, slot));
+        p.st[slot] |= send_cancel;
+        return true;
+      }
     }
     const bool has_queue = p.q_first[slot] != no_buf;
     if ((st & broken) && !(st & sending) && has_queue) {  // nobody reads it: the buffer back

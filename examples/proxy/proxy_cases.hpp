@@ -65,6 +65,7 @@ inline void warm_threads() {
 struct options {
   bool refuse = false;  // the upstream is a port where nothing listens
   int sndbuf = 0;       // the client-side sockets' SO_SNDBUF (0: default)
+  int up_sockbuf = 0;   // the echo upstream's SO_RCVBUF and SO_SNDBUF (0: default)
   // SIGINT to the loop's thread once this holds of the params (as another thread sees them)
   std::function<bool(const proxy::params&)> interrupt_when;
   std::function<void()> on_interrupt;  // after the interrupted run, before the second
@@ -91,7 +92,7 @@ outcome serve(proxy_host::server_config cfg,
     if (opt.refuse)
       cfg.upstream_port = nowhere.emplace().port();
     else
-      cfg.upstream_port = up.emplace().port();
+      cfg.upstream_port = up.emplace(opt.up_sockbuf).port();
     echo_host::listener lis(0, opt.sndbuf, 4096);
     iouloop::ring_options ro;
     ro.sq_entries = 128;
@@ -167,6 +168,58 @@ inline std::function<echo2_host::load_result(uint16_t, const proxy::params&)> cl
     s.port = port;
     return echo2_host::run_load(s);
   };
+}
+
+// Slots of the kind `side` (proxy::client, or 0: upstream) whose recv is
+// paused at the cap now (as another thread sees the params).
+inline u32 paused_slots(const proxy::params& p, u32 side) {
+  u32 n = 0;
+  for (u32 i = 0; i < proxy::max_slots; ++i) {
+    const u32 st = iouloop_test::watch(p.st[i]);
+    if ((st & proxy::open) && (st & proxy::paused) && (st & proxy::client) == side) n++;
+  }
+  return n;
+}
+
+// Clients that send and never read (echo2_test::hogs), beside a load of
+// ordinary ones. The hogs connect first and push until both directions of
+// each pair are paused at the cap (the upstream's echoes fill the hog's
+// socket, then the upstream stops reading and the client's bytes back up
+// too), for `push_limit_s` at most; then the ordinary load runs while the
+// hogs stay stuck; then the hogs leave with an RST.
+struct hog_outcome {
+  outcome o;
+  bool paused_in_time = false;  // both directions of every hog's pair were paused at once
+  u64 hog_bytes = 0;            // what the hogs sent
+  double push_s = 0;            // how long they pushed before both directions were paused (or the limit)
+};
+template <class Runner>
+hog_outcome with_hogs(const proxy_host::server_config& cfg, u32 hog_count, const echo2_host::load_spec& spec,
+                      int push_limit_s) {
+  hog_outcome h;
+  options opt;
+  opt.sndbuf = 4096;  // the proxy's sends to a hog stall soon
+  // and the upstream stops reading soon after (autotuned buffers take MiBs
+  // before it does: the case took 10 to 21 s in the VM, 4.4 s with these)
+  opt.up_sockbuf = 16384;
+  h.o = serve<Runner>(
+      cfg,
+      [&](uint16_t port, const proxy::params& p) {
+        echo2_test::hogs hogs(port, hog_count, spec.seed + 100000);
+        const auto t0 = std::chrono::steady_clock::now();
+        h.paused_in_time = hogs.push_until(
+            [&] { return paused_slots(p, proxy::client) >= hog_count && paused_slots(p, 0) >= hog_count; },
+            std::chrono::seconds(push_limit_s));
+        h.push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        echo2_host::load_spec s = spec;
+        s.port = port;
+        auto r = echo2_host::run_load(s);
+        h.hog_bytes = hogs.sent();
+        hogs.reset_all();
+        return r;
+      },
+      opt);
+  return h;
 }
 
 }  // namespace proxy_test

@@ -41,6 +41,7 @@ struct server_config {
   u32 nbufs = 128;                           // buffers in the shared ring, 1 .. proxy::entries
   u32 buf_size = 4096;                       // bytes per buffer, 1 .. 65536
   u32 expect = 0;                            // stop once this many clients came and went (0: until stopped)
+  u32 slot_cap = 0;                          // buffers one direction may hold, 1 .. 255 (0: nbufs / 16, at least 2)
   uint32_t upstream_addr = INADDR_LOOPBACK;  // host byte order
   uint16_t upstream_port = 0;
 };
@@ -53,6 +54,8 @@ inline std::string config_problem(const server_config& c) {
   if (c.nbufs < 1 || c.nbufs > proxy::entries)
     return "the buffer ring holds 1 .. " + std::to_string(proxy::entries) + " buffers, not " + std::to_string(c.nbufs);
   if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
+  if (c.slot_cap > 255)
+    return "a connection may hold 1 .. 255 buffers (0: the default), not " + std::to_string(c.slot_cap);
   if (c.upstream_port == 0) return "no upstream port";
   return "";
 }
@@ -76,6 +79,7 @@ class server {
     p.buf_size = c.buf_size;
     p.nbufs = c.nbufs;
     p.expect = c.expect;
+    p.slot_cap = c.slot_cap ? c.slot_cap : (c.nbufs / 16 < 2 ? 2 : (c.nbufs / 16 > 255 ? 255 : c.nbufs / 16));
     for (u32 i = 0; i < c.nbufs; ++i) p.ring.push_nth(p.buffers, c.buf_size, static_cast<iouloop::u16>(i));
     p.in_ring = c.nbufs;
     group_.emplace(r, p.ring, p.group);
@@ -93,11 +97,16 @@ class server {
 // connection gets back what it sends; after its EOF and the last echoed
 // byte it is shut down for writing and closed; a reset closes it. Level-
 // triggered epoll, one buffer per connection: while echoed bytes wait to be
-// sent it reads nothing more (backpressure). Stops when destroyed.
+// sent it reads nothing more (backpressure). `sockbuf` > 0: each
+// connection's SO_RCVBUF and SO_SNDBUF (no autotuning: its backpressure
+// reaches the proxy after a few KiB). Stops when destroyed.
 class echo_upstream {
  public:
-  echo_upstream() : lis_(0, 0, 4096), stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  explicit echo_upstream(int sockbuf = 0) : lis_(0, sockbuf, 4096), stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!stop_) throw error(errno, "eventfd failed");
+    // set on the listener, inherited by each accepted socket (the send buffer: listener's)
+    if (sockbuf > 0 && ::setsockopt(lis_.fd(), SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf) != 0)
+      throw error(errno, "setsockopt(SO_RCVBUF) failed");
     ep_ = iouloop::unique_fd(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep_) throw error(errno, "epoll_create1 failed");
     // nonblocking: the accept loop below ends with EAGAIN

@@ -3,7 +3,7 @@
 // the best engine the kernel has (or the one asked for).
 //
 //   proxy --upstream HOST:PORT [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N]
-//         [--buffers N] [--buffer-bytes B]
+//         [--buffers N] [--buffer-bytes B] [--slot-cap K]
 //         relays each client to HOST:PORT (IPv4) until N clients have come and gone (N = 0: until Ctrl-C)
 //   proxy [...] --selftest N
 //         starts its own echo upstream and runs N clients from one thread, each
@@ -39,12 +39,13 @@ namespace {
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s (--upstream HOST:PORT | --selftest N) [--engine auto|userspace|bpf] [--port P]\n"
-               "          [--clients N] [--table N] [--buffers N] [--buffer-bytes B]\n"
+               "          [--clients N] [--table N] [--buffers N] [--buffer-bytes B] [--slot-cap K]\n"
                "  relays clients of 127.0.0.1:P (default 0: any free port) to HOST:PORT (IPv4) until N\n"
                "  clients have come and gone (default 0: until Ctrl-C, which stops gracefully); table: fixed\n"
                "  file table slots, two per client, 2 .. %u (default 512); buffers: the shared buffer ring,\n"
-               "  1 .. %u (default 128) of B bytes (1 .. 65536, default 4096); --selftest N: an echo upstream\n"
-               "  of its own and N clients from one thread, every byte checked\n",
+               "  1 .. %u (default 128) of B bytes (1 .. 65536, default 4096); slot-cap: buffers one direction\n"
+               "  of a pair may hold before its recv pauses (1 .. 255, default buffers / 16, at least 2);\n"
+               "  --selftest N: an echo upstream of its own and N clients from one thread, every byte checked\n",
                argv0, proxy::max_slots, proxy::entries);
   return 2;
 }
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
         cfg.nbufs = u32_of("--buffers");
       else if (a == "--buffer-bytes")
         cfg.buf_size = u32_of("--buffer-bytes");
+      else if (a == "--slot-cap")
+        cfg.slot_cap = u32_of("--slot-cap");
       else if (a == "-h" || a == "--help")
         return usage(argv[0]);
       else
@@ -169,12 +172,12 @@ int main(int argc, char** argv) {
     const proxy::params& p = *params;
     std::printf(
         "accepted %u, connected %u, refused %u, closed %u; resets %u, half-closes %u (clients) %u (upstreams); "
-        "ring ran dry %u times; bytes client->upstream %llu of %llu received, upstream->client %llu of %llu, "
-        "dropped %llu; %.3f s\n",
+        "ring ran dry %u times; cap %u buffers a direction: recvs paused %u (clients) %u (upstreams); "
+        "bytes client->upstream %llu of %llu received, upstream->client %llu of %llu, dropped %llu; %.3f s\n",
         p.accepted, p.connected, p.refused, p.clients_closed, p.resets, p.client_eofs, p.upstream_eofs, p.enobufs,
-        static_cast<unsigned long long>(p.to_upstream), static_cast<unsigned long long>(p.from_client),
-        static_cast<unsigned long long>(p.to_client), static_cast<unsigned long long>(p.from_upstream),
-        static_cast<unsigned long long>(p.dropped), secs);
+        p.slot_cap, p.client_pauses, p.upstream_pauses, static_cast<unsigned long long>(p.to_upstream),
+        static_cast<unsigned long long>(p.from_client), static_cast<unsigned long long>(p.to_client),
+        static_cast<unsigned long long>(p.from_upstream), static_cast<unsigned long long>(p.dropped), secs);
 
     if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted again while stopping: connections were cut short");
     if (ret < 0)

@@ -4,8 +4,9 @@
 //
 // In flight: a multishot direct accept on the host's listening socket; per
 // pair the upstream's socket and connect; per open slot at most a multishot
-// recv (buffer select from the group), one send of what it received to its
-// peer, a shutdown of its peer, a cancel or the close:
+// recv (buffer select from the group; single-shot once the slot reached its
+// cap), one send of what it received to its peer, a shutdown of its peer, a
+// cancel or the close:
 //
 //   accept slot   -> a client; ask for its upstream socket
 //   socket slot   -> the pair is made; connect the upstream (address in the params)
@@ -15,10 +16,18 @@
 //                    next[]), sent to the PEER when no send is in flight
 //   recv -ENOBUFS -> the ring ran dry: the slot waits on the starved list and
 //                    is armed again once buffers are back (nothing is lost)
+//   recv, queue at the cap -> its peer does not take the bytes as fast as
+//                    they come: cancel the recv (the data waits in the
+//                    socket) until the queue is down to half the cap, so one
+//                    direction of one pair cannot take the whole shared ring;
+//                    from then on the slot receives one buffer per recv
+//                    (a multishot takes what the socket holds before the
+//                    cancel lands: far past the cap after a pause)
 //   recv 0        -> this side half-closed: send what is queued, then
 //                    shutdown(SHUT_WR) the peer; the other way keeps flowing
-//   recv/send <0  -> a reset: both recvs cancelled, both queues given back
-//                    unsent (counted in `dropped`), both closed
+//   recv/send <0  -> a reset: both recvs and any send still in flight
+//                    cancelled, both queues given back unsent (counted in
+//                    `dropped`), both closed
 //   send m        -> short: send the rest; whole: the buffer back to the ring
 //   shutdown 0    -> this direction is done; both done: close both
 //   close         -> the slot is free for the next accept or socket
@@ -58,7 +67,7 @@ enum : u32 {
   pending = 1u << 3,       // client: the upstream's socket or connect is in flight
   connect_sent = 1u << 4,  // client: the connect went out
   linked = 1u << 5,        // the upstream is connected: bytes may flow
-  recv_armed = 1u << 6,    // the multishot recv is in flight
+  recv_armed = 1u << 6,    // its recv is in flight (multishot; single-shot once capped)
   sending = 1u << 7,       // a send of the queue's first buffer (to the peer) is in flight
   recv_over = 1u << 8,     // no recv again: EOF, an error, or stopping
   starved = 1u << 9,       // on the starved list (its recv ended with -ENOBUFS)
@@ -72,6 +81,9 @@ enum : u32 {
   closing = 1u << 17,      // the close is in flight
   reset = 1u << 18,        // client: the pair broke on a recv or send error
   refused = 1u << 19,      // client: the upstream's socket or connect failed
+  send_cancel = 1u << 20,  // broken: the cancel of its send in flight went out
+  paused = 1u << 21,       // its queue reached slot_cap: the recv is cancelled, armed again at half the cap
+  capped = 1u << 22,       // it paused once: from now on one buffer per recv (single-shot), so the cap holds
 };
 // Something of the slot in flight (or it is on the starved list): the pair
 // is not closed under it.
@@ -96,6 +108,7 @@ struct params {
   u32 buf_size;           // 1 .. 65536
   u32 nbufs;              // 1 .. entries
   u32 expect;             // stop once this many clients came and went (closed, or turned away: table full)
+  u32 slot_cap;           // buffers one slot (one direction of a pair) may hold queued before its recv pauses, 1 .. 255
   u32 stopping;           // the host sets it to stop gracefully; the step sets it once `expect` are served
   // counters
   u32 accepted;                    // clients
@@ -106,10 +119,12 @@ struct params {
   u32 upstream_eofs;               // upstreams that half-closed (recv 0 on the upstream side)
   u32 shutdowns;                   // shutdown(SHUT_WR) sent and done (a direction finished)
   u32 resets;                      // pairs closed after a recv or send error
-  u32 enobufs;                     // multishot recvs the dry ring ended
+  u32 enobufs;                     // recvs the dry ring ended
   u32 rearms;                      // starved slots armed again
   u32 table_full;                  // accepts that ended -ENFILE, armed again after a close
   u32 short_sends;                 // sends that moved part of a buffer
+  u32 client_pauses;               // client recvs cancelled at slot_cap (the upstream does not take the bytes)
+  u32 upstream_pauses;             // upstream recvs cancelled at slot_cap (the client does not read)
   u64 from_client, from_upstream;  // bytes received
   u64 to_upstream, to_client;      // bytes sent
   u64 dropped;                     // bytes received on a pair that broke, given back unsent
@@ -125,6 +140,7 @@ struct params {
   bounded_array<u16, max_slots> peer;             // the other side of the pair (no_peer: none)
   bounded_array<u16, max_slots> q_first, q_last;  // the slot's received buffers, oldest first (no_buf: none)
   bounded_array<u32, max_slots> off;              // bytes of its first buffer already sent
+  bounded_array<u16, max_slots> qlen;             // buffers in the slot's queue (at most entries: no overflow)
   bounded_array<u16, max_slots> ready, starved_list;
   bounded_array<u16, entries> next;  // the buffer after this one in its slot's queue
   bounded_array<u32, entries> len;   // bytes received into the buffer
@@ -167,6 +183,7 @@ inline void pop_first(params& p, u32 slot) {
   p.q_first[slot] = p.next[bid];
   if (p.q_first[slot] == no_buf) p.q_last[slot] = no_buf;
   p.off[slot] = 0;
+  p.qlen[slot]--;
   give_back(p, bid);
 }
 inline void open_slot(params& p, u32 slot, u32 bits) {
@@ -175,6 +192,7 @@ inline void open_slot(params& p, u32 slot, u32 bits) {
   p.q_first[slot] = no_buf;
   p.q_last[slot] = no_buf;
   p.off[slot] = 0;
+  p.qlen[slot] = 0;
   p.open_slots++;
 }
 // An SQE for a request that will post a final CQE (counted in in_flight).
@@ -286,6 +304,14 @@ struct on_recv {
         p.from_client += u32(c.res());
       else
         p.from_upstream += u32(c.res());
+      p.qlen[slot]++;
+      if (p.qlen[slot] >= p.slot_cap && !(p.st[slot] & paused)) {
+        p.st[slot] |= paused | capped;  // serve() cancels the recv (if still armed), arms it again at half the cap
+        if (p.st[slot] & client)
+          p.client_pauses++;
+        else
+          p.upstream_pauses++;
+      }
     }
     if (!c.more()) {
       p.in_flight--;
@@ -300,12 +326,16 @@ struct on_recv {
         else
           p.upstream_eofs++;
       } else if (c.res() == err::canceled) {
-        p.st[slot] |= recv_over;
-        if (!(p.st[slot] & broken)) p.st[slot] |= eof;  // stopping: as if the client half-closed
+        if (p.st[slot] & broken)
+          p.st[slot] |= recv_over;
+        else if (!(p.st[slot] & paused))
+          p.st[slot] |= recv_over | eof;  // stopping: as if the client half-closed
+        // else paused at the cap: armed again once the queue drains (or, a
+        // client while stopping, serve() ends its recv as a half-close)
       } else if (c.res() < 0) {
         p.st[slot] |= recv_over;
         break_pair(p, slot, reset);
-      }  // else: data, and the multishot ended anyway: the producer arms it again
+      }  // else: data, and the recv ended anyway (a single-shot one, capped): the producer arms it again
     }
     enqueue(p, slot);
   }
@@ -467,6 +497,21 @@ struct next_request {
         return true;
       }
       if (!(st & recv_armed)) p.st[slot] |= (st & broken) ? recv_over : (recv_over | eof);
+      // broken: a send the peer will not take (its reader is stuck too, or
+      // gone) would keep the pair open for good; its bytes are dropped anyway
+      if ((st & broken) && (st & sending) && !(st & send_cancel)) {
+        abi::sqe* s = next_sqe(l);
+        if (!s) return retry(p, slot);
+        prep_cancel(*s, ud::make(tag::send, slot), 0, ud::make(tag::cancel, slot));
+        p.st[slot] |= send_cancel;
+        return true;
+      }
+    } else if ((st & paused) && (st & recv_armed) && !(st & cancel_sent)) {
+      abi::sqe* s = next_sqe(l);  // the queue reached the cap: stop receiving for now
+      if (!s) return retry(p, slot);
+      prep_cancel(*s, ud::make(tag::recv, slot), 0, ud::make(tag::cancel, slot));
+      p.st[slot] |= cancel_sent;
+      return true;
     }
     const bool has_queue = p.q_first[slot] != no_buf;
     if ((st & broken) && !(st & sending) && has_queue) {  // nobody reads it: the buffer back
@@ -475,6 +520,8 @@ struct next_request {
       enqueue(p, slot);
       return true;
     }
+    if ((p.st[slot] & paused) && !(p.st[slot] & recv_armed) && u32(p.qlen[slot]) * 2 <= p.slot_cap)
+      p.st[slot] &= ~paused;  // drained to half the cap: receive again
     const u32 now = p.st[slot];
     if (!(now & broken) && (now & linked)) {
       const u32 to = p.peer[slot];
@@ -489,14 +536,17 @@ struct next_request {
         enqueue(p, slot);  // the recv may want arming too
         return true;
       }
-      if (!(now & (recv_armed | recv_over | starved))) {
+      if (!(now & (recv_armed | recv_over | starved | paused))) {
         if (p.in_ring == 0) {  // it would end -ENOBUFS at once: wait for buffers
           starve(p, slot);
           return true;
         }
         abi::sqe* s = next_sqe(l);
         if (!s) return retry(p, slot);
-        prep_recv_multishot(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot));
+        if (now & capped)  // one buffer: its queue (under the cap now) stays within it
+          prep_recv_select(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot));
+        else
+          prep_recv_multishot(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot));
         p.st[slot] = (now | recv_armed) & ~cancel_sent;
         return true;
       }
@@ -567,7 +617,7 @@ struct policy
                     32>,
                stop_when<finished>, new_step, stop_sweep, refill<next_request, 32>, wait_if_idle> {
   using params_type = params;
-  static constexpr usize param_region_bytes = 7 * 4096;  // params (the ring's page, then the state) + exit record
+  static constexpr usize param_region_bytes = 8 * 4096;  // params (7 pages: the ring's, then the state) + exit record
 };
 
 }  // namespace proxy

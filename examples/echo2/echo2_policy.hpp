@@ -3,8 +3,8 @@
 // ring, so thousands of connections need no buffer each.
 //
 // In flight: a multishot direct accept on the host's listening socket, and
-// per open slot at most a multishot recv (buffer select from the group), one
-// send, a cancel or the close:
+// per open slot at most a multishot recv (buffer select from the group;
+// single-shot once the slot reached its cap), one send, a cancel or the close:
 //
 //   accept slot  -> the slot is open; arm its recv
 //   recv buffer  -> append the buffer id to the slot's queue (oldest first,
@@ -15,7 +15,8 @@
 //   recv, queue at the cap -> the client sends faster than it reads: cancel
 //                   the recv (the data waits in its socket) until its queue
 //                   is down to half the cap, so one connection cannot take
-//                   the whole shared ring from the others
+//                   the whole shared ring from the others; from then on
+//                   the slot receives one buffer per recv
 //   recv 0       -> the client half-closed: echo what is queued, then close
 //   recv/send <0 -> a reset client: give its buffers back, close
 //   send m       -> short: send the rest; whole: the buffer back to the ring
@@ -48,7 +49,7 @@ inline constexpr u16 no_buf = 0xffff;   // the end of a slot's queue
 // A slot's state bits.
 enum : u16 {
   open = 1,
-  recv_armed = 2,     // the multishot recv is in flight
+  recv_armed = 2,     // its recv is in flight (multishot; single-shot once capped)
   sending = 4,        // a send of the queue's first buffer is in flight
   recv_over = 8,      // no recv again: EOF, an error, or stopping
   starved = 16,       // on the starved list (its recv ended with -ENOBUFS)
@@ -58,6 +59,7 @@ enum : u16 {
   closing = 256,
   eof = 512,      // the client half-closed (recv 0)
   paused = 1024,  // its queue reached slot_cap: the recv is cancelled, armed again at half the cap
+  capped = 2048,  // it paused once: from now on one buffer per recv (single-shot), so the cap holds
 };
 
 struct params {
@@ -198,8 +200,12 @@ struct on_recv {
       p.q_last[slot] = u16(bid);
       p.received += u32(c.res());
       if (p.qlen[slot] < 255) p.qlen[slot] = u8(p.qlen[slot] + 1);
-      if (p.qlen[slot] >= p.slot_cap && !(p.st[slot] & paused) && c.more()) {
-        p.st[slot] |= paused;  // serve() cancels the recv
+      if (p.qlen[slot] >= p.slot_cap && !(p.st[slot] & paused)) {
+        // serve() cancels the recv if it is still armed. A multishot armed
+        // again after a pause takes what the socket holds before that cancel
+        // lands, far past the cap: a slot that paused once (a slow reader)
+        // receives one buffer per recv from then on.
+        p.st[slot] |= paused | capped;
         p.pauses++;
       }
     }
@@ -215,7 +221,7 @@ struct on_recv {
         if (!(p.st[slot] & paused) || p.stopping || (p.st[slot] & broken)) p.st[slot] |= recv_over;
       } else if (c.res() < 0) {
         p.st[slot] |= recv_over | broken;
-      }  // else: data, and the multishot ended anyway: the producer arms it again
+      }  // else: data, and the recv ended anyway (single-shot, capped): the producer arms it again
     }
     enqueue(p, slot);
   }
@@ -377,7 +383,10 @@ struct next_request {
       }
       abi::sqe* s = next_sqe(l);
       if (!s) return retry(p, slot);
-      prep_recv_multishot(*s, f, p.group, 0, ud::make(tag::recv, slot));
+      if (now & capped)
+        prep_recv_select(*s, f, p.group, 0, ud::make(tag::recv, slot));
+      else
+        prep_recv_multishot(*s, f, p.group, 0, ud::make(tag::recv, slot));
       p.st[slot] = u16((now | recv_armed) & ~cancel_sent);
       return true;
     }

@@ -334,10 +334,7 @@ int main(int argc, char** argv) {
         o.port = uint16_t(num("--port"));
       } else if (a == "--address") {
         o.address = example::value_of(argc, argv, i, "--address");
-        in_addr parsed{};
-        if (::inet_pton(AF_INET, o.address.c_str(), &parsed) != 1)
-          throw error(EINVAL, "--address wants an IPv4 address such as 127.0.0.1, not '" + o.address + "'");
-        o.address_n = parsed.s_addr;
+        o.address_n = example::ipv4("--address", o.address);
       } else if (a == "--connections") {
         o.connections = unsigned(num("--connections"));
       } else if (a == "--bytes") {

@@ -66,6 +66,17 @@ inline void ensure_loopback() {
   if (r != 0) throw error(e, "cannot bring the loopback interface lo up (SIOCSIFFLAGS needs CAP_NET_ADMIN)");
 }
 
+// The cap on buffers one connection (one direction, in the proxy) may hold
+// from a shared buffer ring (echo2 and proxy --slot-cap): 1 .. 255, 0 for
+// the default, `nbufs` / 16 within 2 .. 255. slot_cap_problem says what is
+// wrong with a cap ("" when nothing).
+inline std::string slot_cap_problem(uint32_t cap) {
+  return cap > 255 ? "a connection may hold 1 .. 255 buffers (0: the default), not " + std::to_string(cap) : "";
+}
+inline uint32_t slot_cap_or_default(uint32_t cap, uint32_t nbufs) {
+  return cap ? cap : std::clamp<uint32_t>(nbufs / 16, 2, 255);
+}
+
 // A TCP socket listening on 127.0.0.1:port (0: any free port). `sndbuf`,
 // when not 0, is the send buffer size its connections inherit (tests make it
 // small to force short sends).

@@ -241,11 +241,7 @@ int main(int argc, char** argv) {
         threads = example::number("--threads", value("--threads"));
       else if (a == "--address") {
         address_text = value("--address");
-        in_addr parsed{};
-        if (::inet_pton(AF_INET, address_text.c_str(), &parsed) != 1)
-          throw iouloop::error(
-              EINVAL, "--address wants an IPv4 address such as 127.0.0.1 or 0.0.0.0, not '" + address_text + "'");
-        address = parsed.s_addr;
+        address = example::ipv4("--address", address_text);
       } else if (a == "--slot-cap")
         cfg.slot_cap = u32_of("--slot-cap");
       else if (a == "--table")

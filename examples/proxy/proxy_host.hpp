@@ -54,8 +54,7 @@ inline std::string config_problem(const server_config& c) {
   if (c.nbufs < 1 || c.nbufs > proxy::entries)
     return "the buffer ring holds 1 .. " + std::to_string(proxy::entries) + " buffers, not " + std::to_string(c.nbufs);
   if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
-  if (c.slot_cap > 255)
-    return "a connection may hold 1 .. 255 buffers (0: the default), not " + std::to_string(c.slot_cap);
+  if (std::string bad = echo_host::slot_cap_problem(c.slot_cap); !bad.empty()) return bad;
   if (c.upstream_port == 0) return "no upstream port";
   return "";
 }
@@ -79,7 +78,7 @@ class server {
     p.buf_size = c.buf_size;
     p.nbufs = c.nbufs;
     p.expect = c.expect;
-    p.slot_cap = c.slot_cap ? c.slot_cap : (c.nbufs / 16 < 2 ? 2 : (c.nbufs / 16 > 255 ? 255 : c.nbufs / 16));
+    p.slot_cap = echo_host::slot_cap_or_default(c.slot_cap, c.nbufs);
     for (u32 i = 0; i < c.nbufs; ++i) p.ring.push_nth(p.buffers, c.buf_size, static_cast<iouloop::u16>(i));
     p.in_ring = c.nbufs;
     group_.emplace(r, p.ring, p.group);

@@ -1,7 +1,7 @@
 // The NOP pipeline written by hand in C against the raw ABI: the baseline the
 // C++ policy (examples/nop/nop_policy.hpp) is measured against. Same logic:
-// reap up to 32 CQEs, stop when all completed, refill up to 32 while under
-// depth and total, submit, sleep until one more CQE.
+// reap up to 32 CQEs, stop when all completed, refill as many as depth,
+// total and the SQ allow (at most 32), submit, sleep until one more CQE.
 //
 // It reads the same rodata (iouloop_config) and metadata layout as
 // IOULOOP_BPF_POLICY, so the same host engine loads it.
@@ -77,10 +77,14 @@ int nop_c_step(unsigned long long* ctx) {
   __u32* sq_tail = (__u32*)(rings + iouloop_config.layout.sq_tail);
   __u32 tail = rewind ? 0 : *sq_tail;
   __u32 start = tail;
-  for (__u32 i = 0; i < 32; i++) {
-    if (p->submitted >= p->total || p->submitted - p->completed >= p->depth) break;
-    __u32 used = rewind ? tail : tail - *(volatile __u32*)(rings + iouloop_config.layout.sq_head);
-    if (used >= entries) break;
+  // How many NOPs now: depth and total allow, the SQ has room, at most 32.
+  __u32 in_flight = p->submitted - p->completed, left = p->total - p->submitted;
+  __u32 want = in_flight >= p->depth ? 0 : (p->depth - in_flight < left ? p->depth - in_flight : left);
+  __u32 room = rewind ? entries : entries - (tail - *(volatile __u32*)(rings + iouloop_config.layout.sq_head));
+  if (want > room) want = room;
+  if (want > 32) want = 32;
+  asm volatile("" : "+r"(want));
+  for (__u32 i = 0; i < want; i++) {
     struct sqe* s = (struct sqe*)(sqes + (tail & (entries - 1)) * 64);
     s->opcode = 0;
     s->flags = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "iouloop/combinators.hpp"
 #include "iouloop/ring.hpp"
 
 using namespace iouloop;
@@ -85,6 +86,61 @@ TEST_CASE("sq rewind mode fills from slot 0 every submission", "[views][sq]") {
   for (int i = 1; i < 8; ++i) REQUIRE(sq.next() == &f.sqe_at(i));
   REQUIRE(sq.next() == nullptr);
   REQUIRE(sq.flush() == 8);
+}
+
+// A counted producer: says how many it wants, prepares one NOP per SQE
+// handed to it, numbering them.
+struct counted_nops {
+  template <class Loop>
+  static u32 wanted(Loop& loop) {
+    return loop.params.want;
+  }
+  template <class Loop>
+  static void produce(Loop& loop, abi::sqe& s) {
+    prep_nop(s, udata::from_raw(loop.params.made++));
+  }
+};
+static_assert(producer<counted_nops> && counted_producer<counted_nops> && !one_at_a_time_producer<counted_nops>);
+// What prepare<> touches of a loop: the SQ view and the params.
+struct counted_loop {
+  sq_ring sq;
+  struct {
+    u32 want = 0, made = 0;
+  } params;
+};
+
+TEST_CASE("prepare with a counted producer hands out min(wanted, free SQ slots, Batch) SQEs", "[views][sq]") {
+  // wanted, SQEs taken before (head/tail mode, 8 slots), Batch 4 or 16
+  auto [want, taken_before, expect4, expect16] = GENERATE(table<u32, u32, u32, u32>({
+      {0, 0, 0, 0},   // nothing wanted
+      {3, 0, 3, 3},   // wanted is the least
+      {20, 0, 4, 8},  // Batch, then the SQ's 8 slots
+      {20, 5, 3, 3},  // 3 slots left
+      {20, 8, 0, 0},  // the SQ is full
+      {6, 3, 4, 5},   // Batch 4; then 5 slots left
+  }));
+  CAPTURE(want, taken_before);
+  for (u32 batch : {4u, 16u}) {
+    CAPTURE(batch);
+    fake_ring f;
+    f.word(f.layout.sq_head) = 6;  // the slots wrap past index 7
+    f.word(f.layout.sq_tail) = 6;
+    counted_loop l{f.sq(), {}};
+    for (u32 i = 0; i < taken_before; ++i) prep_nop(*l.sq.next(), udata::from_raw(100 + i));
+    l.params.want = want;
+    if (batch == 4)
+      prepare<counted_nops, 4>::step(l);
+    else
+      prepare<counted_nops, 16>::step(l);
+    const u32 expect = batch == 4 ? expect4 : expect16;
+    REQUIRE(l.params.made == expect);
+    REQUIRE(l.sq.prepared() == taken_before + expect);
+    for (u32 i = 0; i < expect; ++i) {  // in order, after the ones taken before, none overwritten
+      REQUIRE(f.sqe_at((6 + taken_before + i) & 7).user_data == i);
+      REQUIRE(f.sqe_at((6 + taken_before + i) & 7).opcode == abi::op::nop);
+    }
+    for (u32 i = 0; i < taken_before; ++i) REQUIRE(f.sqe_at((6 + i) & 7).user_data == 100 + i);
+  }
 }
 
 TEST_CASE("cq batch walks at most N, in order, and advances the head", "[views][cq]") {

@@ -25,16 +25,17 @@ struct count {  // each completion
   }
 };
 
-struct more_nops {  // one more NOP, while under depth and total
+struct more_nops {  // as many NOPs as depth and total allow
   template <class Loop>
-  static bool produce(Loop& loop) {
-    params& p = loop.params;
-    if (p.submitted >= p.total || p.submitted - p.completed >= p.depth) return false;
-    abi::sqe* s = loop.sq.next();
-    if (!s) return false;
-    prep_nop(*s, ud::make(tag::nop, p.submitted));
-    p.submitted++;
-    return true;
+  static u32 wanted(Loop& loop) {
+    const params& p = loop.params;
+    const u32 in_flight = p.submitted - p.completed, left = p.total - p.submitted;
+    if (in_flight >= p.depth) return 0;
+    return p.depth - in_flight < left ? p.depth - in_flight : left;
+  }
+  template <class Loop>
+  static void produce(Loop& loop, abi::sqe& s) {
+    prep_nop(s, ud::make(tag::nop, loop.params.submitted++));
   }
 };
 
@@ -63,13 +64,12 @@ struct nop_by_hand {
       }
     }
     if (p.completed >= p.total) return loop_stop;
-    for (u32 i = 0; i < 32; ++i) {
-      if (p.submitted >= p.total || p.submitted - p.completed >= p.depth) break;
-      abi::sqe* s = loop.sq.next();
-      if (!s) break;
-      prep_nop(*s, ud::make(tag::nop, p.submitted));
-      p.submitted++;
-    }
+    const u32 in_flight = p.submitted - p.completed, left = p.total - p.submitted;
+    u32 n = in_flight >= p.depth ? 0 : (p.depth - in_flight < left ? p.depth - in_flight : left);
+    if (n > loop.sq.space()) n = loop.sq.space();
+    if (n > 32) n = 32;
+    asm volatile("" : "+r"(n));
+    for (u32 i = 0; i < n; ++i) prep_nop(loop.sq.take(), ud::make(tag::nop, p.submitted++));
     loop.submit();
     loop.wait_cqes(1);
     return loop_continue;

@@ -19,7 +19,8 @@
 //   dispatch<UD, cases...> a CQE handler: on<Tag, H> cases call
 //                          H::on_cqe(loop, cqe, payload); otherwise<H> takes
 //                          the rest (H::on_cqe(loop, cqe)); without it they are ignored
-//   prepare<P, Batch>      P::produce(loop) up to Batch times while it returns true
+//   prepare<P, Batch>      P::produce(loop) up to Batch times while it returns true,
+//                          or (counted) P::produce(loop, sqe) min(P::wanted(loop), SQ space, Batch) times
 //   submit                 submits what the SQ holds (submit_or_fail: a failure is loop.fail's)
 //   refill<P, Batch>       prepare<P, Batch> then submit (P::submitted(loop, result), if P has it)
 //   stop_when<Pred>        loop_stop once Pred::holds(loop)
@@ -56,12 +57,28 @@ concept cqe_handler = requires(detail::archetype_loop& l, cqe_view c) { H::on_cq
 // `template <class Loop> static void on_cqe(Loop&, cqe_view, Payload)`.
 template <class H, class Payload>
 concept tagged_cqe_handler = requires(detail::archetype_loop& l, cqe_view c, Payload p) { H::on_cqe(l, c, p); };
-// `template <class Loop> static bool produce(Loop&)`: prepares one request
-// (reserve<N>(loop) for a chain) and says whether to call it again.
+// A producer is one of two shapes:
+//  - one at a time: `template <class Loop> static bool produce(Loop&)`
+//    prepares one request (loop.sq.next(), or reserve<N>(loop) for a
+//    chain) and says whether to call it again;
+//  - counted: `template <class Loop> static u32 wanted(Loop&)` says once
+//    how many single-SQE requests it wants now, and
+//    `template <class Loop> static void produce(Loop&, abi::sqe&)` prepares
+//    one in the SQE it is handed. prepare<> computes min(wanted, free SQ
+//    slots, Batch) once and hands out that many SQEs, with no test per SQE:
+//    the cheaper shape when the producer's limits are counts (in flight,
+//    left to do).
 template <class P>
-concept producer = requires(detail::archetype_loop& l) {
+concept one_at_a_time_producer = requires(detail::archetype_loop& l) {
   { P::produce(l) } -> detail::same_as<bool>;
 };
+template <class P>
+concept counted_producer = requires(detail::archetype_loop& l, abi::sqe& s) {
+  { P::wanted(l) } -> detail::same_as<u32>;
+  { P::produce(l, s) } -> detail::same_as<void>;
+};
+template <class P>
+concept producer = one_at_a_time_producer<P> || counted_producer<P>;
 // `template <class Loop> static bool holds(Loop&)`.
 template <class P>
 concept predicate = requires(detail::archetype_loop& l) {
@@ -185,15 +202,30 @@ struct dispatch_or {
                 "iouloop: dispatch_or<UD, Otherwise, cases...> is now dispatch<UD, cases..., otherwise<Otherwise>>");
 };
 
-// Calls Producer::produce(loop) up to Batch times, while it returns true.
-// Each call prepares one request (one SQE, or a chain from reserve<N>).
+// One at a time: calls Producer::produce(loop) up to Batch times, while it
+// returns true; each call prepares one request (one SQE, or a chain from
+// reserve<N>). Counted: n = min(Producer::wanted(loop), free SQ slots,
+// Batch), then Producer::produce(loop, sqe) for each of n SQEs.
 template <producer Producer, u32 Batch = 16>
 struct prepare {
   static_assert(Batch > 0, "prepare<P, Batch>: Batch must be at least 1");
+  static_assert(!(one_at_a_time_producer<Producer> && counted_producer<Producer>),
+                "prepare<P, Batch>: P has both produce(loop) and wanted(loop) + produce(loop, sqe): keep one shape");
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
-    for (u32 i = 0; i < Batch; ++i)
-      if (!Producer::produce(loop)) break;
+    if constexpr (counted_producer<Producer>) {
+      u32 n = Producer::wanted(loop);
+      const u32 room = loop.sq.space();
+      if (n > room) n = room;
+      if (n > Batch) n = Batch;
+      // One bound for the loop (as in cq_ring::batch_range): the verifier
+      // still sees n <= Batch from the min above.
+      asm volatile("" : "+r"(n));
+      for (u32 i = 0; i < n; ++i) Producer::produce(loop, loop.sq.take());
+    } else {
+      for (u32 i = 0; i < Batch; ++i)
+        if (!Producer::produce(loop)) break;
+    }
     return loop_continue;
   }
 };

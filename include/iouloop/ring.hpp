@@ -76,7 +76,15 @@ IOULOOP_INLINE T* at(u8* base, u32 off) {
 // Read-only copy of one completion.
 class cqe_view {
  public:
-  IOULOOP_INLINE explicit cqe_view(const abi::cqe& c) : c_(c) {}
+  // Field by field, not as one struct copy: a struct copy becomes a memcpy
+  // whose loads carry no type, and the optimiser must then assume that a
+  // CQE may alias the policy's params (a counter bumped per CQE would go
+  // through memory on every one).
+  IOULOOP_INLINE explicit cqe_view(const abi::cqe& c) {
+    c_.user_data = c.user_data;
+    c_.res = c.res;
+    c_.flags = c.flags;
+  }
   IOULOOP_INLINE udata user_data() const { return udata::from_raw(c_.user_data); }
   IOULOOP_INLINE s32 res() const { return c_.res; }
   IOULOOP_INLINE u32 flags() const { return c_.flags; }
@@ -153,6 +161,15 @@ class sq_ring {
     abi::sqe* s = slot(tail_);
     ++tail_;
     return s;
+  }
+
+  // The next free SQE with no test: only when space() said there is one
+  // (prepare<> with a counted producer). Past that it would hand out an
+  // SQE still waiting to be submitted (the index wraps inside the SQ).
+  IOULOOP_INLINE abi::sqe& take() {
+    abi::sqe* s = slot(tail_);
+    ++tail_;
+    return *s;
   }
 
   // N consecutive SQEs, or none (the chain is empty) when fewer are free.

@@ -69,7 +69,8 @@ struct nop_by_hand {
     if (n > loop.sq.space()) n = loop.sq.space();
     if (n > 32) n = 32;
     asm volatile("" : "+r"(n));
-    for (u32 i = 0; i < n; ++i) prep_nop(loop.sq.take(), ud::make(tag::nop, p.submitted++));
+    auto sqes = loop.sq.take_in_order();
+    for (u32 i = 0; i < n; ++i) prep_nop(sqes.take(), ud::make(tag::nop, p.submitted++));
     loop.submit();
     loop.wait_cqes(1);
     return loop_continue;

@@ -221,7 +221,8 @@ struct prepare {
       // One bound for the loop (as in cq_ring::batch_range): the verifier
       // still sees n <= Batch from the min above.
       asm volatile("" : "+r"(n));
-      for (u32 i = 0; i < n; ++i) Producer::produce(loop, loop.sq.take());
+      auto sqes = loop.sq.take_in_order();
+      for (u32 i = 0; i < n; ++i) Producer::produce(loop, sqes.take());
     } else {
       for (u32 i = 0; i < Batch; ++i)
         if (!Producer::produce(loop)) break;

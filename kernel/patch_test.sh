@@ -25,6 +25,12 @@ CONFIG_NAME=iouloop.config
 EXPECT_FILES=6
 EXPECT_INS=142
 EXPECT_DEL=1
+# The proposal measured in docs/cost.md, against Debian's 7.2 source.
+PATCH2_NAME=0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
+EXPECT2="1 39 15"
+TRIM_NAME=test-kernel.config
+# The tree kernel/test-kernel.sh unpacks (the first one found), if any.
+KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"
 DEBIAN_CONFIG=${IOULOOP_KERNEL_CONFIG:-/var/cache/iouloop/kernel/current/config}
 
 if [ -n "${TEST_SRCDIR:-}" ]; then
@@ -35,8 +41,11 @@ else
     *) here=. ;;
   esac
 fi
+here=$(cd "$here" && pwd)
 patch="$here/$PATCH_NAME"
 fragment="$here/$CONFIG_NAME"
+patch2="$here/$PATCH2_NAME"
+trim="$here/$TRIM_NAME"
 
 # git must not depend on the caller's configuration or repository.
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="${HOME:-/tmp}"
@@ -50,9 +59,11 @@ skip() { printf '%s@@iouloop-test SKIP patch_test: %s\n' "$pfx" "$*"; }
 
 # --- patch checks -----------------------------------------------------------
 
-# check_diffstat FILE: summary line vs numstat vs expected; per-file lines.
+# check_diffstat FILE [FILES INS DEL]: summary line vs numstat vs expected
+# (default: the 0001 patch's EXPECT_*); per-file lines.
 check_diffstat() {
   local file=$1 summary sfiles sins sdel numstat nfiles nins ndel
+  local efiles=${2:-$EXPECT_FILES} eins=${3:-$EXPECT_INS} edel=${4:-$EXPECT_DEL}
   summary=$(grep -m1 -E '^ [0-9]+ files? changed' "$file")
   if [ -z "$summary" ]; then
     fail "no diffstat summary line (' N files changed, ...') in $file"
@@ -63,10 +74,10 @@ check_diffstat() {
   sdel=$(printf '%s\n' "$summary" | sed -nE 's/.* ([0-9]+) deletions?\(-\).*/\1/p')
   sins=${sins:-0} sdel=${sdel:-0}
 
-  if [ "$sfiles/$sins/$sdel" = "$EXPECT_FILES/$EXPECT_INS/$EXPECT_DEL" ]; then
-    ok "diffstat line says $sfiles files, $sins insertions, $sdel deletions (as expected)"
+  if [ "$sfiles/$sins/$sdel" = "$efiles/$eins/$edel" ]; then
+    ok "${file##*/}: diffstat line says $sfiles files, $sins insertions, $sdel deletions (as expected)"
   else
-    fail "diffstat line says $sfiles/$sins/$sdel files/insertions/deletions, expected $EXPECT_FILES/$EXPECT_INS/$EXPECT_DEL"
+    fail "${file##*/}: diffstat line says $sfiles/$sins/$sdel files/insertions/deletions, expected $efiles/$eins/$edel"
   fi
 
   if ! numstat=$(git apply --numstat "$file" 2>&1); then
@@ -173,7 +184,7 @@ check_hunks() {
 }
 
 check_patch() {
-  check_diffstat "$1"
+  check_diffstat "$@"
   check_hunks "$1"
 }
 
@@ -197,9 +208,9 @@ check_fragment_syntax() {
     { printf "line %d: not a Kconfig setting: %s\n", NR, $0 }
   ' "$1")
   if [ -z "$bad" ]; then
-    ok "$CONFIG_NAME is well formed ($(config_settings "$1" | grep -c .) settings)"
+    ok "${1##*/} is well formed ($(config_settings "$1" | grep -c .) settings)"
   else
-    while IFS= read -r l; do fail "$CONFIG_NAME $l"; done <<<"$bad"
+    while IFS= read -r l; do fail "${1##*/} $l"; done <<<"$bad"
   fi
 }
 
@@ -253,7 +264,7 @@ compare_config() {
 
 # --- run --------------------------------------------------------------------
 
-for f in "$patch" "$fragment"; do
+for f in "$patch" "$fragment" "$patch2" "$trim"; do
   if [ ! -r "$f" ]; then
     echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
@@ -295,8 +306,44 @@ expect_failure "a copy with one added line dropped" check_patch "$tmp/drop-plus.
 sed -E 's/^( [0-9]+ files? changed, )142 insertions/\1143 insertions/' "$patch" >"$tmp/bad-stat.patch"
 expect_failure "a copy whose diffstat line says 143 insertions" check_diffstat "$tmp/bad-stat.patch"
 
-# Config fragment.
+# The proposal (0002): its own diffstat and hunks, and that it applies to
+# the kernel source kernel/test-kernel.sh builds, when that tree is here.
+# shellcheck disable=SC2086 # EXPECT2 is three numbers
+check_patch "$patch2" $EXPECT2
+src=""
+# shellcheck disable=SC2086 # the glob is meant to expand here
+for f in $KERNEL_SRC_GLOB; do [ -f "$f" ] && { src=${f%/io_uring/loop.c}; break; }; done
+if [ -z "$src" ]; then
+  skip "no kernel source unpacked by kernel/test-kernel.sh ($KERNEL_SRC_GLOB); not checking that $PATCH2_NAME applies"
+elif (cd "$src" && git apply --check "$patch2") 2>"$tmp/apply.err"; then
+  ok "$PATCH2_NAME applies to $src"
+elif (cd "$src" && git apply --check -R "$patch2") 2>/dev/null; then
+  ok "$PATCH2_NAME is applied in $src (a build of the patched kernel left it so)"
+else
+  fail "$PATCH2_NAME does not apply to $src: $(head -n 2 "$tmp/apply.err" | tr '\n' ' ')"
+fi
+# The same check must notice a patch whose context is not in the source.
+sed 's/^ \t\t\treturn -EINVAL;$/ \t\t\treturn -EFAULT;/' "$patch2" >"$tmp/bad-context.patch"
+if [ -n "$src" ]; then
+  if cmp -s "$patch2" "$tmp/bad-context.patch"; then
+    fail "self-check: the context line to corrupt is not in $PATCH2_NAME"
+  elif (cd "$src" && git apply --check "$tmp/bad-context.patch") 2>/dev/null; then
+    fail "self-check: a copy of $PATCH2_NAME with a changed context line applies; the check above is vacuous"
+  else
+    ok "self-check: a copy of $PATCH2_NAME with a changed context line does not apply"
+  fi
+fi
+
+# Config fragments.
 check_fragment_syntax "$fragment"
+check_fragment_syntax "$trim"
+# The test kernel's trims must not turn off what iouloop.config turns on.
+both=$(comm -12 <(config_settings "$fragment" | cut -d' ' -f1 | sort) <(config_settings "$trim" | cut -d' ' -f1 | sort))
+if [ -z "$both" ]; then
+  ok "$TRIM_NAME sets nothing $CONFIG_NAME sets"
+else
+  fail "$TRIM_NAME also sets $(printf '%s' "$both" | tr '\n' ' ') (set in $CONFIG_NAME)"
+fi
 
 # The comparison itself, on synthetic "distribution" configs: one that agrees
 # with the fragment must pass, one with IO_URING_BPF_OPS off must fail.

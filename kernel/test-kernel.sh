@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Build the kernel that kernel/0002-*.patch was measured on, twice: as Debian
+# ships the source (base) and with the patch (patched), from one tree and one
+# config, so that the two differ only by the patch.
+#
+#   kernel/test-kernel.sh [--out DIR] [--jobs N]
+#
+# Prints "base PATH" and "patched PATH" (the two vmlinuz) at the end; boot
+# either with IOULOOP_VM_KERNEL=PATH in front of tools/vm/run.sh,
+# bench/icount.sh or tools/test.sh (docs/cost.md has the measurement).
+#
+# Source: linux-source-<series> from sid, through tools/private-apt.sh (the
+# version of the VM suite's kernel, /var/cache/iouloop/kernel/current/source;
+# the orig tarball in the pool is not always there, the binary package is).
+# Config: that kernel's Debian config, with every module dropped (=m becomes
+# "not set": there is no module to load in the test VM), Kconfig fragments
+# kernel/iouloop.config and kernel/test-kernel.config (subsystems the VM and
+# the benchmarks do not use, turned off to make a build take 16 to 28
+# minutes on 2 cores), then `make olddefconfig`.
+# Build tools: gcc, make, flex, bison, bc, pahole (dwarves), libelf-dev,
+# libssl-dev from the host; the script says which are missing.
+#
+# Cached under $IOULOOP_KERNEL_BUILD (default /var/cache/iouloop/ksrc): the
+# .deb, the unpacked tree, and the two images with their config. A second run
+# with the images present only prints them; delete DIR/<version> to rebuild.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}
+jobs=$(($(nproc) + 1))
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "test-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+log() { printf 'test-kernel: %s\n' "$*" >&2; }
+
+missing=()
+for t in gcc make flex bison bc pahole perl; do command -v "$t" >/dev/null || missing+=("$t"); done
+[ -e /usr/include/libelf.h ] || missing+=(libelf-dev)
+[ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "missing build tools: ${missing[*]} (apt-get install flex bison bc dwarves libelf-dev libssl-dev)"
+  exit 1
+fi
+
+kdir=${IOULOOP_KERNEL_DIR:-/var/cache/iouloop/kernel}
+if [ ! -s "$kdir/current/config" ] || [ ! -s "$kdir/current/source" ]; then
+  log "no VM kernel with a config in $kdir/current: run tools/vm/fetch-kernel.sh first"; exit 1
+fi
+read -r suite version <"$kdir/current/source"   # e.g. "sid 7.2.13-1"
+series=$(printf '%s\n' "$version" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
+[ -n "$out" ] || out=$cache/$version
+base_img=$out/base/vmlinuz patched_img=$out/patched/vmlinuz
+if [ -s "$base_img" ] && [ -s "$patched_img" ]; then
+  echo "base $base_img"; echo "patched $patched_img"; exit 0
+fi
+mkdir -p "$cache" "$out"
+
+deb=$cache/linux-source-${series}_${version}_all.deb
+if [ ! -s "$deb" ]; then
+  log "fetching linux-source-$series $version from $suite"
+  dir=${IOULOOP_APT_DIR:-/var/cache/iouloop/apt}; [ "$suite" = sid ] || dir=$dir-$suite
+  (cd "$cache" && IOULOOP_APT_DIR=$dir IOULOOP_APT_SUITE=$suite "$top/tools/private-apt.sh" download "linux-source-$series=$version")
+fi
+tree=$out/linux-source-$series
+if [ ! -f "$tree/Makefile" ]; then
+  log "unpacking $deb"
+  rm -rf "$out/deb"; dpkg-deb -x "$deb" "$out/deb"
+  tar -C "$out" -xf "$out/deb/usr/src/linux-source-$series.tar.xz"
+  rm -rf "$out/deb"
+fi
+cd "$tree"
+
+# One config for both builds.
+sed -E 's/^(CONFIG_[A-Za-z0-9_]+)=m$/# \1 is not set/' "$kdir/current/config" >.config
+scripts/config --disable MODULES --disable RUST --set-str SYSTEM_TRUSTED_KEYS "" \
+  --set-str SYSTEM_REVOCATION_KEYS "" --set-str LOCALVERSION "-iouloop"
+scripts/kconfig/merge_config.sh -m .config "$top/kernel/iouloop.config" "$top/kernel/test-kernel.config" >"$out/merge.log" 2>&1
+make olddefconfig >>"$out/merge.log" 2>&1
+for want in IO_URING_BPF_OPS DEBUG_INFO_BTF BPF_JIT SERIAL_8250_CONSOLE BLK_DEV_INITRD; do
+  grep -q "^CONFIG_$want=y" .config || { log "CONFIG_$want did not stay on (see $out/merge.log)"; exit 1; }
+done
+
+build() {  # build NAME: make bzImage, copy it and the config to $out/NAME/
+  local name=$1
+  log "building the $name kernel (make -j$jobs bzImage; log in $out/$name.log)"
+  local t0=$SECONDS
+  if ! make -j"$jobs" bzImage >"$out/$name.log" 2>&1; then
+    tail -n 30 "$out/$name.log" >&2; log "the $name kernel did not build"; exit 1
+  fi
+  mkdir -p "$out/$name"
+  cp arch/x86/boot/bzImage "$out/$name/vmlinuz"; cp .config "$out/$name/config"
+  log "$name: built in $((SECONDS - t0)) s"
+}
+
+patch=$top/kernel/0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
+if [ ! -s "$base_img" ]; then
+  # A tree left patched by an earlier run goes back first.
+  if patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1; then patch -p1 -R -s <"$patch"; fi
+  build base
+fi
+patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1 || patch -p1 -s <"$patch"
+build patched
+patch -p1 -R -s <"$patch"
+echo "base $base_img"
+echo "patched $patched_img"

@@ -24,16 +24,27 @@ apt_opts() {
 init() {
   mkdir -p "$dir"/etc/apt.conf.d "$dir"/etc/preferences.d "$dir"/etc/sources.list.d \
            "$dir"/state/lists/partial "$dir"/cache/archives/partial
+  # Two runs may share $dir (two test runs side by side): one init at a time,
+  # so that neither renames the other's files away nor finds apt's own lock
+  # taken while the lists are not there yet. Only init holds the lock (callers
+  # nest commands: fetch-kernel.sh reads one command's output while running
+  # another). Files are written to a temporary name and renamed into place.
+  exec 9>"$dir/private-apt.lock"
+  flock 9
   touch "$dir/state/status"
   local stamp=$dir/state/updated
-  cat >"$dir/etc/sources.list.new" <<SRC
+  local sources conf_new
+  sources=$(mktemp "$dir/etc/sources.list.XXXXXX")
+  cat >"$sources" <<SRC
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
 deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
 SRC
+  chmod 644 "$sources"
   # Another suite than last time: the lists on disk are the other suite's.
-  if ! cmp -s "$dir/etc/sources.list.new" "$dir/etc/sources.list"; then rm -f "$stamp"; fi
-  mv -f "$dir/etc/sources.list.new" "$dir/etc/sources.list"
-  cat >"$conf" <<CONF
+  if ! cmp -s "$sources" "$dir/etc/sources.list"; then rm -f "$stamp"; fi
+  mv -f "$sources" "$dir/etc/sources.list"
+  conf_new=$(mktemp "$dir/apt.conf.XXXXXX")
+  cat >"$conf_new" <<CONF
 Dir::Etc "$dir/etc";
 Dir::Etc::sourcelist "$dir/etc/sources.list";
 Dir::Etc::sourceparts "$dir/etc/sources.list.d";
@@ -48,6 +59,8 @@ Acquire::Languages "none";
 // downloads land in folders owned by root; the _apt user cannot write there
 APT::Sandbox::User "root";
 CONF
+  chmod 644 "$conf_new"
+  mv -f "$conf_new" "$conf"
   # Refresh the lists at most once a day: the suite moves, a stale list points
   # at files that are gone.
   if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
@@ -63,6 +76,7 @@ CONF
       exit 1
     fi
   fi
+  exec 9>&-   # the lock
 }
 
 case "${1:-}" in

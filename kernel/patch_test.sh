@@ -323,8 +323,8 @@ else
   fail "$PATCH2_NAME does not apply to $src: $(head -n 2 "$tmp/apply.err" | tr '\n' ' ')"
 fi
 # The same check must notice a patch whose context is not in the source.
-sed 's/^ \t\t\treturn -EINVAL;$/ \t\t\treturn -EFAULT;/' "$patch2" >"$tmp/bad-context.patch"
 if [ -n "$src" ]; then
+  sed 's/^ \t\t\treturn -EINVAL;$/ \t\t\treturn -EFAULT;/' "$patch2" >"$tmp/bad-context.patch"
   if cmp -s "$patch2" "$tmp/bad-context.patch"; then
     fail "self-check: the context line to corrupt is not in $PATCH2_NAME"
   elif (cd "$src" && git apply --check "$tmp/bad-context.patch") 2>/dev/null; then

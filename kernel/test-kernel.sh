@@ -98,12 +98,13 @@ build() {  # build NAME: make bzImage, copy it and the config to $out/NAME/
 }
 
 patch=$top/kernel/0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
+applied() { patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1; }
 if [ ! -s "$base_img" ]; then
-  # A tree left patched by an earlier run goes back first.
-  if patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1; then patch -p1 -R -s <"$patch"; fi
+  # A tree left patched by a build that failed goes back first.
+  if applied; then patch -p1 -R -s <"$patch"; fi
   build base
 fi
-patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1 || patch -p1 -s <"$patch"
+applied || patch -p1 -s <"$patch"
 build patched
 patch -p1 -R -s <"$patch"
 echo "base $base_img"

@@ -234,6 +234,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
     struct rlimit rl{0, 1ul << 20};  // soft 0; the hard limit leaves room to raise it
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return std::string("setrlimit failed");
     census before = census::now();
+    const std::string maps_before = maps_text();
     // The smallest limit (in pages) under which a ring can be made: 0 where
     // rings are not charged (7.2: io_allocate_scq_urings), more where they are.
     unsigned ring_pages = 0;
@@ -275,6 +276,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
     }
     census after = census::now();
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
+    if (!(after == before)) o << "mappings added:\n" << maps_added(maps_before, maps_text());
     // The userspace engine does not need the kernel to see the region: with
     // room for its rings (two: the loop's and its signal watcher's) it runs.
     struct rlimit l{3 * ring_pages * 4096ul, 1ul << 20};
@@ -309,6 +311,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
     struct rlimit rl{0, 0};
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return std::string("setrlimit failed");
     census before = census::settled();
+    const std::string maps_before = maps_text();
     {
       iouloop::ring r;
       param_region<nop::policy> p(nop::params{100, 8, 0, 0, 0});
@@ -323,6 +326,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
     }
     census after = census::until_within(before);
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
+    if (!(after == before)) o << "mappings added:\n" << maps_added(maps_before, maps_text());
     // With room for exactly the region's page it works.
     struct rlimit one{4096, 4096};
     setrlimit(RLIMIT_MEMLOCK, &one);

@@ -133,13 +133,16 @@ class sq_ring {
         head_off_(l.sq_head),
         tail_off_(l.sq_tail),
         rewind_((l.setup_flags & abi::setup::sq_rewind) != 0) {
-    if (rewind_) {
-      published_ = 0;
-      limit_ = entries_;
-    } else {
-      published_ = *detail::at<u32>(rings_, tail_off_);
-      limit_ = head() + entries_;
-    }
+    // Head/tail mode counts from the SQ tail and puts SQE n at n & mask.
+    // Rewind mode puts SQE n at (n - start_) & mask, slot 0 first, and
+    // counts from a start it reads (the SQ tail word, which nothing uses in
+    // this mode) instead of from 0: with a constant start the BPF verifier
+    // follows every count of SQEs a step prepares as a state of its own, and
+    // the larger policies (echo2, proxy, timer) run past its budget of a
+    // million instructions. Whatever the word holds, the slots are right.
+    published_ = *detail::at<u32>(rings_, tail_off_);
+    start_ = rewind_ ? published_ : 0;
+    limit_ = (rewind_ ? published_ : head()) + entries_;
     tail_ = published_;
   }
 
@@ -171,7 +174,7 @@ class sq_ring {
   class cursor {
    public:
     IOULOOP_INLINE explicit cursor(sq_ring& sq)
-        : sq_(sq), off_((sq.tail_ & sq.mask_) * u32(sizeof(abi::sqe))), wrap_((sq.mask_ << 6) | 63) {}
+        : sq_(sq), off_(((sq.tail_ - sq.start_) & sq.mask_) * u32(sizeof(abi::sqe))), wrap_((sq.mask_ << 6) | 63) {}
     IOULOOP_INLINE abi::sqe& take() {
       abi::sqe& s = *reinterpret_cast<abi::sqe*>(sq_.sqes_ + u64(off_));
       off_ = (off_ + u32(sizeof(abi::sqe))) & wrap_;
@@ -202,7 +205,7 @@ class sq_ring {
   // moves it).
   IOULOOP_INLINE u32 flush() {
     published_ = tail_;
-    if (rewind_) return tail_;
+    if (rewind_) return tail_ - start_;
     // release: SQE contents must be visible before the new tail
     detail::store_release(detail::at<u32>(rings_, tail_off_), tail_);
     return tail_ - (limit_ - entries_);
@@ -213,7 +216,7 @@ class sq_ring {
   // not consume is dropped, as in the kernel.
   IOULOOP_INLINE void submitted() {
     if (rewind_)
-      tail_ = published_ = 0;
+      tail_ = published_ = start_;
     else
       limit_ = head() + entries_;
   }
@@ -222,7 +225,7 @@ class sq_ring {
   template <u32>
   friend class sqe_chain;
   IOULOOP_INLINE abi::sqe* slot(u32 index) const {
-    return detail::at<abi::sqe>(sqes_, (index & mask_) * u32(sizeof(abi::sqe)));
+    return detail::at<abi::sqe>(sqes_, ((index - start_) & mask_) * u32(sizeof(abi::sqe)));
   }
   // acquire: the kernel's head store must be seen before we reuse a slot.
   // On BPF a plain load: the head moves only in the submit kfunc, a call the
@@ -243,6 +246,7 @@ class sq_ring {
   u32 tail_;       // next slot to hand out
   u32 limit_;      // the first tail not to hand out: the head last read + entries
   u32 published_;  // tail at the last flush
+  u32 start_;      // rewind mode: the count every submission starts from, at slot 0; head/tail mode: 0
 };
 
 // N SQEs handed out together by reserve<N>(): test it, then prepare every

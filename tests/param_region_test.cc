@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "iouloop/iouloop.hpp"
+#include "iouloop/probe.hpp"
 
 namespace {
 struct params {
@@ -60,4 +61,33 @@ TEST_CASE("param_region: one per ring, as the kernel says", "[params]") {
   REQUIRE_NOTHROW(iouloop::userspace_engine<policy<params>>(ring, first));
   REQUIRE_THROWS_WITH(iouloop::userspace_engine<policy<params>>(ring, second),
                       Catch::Matchers::ContainsSubstring("already has a param region"));
+}
+
+// ring_options (iouloop/engine/ring.hpp): SUBMIT_ALL by default, head and
+// tail by default, SQ_REWIND when asked "where supported" exactly where the
+// kernel has it (io_uring_sanitise_params refuses the flag before 7.1 with
+// EINVAL, and the ring asks again without it).
+TEST_CASE("a ring asked for SQ_REWIND where supported gets it exactly where the kernel has it", "[owned][rewind]") {
+  namespace setup = iouloop::abi::setup;
+  const bool kernel_has_it = iouloop::probe().sq_rewind;
+  CAPTURE(kernel_has_it);
+  iouloop::ring d;
+  CHECK((d.flags() & setup::sq_rewind) == 0);
+  CHECK((d.flags() & setup::submit_all) != 0);
+  iouloop::ring_options o;
+  o.sq_rewind_where_supported = true;
+  iouloop::ring r(o);
+  CHECK(((r.flags() & setup::sq_rewind) != 0) == kernel_has_it);
+  CHECK((r.layout().setup_flags & setup::sq_rewind) == (r.flags() & setup::sq_rewind));
+  // Not without NO_SQARRAY (the kernel would refuse the pair).
+  iouloop::ring_options a = o;
+  a.flags &= ~setup::no_sqarray;
+  iouloop::ring with_array(a);
+  CHECK((with_array.flags() & setup::sq_rewind) == 0);
+  // Asked for by name where the kernel lacks it: the error says so.
+  if (!kernel_has_it) {
+    iouloop::ring_options n;
+    n.flags |= setup::sq_rewind;
+    REQUIRE_THROWS_WITH(iouloop::ring(n), Catch::Matchers::ContainsSubstring("does not know IORING_SETUP_SQ_REWIND"));
+  }
 }

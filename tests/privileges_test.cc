@@ -291,7 +291,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
   INFO(r.out);
   REQUIRE(r.exited_ok());
   if (r.out.find("ring pages 0") == std::string::npos)  // rings charged (the 6.18 host)
-    CHECK_THAT(r.out, ContainsSubstring("ring at 0: io_uring_setup(64 entries, flags 0x13200) failed: out of locked "
+    CHECK_THAT(r.out, ContainsSubstring("ring at 0: io_uring_setup(64 entries, flags 0x13280) failed: out of locked "
                                         "memory (raise RLIMIT_MEMLOCK or use fewer entries) [ENOMEM"));
   CHECK_THAT(r.out, ContainsSubstring("census after refused rings same"));
   CHECK_THAT(r.out, ContainsSubstring("register: -12"));

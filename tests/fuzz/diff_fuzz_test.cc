@@ -163,8 +163,10 @@ iouloop::ring_options random_ring(rng& g) {
   iouloop::ring_options o;
   o.sq_entries = 2u << g.below(7);                             // 2 .. 128
   o.cq_entries = g.below(2) ? 0 : o.sq_entries << g.below(3);  // default, or 1x..4x
+  o.sq_rewind_where_supported = g.below(2);                    // both SQ modes: SQ_REWIND is the default
   return o;
 }
+const char* sq_mode(const iouloop::ring_options& o) { return o.sq_rewind_where_supported ? " rewind" : ""; }
 
 const char* const test_name = "differential fuzzing: userspace and BPF engines agree";
 
@@ -228,7 +230,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
     if (g.below(4) == 0) {
       nop_case c{1 + g.below(3000), 1 + g.below(64), random_ring(g)};
       what << "nop total " << c.total << " depth " << c.depth << " sq " << c.ring.sq_entries << " cq "
-           << c.ring.cq_entries;
+           << c.ring.cq_entries << sq_mode(c.ring);
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
       dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value(), native));
       auto u = run_nops<iouloop::userspace_engine<nop::policy>>(dog, c);
@@ -256,7 +258,7 @@ TEST_CASE(test_name, "[fuzz][bpf]") {
       c.ring = random_ring(g);
       faults += c.f != fault::none;
       what << "cp size " << c.size << " block " << c.block << " depth " << c.depth << " fault " << fault_name(c.f)
-           << " sq " << c.ring.sq_entries << " cq " << c.ring.cq_entries;
+           << " sq " << c.ring.sq_entries << " cq " << c.ring.cq_entries << sq_mode(c.ring);
       if (verbose) std::printf("case %llu: %s\n", i, what.str().c_str()), std::fflush(stdout);
       dog.start_case(i, what.str(), replay(seed, i, keepalive.has_value(), native));
       auto u = run_copy<iouloop::userspace_engine<cp::policy>>(dog, c, seed + i);

@@ -133,8 +133,11 @@ trace_case make_case(u64 seed, u64 i) {
     c.ring.cq_entries = c.ring.sq_entries;  // as small as allowed
   else
     c.ring.cq_entries = g.below(2) ? 0 : c.ring.sq_entries << g.below(3);
-  static const bool rewind = iouloop::probe().sq_rewind;  // Linux 7.1+
-  if (g.one_in(4) && rewind) c.ring.flags |= iouloop::abi::setup::sq_rewind;
+  // Both SQ modes, each named in the case: SQ_REWIND (the default ring's,
+  // Linux 7.1+) and head/tail.
+  static const bool rewind = iouloop::probe().sq_rewind;
+  c.ring.sq_rewind_where_supported = false;
+  if (g.below(2) && rewind) c.ring.flags |= iouloop::abi::setup::sq_rewind;
   c.init.limit = 8 + g.below(trace::max_steps - 7);
   c.init.tidy = (i / profile_count) % 2;  // every other round of profiles
   for (u32 k = 0; k < trace::script_len; ++k) c.init.script[k] = random_op(g, c.profile, c.ring.sq_entries);

@@ -42,8 +42,24 @@ struct ring_options {
   u32 cq_entries = 0;  // 0: twice sq_entries
   // The loop needs DEFER_TASKRUN (which needs SINGLE_ISSUER); NO_SQARRAY lets
   // SQEs go straight at tail & mask; TASKRUN_FLAG lets the userspace engine
-  // see pending task work without a syscall.
-  u32 flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray | abi::setup::taskrun_flag;
+  // see pending task work without a syscall; SUBMIT_ALL lets an SQE that
+  // fails to start (a bad opcode or fd) post its error CQE without holding
+  // back the SQEs after it (io_submit_sqes stops there otherwise).
+  u32 flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray |
+              abi::setup::taskrun_flag | abi::setup::submit_all;
+  // true: add IORING_SETUP_SQ_REWIND where the kernel has it (Linux 7.1+,
+  // the kernels with the loop), head and tail elsewhere; ring::flags() says
+  // which. Every submission then reads its SQEs from slot 0: no SQ head is
+  // read and no tail published per step (7 guest instructions per step of
+  // the BPF engine's NOP chain, 10 of the userspace engine's: docs/cost.md,
+  // "SQ_REWIND, measured"). A policy sees the same as in head/tail mode
+  // (both engines, both modes: the fuzzers), except after a short
+  // submission: head/tail mode keeps the SQEs it did not consume for the
+  // next one, rewind mode drops them. With SUBMIT_ALL that happens only when
+  // the kernel cannot allocate a request, but a policy that counts requests
+  // as it prepares them would then wait for CQEs that never come: not the
+  // default for that reason.
+  bool sq_rewind_where_supported = false;
 };
 
 // Says what is wrong with `flags` for a callback-driven loop, or "" if
@@ -126,7 +142,15 @@ class ring {
       p.flags |= abi::setup::cqsize;
       p.cq_entries = o.cq_entries;
     }
-    const int fd = sys::io_uring_setup(o.sq_entries, &p);
+    int fd = -EINVAL;
+    if (o.sq_rewind_where_supported && rewind_allowed(o.flags)) {
+      // A kernel before 7.1 says EINVAL for the unknown flag: ask again without it.
+      io_uring_params pr = p;
+      pr.flags |= abi::setup::sq_rewind;
+      fd = sys::io_uring_setup(o.sq_entries, &pr);
+      if (fd >= 0) p = pr;
+    }
+    if (fd == -EINVAL) fd = sys::io_uring_setup(o.sq_entries, &p);
     if (fd < 0) throw error(-fd, setup_failure(-fd, o));
     fd_.reset(fd);
     setup_flags_ = p.flags;
@@ -213,6 +237,10 @@ class ring {
     (void)rings_.release();
     (void)sqes_.release();
     borrowed_ = false;
+  }
+  // SQ_REWIND needs NO_SQARRAY and no SQPOLL (io_uring_sanitise_params).
+  static bool rewind_allowed(u32 flags) {
+    return (flags & abi::setup::no_sqarray) && !(flags & (abi::setup::sqpoll | abi::setup::sq_rewind));
   }
   static std::string setup_failure(int e, const ring_options& o) {
     std::string what =

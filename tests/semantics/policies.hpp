@@ -27,6 +27,8 @@ struct params {
   u32 short_batches;  // steps that found fewer CQEs than they had waited for
   abi::kernel_timespec ts[3];
   s32 fail_with;  // staged_value: loop.fail() with this in the third step
+  u32 errors;     // CQEs with res < 0 (submit_count)
+  s32 error_res;  // ... the res of the last of them
   u32 pad;
 };
 
@@ -167,7 +169,11 @@ struct wait_idx_lifetime {
 };
 
 // Rule: submission returns the number submitted, as io_uring_enter does;
-// inline completions are visible to the next step.
+// inline completions are visible to the next step. `value` N > 0 makes the
+// N-th of `rounds` NOPs (3 when 0) an SQE that fails to start (an opcode
+// past IORING_OP_LAST): it gets its error CQE, and whether the SQEs after
+// it in the same submission go too depends on IORING_SETUP_SUBMIT_ALL. The
+// step waits for as many CQEs as the submit said it took.
 struct submit_count {
   using params_type = params;
   template <class Loop>
@@ -175,18 +181,28 @@ struct submit_count {
     params& p = l.params;
     p.steps++;
     if (p.steps == 1) {
-      for (u32 i = 0; i < 3; ++i) {
+      const u32 n = p.rounds ? p.rounds : 3;
+      for (u32 i = 0; i < n && i < 8; ++i) {
         abi::sqe* s = l.sq.next();
         if (!s) break;
         prep_nop(*s, ud::make(tag::nop, i));
+        if (s32(i + 1) == p.value) s->opcode = 0xff;
       }
       p.submit_ret = l.submit();
-      l.wait_cqes(3);
+      if (p.submit_ret <= 0) return loop_stop;
+      l.wait_cqes(u32(p.submit_ret));
       return loop_continue;
     }
-    reap<8>(l, p);
-    if (p.completed >= 3 || p.steps > p.limit) return loop_stop;
-    l.wait_cqes(3 - p.completed);
+    for (cqe_view c : l.cq.template batch<8>()) {
+      p.completed++;
+      p.last_res = c.res();
+      if (c.res() < 0) {
+        p.errors++;
+        p.error_res = c.res();
+      }
+    }
+    if (p.completed >= u32(p.submit_ret) || p.steps > p.limit) return loop_stop;
+    l.wait_cqes(u32(p.submit_ret) - p.completed);
     return loop_continue;
   }
 };

@@ -114,6 +114,36 @@ TEST_CASE("a submission returns the number submitted", "[semantics]") {
   REQUIRE(s.params().completed == 3);
   REQUIRE(s.params().last_res == 0);
 }
+TEST_CASE("a bad SQE gets its error CQE; SUBMIT_ALL (the default) submits the SQEs after it too", "[semantics]") {
+  using Runner = IOULOOP_RUNNER;
+  /* io_uring/io_uring.c io_submit_sqes: when io_submit_sqe fails (io_init_req
+     refuses the opcode, io_submit_fail_init posts -EINVAL), the loop stops
+     after that SQE unless the ring has IORING_SETUP_SUBMIT_ALL; the count
+     returned includes the failed SQE. Both SQ modes, on both engines. */
+  const bool rewind = GENERATE(false, true);
+  CAPTURE(rewind);
+  iouloop::ring_options all;
+  all.sq_rewind_where_supported = rewind;
+  Runner::session<sem::submit_count> s(all);
+  s.params().rounds = 5;
+  s.params().value = 3; /* the third */
+  s.params().limit = 20;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().submit_ret == 5);
+  REQUIRE(s.params().completed == 5);
+  REQUIRE(s.params().errors == 1);
+  REQUIRE(s.params().error_res == -EINVAL);
+  iouloop::ring_options stop = all;
+  stop.flags &= ~iouloop::abi::setup::submit_all;
+  Runner::session<sem::submit_count> t(stop);
+  t.params().rounds = 5;
+  t.params().value = 3;
+  t.params().limit = 20;
+  REQUIRE(t.run() == 0);
+  REQUIRE(t.params().submit_ret == 3); /* two NOPs and the bad SQE; the last two stay behind */
+  REQUIRE(t.params().completed == 3);
+  REQUIRE(t.params().errors == 1);
+}
 TEST_CASE("CQ overflow is flushed by the loop; no completion is lost", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::overflow_flush> s(sem_test::small_cq());

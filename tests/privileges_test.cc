@@ -276,7 +276,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low: named ENOMEM for the ring or the param region
     }
     census after = census::now();
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
-    if (!(after == before)) o << "mappings added:\n" << maps_added(maps_before, maps_text());
+    if (after != before) o << "mappings added:\n" << maps_added(maps_before, maps_text());
     // The userspace engine does not need the kernel to see the region: with
     // room for its rings (two: the loop's and its signal watcher's) it runs.
     struct rlimit l{3 * ring_pages * 4096ul, 1ul << 20};
@@ -326,7 +326,7 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
     }
     census after = census::until_within(before);
     o << "census " << (after == before ? "same" : "differs") << " before " << before << " after " << after << "\n";
-    if (!(after == before)) o << "mappings added:\n" << maps_added(maps_before, maps_text());
+    if (after != before) o << "mappings added:\n" << maps_added(maps_before, maps_text());
     // With room for exactly the region's page it works.
     struct rlimit one{4096, 4096};
     setrlimit(RLIMIT_MEMLOCK, &one);

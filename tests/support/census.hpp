@@ -17,6 +17,17 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <string>
+
+// /proc/self/maps as it is now.
+inline std::string maps_text() {
+  std::string t;
+  if (std::FILE* f = std::fopen("/proc/self/maps", "r")) {
+    for (int ch; (ch = std::fgetc(f)) != EOF;) t += char(ch);
+    std::fclose(f);
+  }
+  return t;
+}
 
 struct census {
   int fds = 0, mappings = 0, progs = 0, maps = 0, links = 0;
@@ -36,19 +47,9 @@ struct census {
     // (on a 7.2 build with Debian's config trimmed, kernel/test-kernel.sh,
     // a static test binary's first [heap] line appeared during a case and
     // read as a leaked mapping). Rings, regions and buffers are mmap()ed.
-    if (std::FILE* f = std::fopen("/proc/self/maps", "r")) {
-      char tail[7] = {};  // the last six characters of the line so far
-      for (int ch; (ch = std::fgetc(f)) != EOF;) {
-        if (ch != '\n') {
-          for (int i = 0; i < 5; ++i) tail[i] = tail[i + 1];
-          tail[5] = char(ch);
-          continue;
-        }
-        if (__builtin_memcmp(tail, "[heap]", 6) != 0) c.mappings++;
-        for (char& t : tail) t = 0;
-      }
-      std::fclose(f);
-    }
+    const std::string maps = maps_text();
+    for (std::string::size_type at = 0, end; (end = maps.find('\n', at)) != std::string::npos; at = end + 1)
+      if (end - at < 6 || maps.compare(end - 6, 6, "[heap]") != 0) c.mappings++;
 #endif
     c.progs = count(bpf_prog_get_next_id);
     c.maps = count(bpf_map_get_next_id);
@@ -113,20 +114,11 @@ struct census {
 #include <algorithm>
 #include <ostream>
 #include <sstream>
-#include <string>
 #include <vector>
 
-// /proc/self/maps as it is now, and the lines of `after` that `before` does
-// not have: what to print when a census finds more mappings than before, so
-// that the failure names the mapping.
-inline std::string maps_text() {
-  std::string t;
-  if (std::FILE* f = std::fopen("/proc/self/maps", "r")) {
-    for (int ch; (ch = std::fgetc(f)) != EOF;) t += char(ch);
-    std::fclose(f);
-  }
-  return t;
-}
+// The lines of /proc/self/maps `after` has and `before` has not: what to
+// print when a census finds more mappings than before, so that the failure
+// names the mapping.
 inline std::string maps_added(const std::string& before, const std::string& after) {
   auto lines = [](const std::string& t) {
     std::vector<std::string> v;

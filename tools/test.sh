@@ -680,7 +680,7 @@ fi   # stage 4
 # runs kmod_load_test (symbols found, /dev/iouloop, unload, reload),
 # kmod_nop_test (attach checks: names, sizes, EBUSY, detach, ring close) and
 # kmod_unload_test (unload under a sleeping loop), then the shared case tables
-# on kernel_engine (native_semantics/workloads/examples_test: every case, and
+# on kernel_engine (native_semantics/workloads/examples/echo2/proxy_test: every case, and
 # differential cases against the BPF engine), and the differential fuzz with
 # the native engine as a third ($IOULOOP_KMOD_FUZZ_CASES cases, default 60;
 # the seed is printed, with the command that replays a case). No root, sid
@@ -696,7 +696,7 @@ kmod_skip() {
     echo "@@iouloop-test SKIP kmod: $1" >>"$lines"
   fi
 }
-kmod_bins="native_semantics_test native_workloads_test native_examples_test native_echo2_test"
+kmod_bins="native_semantics_test native_workloads_test native_examples_test native_echo2_test native_proxy_test"
 kmod_fuzz=${IOULOOP_KMOD_FUZZ_CASES:-60}
 echo "== kernel module: kernel/kmod/setup-kbuild.sh, bazel build //kernel/kmod:iouloop_kmod, then insmod in the VM"
 if [ "$(id -u)" != 0 ]; then

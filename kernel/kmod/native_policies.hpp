@@ -14,6 +14,7 @@
 #include "examples/echo/echo_policy.hpp"
 #include "examples/echo2/echo2_policy.hpp"
 #include "examples/nop/nop_policy.hpp"
+#include "examples/proxy/proxy_policy.hpp"
 #include "examples/timer/timer_policy.hpp"
 #include "tests/semantics/policies.hpp"
 
@@ -24,6 +25,7 @@
   X(cp, cp::policy)                                            \
   X(echo, echo::policy)                                        \
   X(echo2, echo2::policy)                                      \
+  X(proxy, proxy::policy)                                      \
   X(timer, timer::policy)                                      \
   X(sem_stop_at_once, sem::stop_at_once)                       \
   X(sem_continue_until_limit, sem::continue_until_limit)       \

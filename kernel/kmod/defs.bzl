@@ -1,5 +1,16 @@
 """iouloop_kernel_module: iouloop_kmod.ko with a list of policies compiled in."""
 
+def _headers_of_impl(ctx):
+    return [DefaultInfo(files = depset(transitive = [d[CcInfo].compilation_context.headers for d in ctx.attr.deps]))]
+
+# The headers of cc_library targets, transitive, as files: a genrule's srcs
+# get a cc_library's default outputs only, which for a header-only library
+# are none, so a changed policy header would not rebuild the module.
+_headers_of = rule(
+    implementation = _headers_of_impl,
+    attrs = {"deps": attr.label_list(providers = [CcInfo])},
+)
+
 def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
     """Builds `name`.ko: kernel/kmod's module with the policies `policy_list` names.
 
@@ -8,7 +19,8 @@ def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
     supported yet) that includes the policy headers
     and defines IOULOOP_NATIVE_POLICIES(X) with X(name, type) per policy
     (kernel/kmod/native_policies.hpp is the project's). deps: the libraries
-    of those headers (so that a change to a policy rebuilds the module).
+    of those headers: a change to any header they hold, transitively,
+    rebuilds the module.
 
     The build runs kernel/kmod/build.sh: as root, in the sid root that
     kernel/kmod/setup-kbuild.sh prepares (the test kernel's headers, gcc-16),
@@ -18,9 +30,14 @@ def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
     IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES) once.
     """
     build_sh = str(Label("//kernel/kmod:build.sh"))
+    _headers_of(
+        name = name + "_headers",
+        deps = deps,
+        tags = ["manual"],
+    )
     native.genrule(
         name = name,
-        srcs = [policy_list] + deps + [
+        srcs = [policy_list, ":" + name + "_headers"] + [
             str(Label("//kernel/kmod:module_sources")),
             str(Label("//:headers")),
         ],

@@ -28,6 +28,8 @@ expect "echo2 names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$her
 expect "proxy --selftest relays many clients through its own echo upstream" 0 "selftest: 200 clients, [0-9]+ bytes relayed both ways" "$here/proxy/proxy" --selftest 200 --buffers 16 --buffer-bytes 512
 expect "proxy names a table too small for its selftest" 1 "needs two slots each" "$here/proxy/proxy" --selftest 50 --table 10
 expect "proxy names a bad upstream" 1 "is not IPV4:PORT" "$here/proxy/proxy" --upstream localhost
+expect "proxy wants an IPv6 upstream in brackets" 1 "is not IPV4:PORT or \\[IPV6\\]:PORT" "$here/proxy/proxy" --upstream ::1:7000
+expect "proxy names an IPv6 upstream's slot cap out of range (the address itself was taken)" 1 "may hold 1 .. 255 buffers" "$here/proxy/proxy" --upstream '[::1]:7000' --slot-cap 300
 expect "proxy names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$here/proxy/proxy" --upstream 127.0.0.1:7000 --slot-cap 300
 expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"
 exit $fail

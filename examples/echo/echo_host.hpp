@@ -77,11 +77,45 @@ inline uint32_t slot_cap_or_default(uint32_t cap, uint32_t nbufs) {
   return cap ? cap : std::clamp<uint32_t>(nbufs / 16, 2, 255);
 }
 
-// A TCP socket listening on 127.0.0.1:port (0: any free port). `sndbuf`,
-// when not 0, is the send buffer size its connections inherit (tests make it
-// small to force short sends).
+// A TCP socket listening on 127.0.0.1:port (0: any free port), or on
+// [::1]:port (listener::ipv6_loopback). `sndbuf`, when not 0, is the send
+// buffer size its connections inherit (tests make it small to force short
+// sends).
 class listener {
  public:
+  struct ipv6_loopback_t {};
+  static constexpr ipv6_loopback_t ipv6_loopback{};
+
+  // [::1]:port, IPv6 only. A machine without IPv6 (a kernel without it, or
+  // lo without ::1) says so, with errno EAFNOSUPPORT or EADDRNOTAVAIL.
+  listener(ipv6_loopback_t, uint16_t port = 0, int sndbuf = 0, int backlog = 1024) {
+    fd_ = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw error(errno, "socket(AF_INET6, SOCK_STREAM) failed: this machine has no IPv6");
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (sndbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    a.sin6_port = htons(port);
+    const std::string where = "[::1]:" + std::to_string(port);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      int e = errno;
+      close();
+      if (e == EADDRNOTAVAIL) throw error(e, "::1 is not configured: lo has no IPv6 address");
+      throw error(e, "cannot bind " + where);
+    }
+    if (::listen(fd_, backlog) != 0) {
+      int e = errno;
+      close();
+      throw error(e, "listen on " + where + " failed");
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin6_port);
+  }
+
   // `reuseport`: SO_REUSEPORT, so that one listener per loop thread can bind
   // the same port and the kernel spreads the connections over them.
   // `address`: the IPv4 address to bind, in network byte order (0.0.0.0:

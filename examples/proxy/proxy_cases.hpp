@@ -62,10 +62,23 @@ inline void warm_threads() {
   (void)done;
 }
 
+// Why this machine cannot listen on [::1] (no IPv6 in the kernel, lo
+// without ::1), or "" if it can.
+inline std::string ipv6_loopback_problem() {
+  echo_host::ensure_loopback();
+  try {
+    echo_host::listener l(echo_host::listener::ipv6_loopback);
+  } catch (const iouloop::error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 struct options {
-  bool refuse = false;  // the upstream is a port where nothing listens
-  int sndbuf = 0;       // the client-side sockets' SO_SNDBUF (0: default)
-  int up_sockbuf = 0;   // the echo upstream's SO_RCVBUF and SO_SNDBUF (0: default)
+  bool refuse = false;         // the upstream is a port where nothing listens
+  int sndbuf = 0;              // the client-side sockets' SO_SNDBUF (0: default)
+  int up_sockbuf = 0;          // the echo upstream's SO_RCVBUF and SO_SNDBUF (0: default)
+  bool ipv6_upstream = false;  // the echo upstream listens on [::1], and the proxy connects there
   // SIGINT to the loop's thread once this holds of the params (as another thread sees them)
   std::function<bool(const proxy::params&)> interrupt_when;
   std::function<void()> on_interrupt;  // after the interrupted run, before the second
@@ -92,7 +105,8 @@ outcome serve(proxy_host::server_config cfg,
     if (opt.refuse)
       cfg.upstream_port = nowhere.emplace().port();
     else
-      cfg.upstream_port = up.emplace(opt.up_sockbuf).port();
+      cfg.upstream_port = up.emplace(opt.up_sockbuf, opt.ipv6_upstream).port();
+    if (opt.ipv6_upstream) cfg.upstream_host = "::1";
     echo_host::listener lis(0, opt.sndbuf, 4096);
     iouloop::ring_options ro;
     ro.sq_entries = 128;

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -37,14 +38,40 @@ using iouloop::u32;
 using iouloop::u64;
 
 struct server_config {
-  u32 table = 512;                           // fixed file table slots (two per client), 2 .. proxy::max_slots
-  u32 nbufs = 128;                           // buffers in the shared ring, 1 .. proxy::entries
-  u32 buf_size = 4096;                       // bytes per buffer, 1 .. 65536
-  u32 expect = 0;                            // stop once this many clients came and went (0: until stopped)
-  u32 slot_cap = 0;                          // buffers one direction may hold, 1 .. 255 (0: nbufs / 16, at least 2)
-  uint32_t upstream_addr = INADDR_LOOPBACK;  // host byte order
+  u32 table = 512;                          // fixed file table slots (two per client), 2 .. proxy::max_slots
+  u32 nbufs = 128;                          // buffers in the shared ring, 1 .. proxy::entries
+  u32 buf_size = 4096;                      // bytes per buffer, 1 .. 65536
+  u32 expect = 0;                           // stop once this many clients came and went (0: until stopped)
+  u32 slot_cap = 0;                         // buffers one direction may hold, 1 .. 255 (0: nbufs / 16, at least 2)
+  std::string upstream_host = "127.0.0.1";  // a numeric IPv4 or IPv6 address
   uint16_t upstream_port = 0;
 };
+
+// The upstream of `c` as the connect passes it, or false if upstream_host is
+// not a numeric IPv4 or IPv6 address.
+inline bool upstream_address(const server_config& c, proxy::socket_address& out) {
+  out = proxy::socket_address{};
+  sockaddr_in v4{};
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET, c.upstream_host.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(c.upstream_port);
+    std::memcpy(&out, &v4, sizeof v4);
+    out.length = sizeof v4;
+    return true;
+  }
+  if (::inet_pton(AF_INET6, c.upstream_host.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(c.upstream_port);
+    std::memcpy(&out, &v6, sizeof v6);
+    out.length = sizeof v6;
+    return true;
+  }
+  return false;
+}
+static_assert(sizeof(sockaddr_in6) <= __builtin_offsetof(proxy::socket_address, length) &&
+                  __builtin_offsetof(proxy::socket_address, port_be) == __builtin_offsetof(sockaddr_in6, sin6_port),
+              "proxy::socket_address holds a sockaddr_in6 before its length");
 
 // Says what is wrong with `c`, or "".
 inline std::string config_problem(const server_config& c) {
@@ -56,6 +83,8 @@ inline std::string config_problem(const server_config& c) {
   if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
   if (std::string bad = echo_host::slot_cap_problem(c.slot_cap); !bad.empty()) return bad;
   if (c.upstream_port == 0) return "no upstream port";
+  if (proxy::socket_address a; !upstream_address(c, a))
+    return "the upstream host " + c.upstream_host + " is not a numeric IPv4 or IPv6 address (127.0.0.1, ::1)";
   return "";
 }
 
@@ -71,9 +100,7 @@ class server {
     p = proxy::params{};
     p.group = iouloop::buf_group{1};
     p.listener = listen_fd;
-    p.upstream.family = AF_INET;
-    p.upstream.port_be = htons(c.upstream_port);
-    p.upstream.addr_be = htonl(c.upstream_addr);
+    upstream_address(c, p.upstream);
     p.buffers = pool_.user_addr();
     p.buf_size = c.buf_size;
     p.nbufs = c.nbufs;
@@ -92,7 +119,7 @@ class server {
 
 // ---- the echo upstream -------------------------------------------------------------
 
-// An echo server on 127.0.0.1 (any free port) on its own thread: each
+// An echo server on 127.0.0.1, or on ::1 with `ipv6` (any free port), on its own thread: each
 // connection gets back what it sends; after its EOF and the last echoed
 // byte it is shut down for writing and closed; a reset closes it. Level-
 // triggered epoll, one buffer per connection: while echoed bytes wait to be
@@ -101,7 +128,10 @@ class server {
 // reaches the proxy after a few KiB). Stops when destroyed.
 class echo_upstream {
  public:
-  explicit echo_upstream(int sockbuf = 0) : lis_(0, sockbuf, 4096), stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  explicit echo_upstream(int sockbuf = 0, bool ipv6 = false)
+      : lis_(ipv6 ? echo_host::listener(echo_host::listener::ipv6_loopback, 0, sockbuf, 4096)
+                  : echo_host::listener(0, sockbuf, 4096)),
+        stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!stop_) throw error(errno, "eventfd failed");
     // set on the listener, inherited by each accepted socket (the send buffer: listener's)
     if (sockbuf > 0 && ::setsockopt(lis_.fd(), SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf) != 0)
@@ -237,18 +267,25 @@ class refusing_port {
   uint16_t port_ = 0;
 };
 
-// "HOST:PORT" with an IPv4 HOST (dotted quad), into `c`; false if it is not one.
+// "HOST:PORT" into `c`: an IPv4 HOST (127.0.0.1:7000) or an IPv6 one in
+// brackets ([::1]:7000), numeric; false if it is neither.
 inline bool parse_upstream(const std::string& s, server_config& c) {
   const auto colon = s.rfind(':');
   if (colon == std::string::npos) return false;
-  in_addr a{};
-  if (::inet_pton(AF_INET, s.substr(0, colon).c_str(), &a) != 1) return false;
+  std::string host = s.substr(0, colon);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
   const std::string port = s.substr(colon + 1);
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
   const unsigned long v = std::stoul(port);
   if (v == 0 || v > 65535) return false;
-  c.upstream_addr = ntohl(a.s_addr);
-  c.upstream_port = uint16_t(v);
+  server_config t = c;
+  t.upstream_host = host;
+  t.upstream_port = uint16_t(v);
+  proxy::socket_address a;
+  // an IPv6 address needs its brackets (else "::1:7000" would be ambiguous); an IPv4 one has none
+  if (!upstream_address(t, a) || bracketed != (a.family == AF_INET6)) return false;
+  c = t;
   return true;
 }
 

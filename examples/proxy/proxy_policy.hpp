@@ -89,12 +89,13 @@ enum : u32 {
 // is not closed under it.
 inline constexpr u32 busy = pending | recv_armed | sending | shutting | starved;
 
-// struct sockaddr_in, as the kernel reads it (port and address in network byte order)
-struct ipv4_address {
-  u16 family;  // af::inet
-  u16 port_be;
-  u32 addr_be;
-  u8 zero[8];
+// struct sockaddr_in or struct sockaddr_in6, as the kernel reads it (port
+// and address in network byte order); `length` says which (16 or 28 bytes).
+struct socket_address {
+  u16 family;   // af::inet or af::inet6: also the domain of the upstream's socket
+  u16 port_be;  // sin_port, sin6_port
+  u8 rest[24];  // sockaddr_in: the address, 8 zero bytes; sockaddr_in6: flowinfo, the address, scope id
+  u32 length;   // the bytes the connect passes: sizeof(sockaddr_in) or sizeof(sockaddr_in6)
 };
 
 struct params {
@@ -102,14 +103,14 @@ struct params {
   // set by the host (proxy_host::server)
   buf_group group;
   u16 pad0;
-  s32 listener;           // a regular fd: the listening socket
-  ipv4_address upstream;  // where each client's upstream connects (its user address goes into the connect)
-  uaddr buffers;          // nbufs buffers of buf_size bytes (host memory)
-  u32 buf_size;           // 1 .. 65536
-  u32 nbufs;              // 1 .. entries
-  u32 expect;             // stop once this many clients came and went (closed, or turned away: table full)
-  u32 slot_cap;           // buffers one slot (one direction of a pair) may hold queued before its recv pauses, 1 .. 255
-  u32 stopping;           // the host sets it to stop gracefully; the step sets it once `expect` are served
+  s32 listener;             // a regular fd: the listening socket
+  socket_address upstream;  // where each client's upstream connects (its user address goes into the connect)
+  uaddr buffers;            // nbufs buffers of buf_size bytes (host memory)
+  u32 buf_size;             // 1 .. 65536
+  u32 nbufs;                // 1 .. entries
+  u32 expect;               // stop once this many clients came and went (closed, or turned away: table full)
+  u32 slot_cap;  // buffers one slot (one direction of a pair) may hold queued before its recv pauses, 1 .. 255
+  u32 stopping;  // the host sets it to stop gracefully; the step sets it once `expect` are served
   // counters
   u32 accepted;                    // clients
   u32 connected;                   // upstreams connected
@@ -474,7 +475,7 @@ struct next_request {
     if ((st & client) && !(st & (asked | broken))) {
       abi::sqe* s = next_sqe(l);
       if (!s) return retry(p, slot);
-      prep_socket_direct(*s, af::inet, sock::stream, 0, abi::file_index_alloc, ud::make(tag::socket, slot));
+      prep_socket_direct(*s, p.upstream.family, sock::stream, 0, abi::file_index_alloc, ud::make(tag::socket, slot));
       p.st[slot] |= asked | pending;
       return true;
     }
@@ -482,7 +483,7 @@ struct next_request {
     if ((st & pending) && has_peer(p, slot) && !(st & (connect_sent | broken))) {
       abi::sqe* s = next_sqe(l);
       if (!s) return retry(p, slot);
-      prep_connect(*s, fixed_fd{p.peer[slot]}, l.user_addr(p.upstream), sizeof(ipv4_address),
+      prep_connect(*s, fixed_fd{p.peer[slot]}, l.user_addr(p.upstream), p.upstream.length,
                    ud::make(tag::connect, slot));
       p.st[slot] |= connect_sent;
       return true;

@@ -37,6 +37,26 @@ TEST_CASE("proxy: many clients at once, every byte relayed both ways through one
   REQUIRE(e.dropped == 0);
 }
 
+TEST_CASE("proxy: an upstream on IPv6 ([::1]): an AF_INET6 socket and a 28-byte connect, every byte relayed",
+          "[proxy]") {
+  using Runner = IOULOOP_RUNNER;
+  if (const std::string why = proxy_test::ipv6_loopback_problem(); !why.empty()) SKIP("no IPv6 loopback here: " << why);
+  const iouloop::u32 clients = proxy_test::scaled(40, 16);
+  const server_config cfg{.table = 2 * clients, .nbufs = 64, .buf_size = 2048, .expect = clients};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 1500};
+  CAPTURE(clients, spec.seed);
+  auto o = proxy_test::serve<Runner>(cfg, proxy_test::clients(spec), {.ipv6_upstream = true});
+  proxy_test::require_clean(o, cfg);
+  const proxy::params& e = o.end;
+  REQUIRE(e.upstream.family == AF_INET6);
+  REQUIRE(e.upstream.length == sizeof(sockaddr_in6));
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.upstream_connections == clients);
+  REQUIRE((e.accepted == clients && e.connected == clients && e.refused == 0 && e.resets == 0));
+  REQUIRE((e.from_client == o.load.sent && e.to_upstream == o.load.sent));
+  REQUIRE((e.from_upstream == o.load.sent && e.to_client == o.load.sent && o.load.echoed == o.load.sent));
+}
+
 TEST_CASE("proxy: a ring that runs dry under many clients: re-armed, nothing lost", "[proxy]") {
   using Runner = IOULOOP_RUNNER;
   const iouloop::u32 clients = proxy_test::scaled(150, 32);

@@ -99,20 +99,7 @@ class listener {
     a.sin6_family = AF_INET6;
     a.sin6_addr = in6addr_loopback;
     a.sin6_port = htons(port);
-    const std::string where = "[::1]:" + std::to_string(port);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      int e = errno;
-      close();
-      if (e == EADDRNOTAVAIL) throw error(e, "::1 is not configured: lo has no IPv6 address");
-      throw error(e, "cannot bind " + where);
-    }
-    if (::listen(fd_, backlog) != 0) {
-      int e = errno;
-      close();
-      throw error(e, "listen on " + where + " failed");
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    bind_and_listen(a, "[::1]:" + std::to_string(port), backlog, "::1 is not configured: lo has no IPv6 address");
     port_ = ntohs(a.sin6_port);
   }
 
@@ -138,25 +125,10 @@ class listener {
     a.sin_port = htons(port);
     char text[INET_ADDRSTRLEN] = "?";
     ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
-    const std::string where = std::string(text) + ":" + std::to_string(port);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      int e = errno;
-      close();
-      if (e == EADDRINUSE) throw error(e, where + " is in use: pick another --port, or 0 for any free one");
-      if (e == EACCES) throw error(e, "binding " + where + " is not allowed: use a port above 1023, or 0");
-      if (e == EADDRNOTAVAIL && address == htonl(INADDR_LOOPBACK))
-        throw error(e, "127.0.0.1 is not configured: is the loopback interface lo up?");
-      if (e == EADDRNOTAVAIL)
-        throw error(e, std::string(text) + " is no address of this machine: give one of its own, or 0.0.0.0");
-      throw error(e, "cannot bind " + where);
-    }
-    if (::listen(fd_, backlog) != 0) {
-      int e = errno;
-      close();
-      throw error(e, "listen on " + where + " failed");
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    bind_and_listen(a, std::string(text) + ":" + std::to_string(port), backlog,
+                    address == htonl(INADDR_LOOPBACK)
+                        ? "127.0.0.1 is not configured: is the loopback interface lo up?"
+                        : std::string(text) + " is no address of this machine: give one of its own, or 0.0.0.0");
     port_ = ntohs(a.sin_port);
   }
   listener(const listener&) = delete;
@@ -172,6 +144,28 @@ class listener {
   }
 
  private:
+  // Binds to `a` (sockaddr_in or sockaddr_in6), listens, and reads back the
+  // address (the port, when it was 0). On failure closes the socket and
+  // throws, naming `where`; `not_here` is the message for EADDRNOTAVAIL.
+  template <class Address>
+  void bind_and_listen(Address& a, const std::string& where, int backlog, const std::string& not_here) {
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      int e = errno;
+      close();
+      if (e == EADDRINUSE) throw error(e, where + " is in use: pick another --port, or 0 for any free one");
+      if (e == EACCES) throw error(e, "binding " + where + " is not allowed: use a port above 1023, or 0");
+      if (e == EADDRNOTAVAIL) throw error(e, not_here);
+      throw error(e, "cannot bind " + where);
+    }
+    if (::listen(fd_, backlog) != 0) {
+      int e = errno;
+      close();
+      throw error(e, "listen on " + where + " failed");
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  }
+
   int fd_ = -1;
   uint16_t port_ = 0;
 };

@@ -167,7 +167,7 @@ struct dispatch {
                 "dispatch<UD, ...>: at most one otherwise<H> case");
   template <class Loop>
   IOULOOP_INLINE static void on_cqe(Loop& loop, cqe_view c) {
-    const auto tag = UserData::tag_of(c.user_data());
+    const auto tag = tag_key(c.user_data());
     const auto payload = UserData::payload_of(c.user_data());
     const bool hit = (try_case<Cases>(loop, c, tag, payload) || ...);
     if (!hit) (other<Cases>(loop, c), ...);
@@ -179,10 +179,24 @@ struct dispatch {
     if constexpr (detail::is_otherwise<C>) {
       return false;
     } else {
-      if (tag != C::tag) return false;
+      if (tag != tag_key_of(C::tag)) return false;
       C::handler::on_cqe(loop, c, payload);
       return true;
     }
+  }
+  // The codec's tag word when it has one (user_data<> does), else its tag.
+  IOULOOP_INLINE static auto tag_key(udata w) {
+    if constexpr (requires { UserData::tag_word(w); })
+      return UserData::tag_word(w);
+    else
+      return UserData::tag_of(w);
+  }
+  template <class T>
+  IOULOOP_INLINE static constexpr auto tag_key_of(T t) {
+    if constexpr (requires(udata w) { UserData::tag_word(w); })
+      return static_cast<u64>(static_cast<__underlying_type(T)>(t));
+    else
+      return t;
   }
   template <class C, class Loop>
   IOULOOP_INLINE static void other(Loop& loop, cqe_view c) {

@@ -35,6 +35,17 @@ struct user_data {
                            static_cast<u64>(p));
   }
   static constexpr IOULOOP_INLINE Tag tag_of(udata w) { return static_cast<Tag>(w.raw() >> payload_bits); }
+  // The tag bits as a word (what tag_of converts), for dispatch<> to compare
+  // with each case's tag. In a BPF step the optimiser is kept from testing
+  // (raw & tag mask) == tag << payload_bits instead: two 64-bit constants
+  // per step, held in registers a CQE loop is short of.
+  static IOULOOP_INLINE u64 tag_word(udata w) {
+    u64 t = w.raw() >> payload_bits;
+#if defined(__bpf__)
+    asm("" : "+r"(t));
+#endif
+    return t;
+  }
   static constexpr IOULOOP_INLINE Payload payload_of(udata w) {
     return static_cast<Payload>(w.raw() & ((u64(1) << payload_bits) - 1));
   }

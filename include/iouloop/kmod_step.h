@@ -30,6 +30,8 @@ struct iouloop_kmod_policy {
 };
 extern const struct iouloop_kmod_policy iouloop_kmod_policies[];
 extern const unsigned long iouloop_kmod_policy_count;
+/* IOULOOP_NATIVE_FINGERPRINT of the list the module was built from. */
+extern const unsigned long long iouloop_kmod_fingerprint;
 
 #ifdef __cplusplus
 }

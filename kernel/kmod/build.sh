@@ -50,6 +50,10 @@ copy_tree_header() {
     case "$inc" in iouloop/*) ;; *) copy_tree_header "$inc" ;; esac
   done
 }
+# The list includes LIST.fingerprint.h: made here from the tree, as the
+# iouloop_native_policy_list rule makes it for the host programs.
+mkdir -p "$b/$(dirname "$list")"
+"$here/fingerprint.sh" "$top" "$list" >"$b/${list%.hpp}.fingerprint.h"
 copy_tree_header "$list"
 unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
   -C /usr/src/linux-headers-'"$kver"' M="$2" IOULOOP_NATIVE_LIST="$3" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \

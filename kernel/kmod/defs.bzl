@@ -1,4 +1,5 @@
-"""iouloop_kernel_module: iouloop_kmod.ko with a list of policies compiled in."""
+"""iouloop_kernel_module: iouloop_kmod.ko with a list of policies compiled in;
+iouloop_native_policy_list: that list as a library for the host programs."""
 
 def _headers_of_impl(ctx):
     return [DefaultInfo(files = depset(transitive = [d[CcInfo].compilation_context.headers for d in ctx.attr.deps]))]
@@ -10,6 +11,41 @@ _headers_of = rule(
     implementation = _headers_of_impl,
     attrs = {"deps": attr.label_list(providers = [CcInfo])},
 )
+
+def iouloop_native_policy_list(name, policy_list, deps = [], **kwargs):
+    """The cc_library `name` of a list of native policies, for host programs.
+
+    policy_list: the list header (kernel/kmod/native_policies.hpp is the
+    project's), which includes LIST.fingerprint.h (LIST without .hpp). This
+    rule generates that header from the list, the headers it includes, the
+    library's and the module's sources (kernel/kmod/fingerprint.sh), as
+    kernel/kmod/build.sh does for the module; kernel_engine sends it at
+    attach, and a module built from other sources refuses it (ESTALE).
+    deps: the libraries of the policy headers.
+    """
+    if not policy_list.endswith(".hpp"):
+        fail("iouloop_native_policy_list: policy_list must be a .hpp header, not " + policy_list)
+    fingerprint = policy_list[:-len(".hpp")] + ".fingerprint.h"
+    _headers_of(
+        name = name + "_sources",
+        deps = deps,
+    )
+    native.genrule(
+        name = name + "_fingerprint",
+        srcs = [policy_list, ":" + name + "_sources"] + [
+            str(Label("//kernel/kmod:module_sources")),
+            str(Label("//:headers")),
+        ],
+        outs = [fingerprint],
+        cmd = "$(location %s) . %s/%s > $@" % (str(Label("//kernel/kmod:fingerprint.sh")), native.package_name(), policy_list),
+        tools = [str(Label("//kernel/kmod:fingerprint.sh"))],
+    )
+    native.cc_library(
+        name = name,
+        hdrs = [policy_list, fingerprint],
+        deps = deps,
+        **kwargs
+    )
 
 def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
     """Builds `name`.ko: kernel/kmod's module with the policies `policy_list` names.

@@ -215,6 +215,9 @@ static int attach(const struct iouloop_kmod_attach* req) {
     if (req->params_bytes != policy->params_bytes || req->region_bytes != policy->region_bytes) return -ESTALE;
     need = policy->region_bytes;
   }
+  /* Built from other sources than the host (the list, its policies, the
+   * library, this module): the layouts may differ where the sizes agree. */
+  if (req->fingerprint != iouloop_kmod_fingerprint) return -ESTALE;
   file = ctx_get_file(req->ring_fd);
   if (IS_ERR(file)) return PTR_ERR(file);
   ctx = file->private_data;

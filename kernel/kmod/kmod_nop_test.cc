@@ -43,14 +43,16 @@ int dev() {
   }
   return fd;
 }
-// Attaches the module's policy `name` with the sizes given (the C stand-in
-// "nop_c" by default, which has nop::params).
+// Attaches the module's policy `name` with the sizes and the list's
+// fingerprint given (the C stand-in "nop_c" by default, which has
+// nop::params; the fingerprint of the list this program was built with).
 long attach(int d, int ring_fd, const char* name = "nop_c", unsigned params_bytes = sizeof(nop::params),
-            unsigned region_bytes = 4096) {
+            unsigned region_bytes = 4096, unsigned long long fingerprint = IOULOOP_NATIVE_FINGERPRINT) {
   iouloop_kmod_attach a{};
   a.ring_fd = static_cast<__u32>(ring_fd);
   a.params_bytes = params_bytes;
   a.region_bytes = region_bytes;
+  a.fingerprint = fingerprint;
   std::strncpy(a.policy, name, sizeof(a.policy) - 1);
   return ioctl(d, IOULOOP_KMOD_IOC_ATTACH, &a) < 0 ? -errno : 0;
 }
@@ -145,6 +147,14 @@ int main(int argc, char** argv) {
           attach(d, ring.fd(), "nop", sizeof(nop::params), 8192));
     check(attach(d, ring.fd(), "cp", sizeof(nop::params)) == -ESTALE, "another policy's name: -ESTALE",
           attach(d, ring.fd(), "cp", sizeof(nop::params)));
+    // A module built from other sources, with the same sizes (what the size
+    // check alone let through: a stale module ran with the old layout).
+    const unsigned long long other = IOULOOP_NATIVE_FINGERPRINT ^ 1;
+    check(attach(d, ring.fd(), "nop", sizeof(nop::params), 4096, other) == -ESTALE,
+          "the same sizes, another fingerprint: -ESTALE",
+          attach(d, ring.fd(), "nop", sizeof(nop::params), 4096, other));
+    check(attach(d, ring.fd(), "nop_c", sizeof(nop::params), 4096, 0) == -ESTALE,
+          "no fingerprint (0), the C stand-in: -ESTALE", attach(d, ring.fd(), "nop_c", sizeof(nop::params), 4096, 0));
     try {
       iouloop::kernel_engine<nop::policy> e(ring, params, "no_such_policy");
       check(false, "kernel_engine with an unknown name throws", 0);

@@ -12,6 +12,10 @@
 #define IOULOOP_NATIVE_LIST "kernel/kmod/native_policies.hpp"
 #endif
 #include IOULOOP_NATIVE_LIST
+#ifndef IOULOOP_NATIVE_FINGERPRINT
+#error \
+    "the list of policies does not include its fingerprint header (LIST.fingerprint.h, from kernel/kmod/fingerprint.sh): add #include \"...fingerprint.h\" to it, as kernel/kmod/native_policies.hpp does"
+#endif
 
 namespace {
 
@@ -42,5 +46,6 @@ int run_step(const iouloop_kmod_step_args* a) {
   {#name, &run_step<P>, sizeof(typename iouloop::policy_traits<P>::params_type), \
    iouloop::policy_traits<P>::region_bytes},
 extern "C" const iouloop_kmod_policy iouloop_kmod_policies[] = {IOULOOP_NATIVE_POLICIES(IOULOOP_KMOD_ENTRY)};
+extern "C" const unsigned long long iouloop_kmod_fingerprint = IOULOOP_NATIVE_FINGERPRINT;
 extern "C" const unsigned long iouloop_kmod_policy_count =
     sizeof(iouloop_kmod_policies) / sizeof(iouloop_kmod_policies[0]);

@@ -235,6 +235,7 @@ struct host_policy : layout::policy {
 #else
 // The control: everything above, used correctly.
 param_region<trivial_policy<small_params>> region;
+#define IOULOOP_NATIVE_FINGERPRINT 0x1ULL  // what a list's LIST.fingerprint.h defines
 IOULOOP_NATIVE_STEP_ENTRY(listed, trivial_policy<small_params>)
 [[maybe_unused]] void attach_native(iouloop::ring& r, param_region<trivial_policy<small_params>>& p) {
   kernel_engine<trivial_policy<small_params>> e(r, p);  // named by the list entry above

@@ -11,9 +11,11 @@
 //   int ret = e.run();                     // 0 once the step says STOP
 //
 // Which compiled-in step runs P is found by P's type, from the list the
-// module was built from; the module checks at attach that its copy was built
-// with the same params and region sizes (ESTALE otherwise). A BPF program
-// handle is refused at compile time: BPF objects go to bpf_engine.
+// module was built from; the module checks at attach that it was built from
+// the same sources as this program (the list's fingerprint: a hash of the
+// list, its policies, the library and the module, kernel/kmod/fingerprint.sh)
+// and with the same params and region sizes (ESTALE otherwise). A BPF
+// program handle is refused at compile time: BPF objects go to bpf_engine.
 #pragma once
 
 #include <fcntl.h>
@@ -31,17 +33,19 @@
 
 namespace iouloop {
 
-// The name a policy type has in the module: specialised for every entry of
-// the module's list by IOULOOP_NATIVE_STEPS.
+// The name a policy type has in the module, and the fingerprint of the list's
+// sources: specialised for every entry of the module's list by
+// IOULOOP_NATIVE_STEPS.
 template <class P>
 struct native_step_of;
 
 // IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES), at namespace scope, once per
 // program: kernel_engine<P> then knows P's name in the module.
-#define IOULOOP_NATIVE_STEP_ENTRY(name_, P)     \
-  template <>                                   \
-  struct iouloop::native_step_of<P> {           \
-    static constexpr const char* name = #name_; \
+#define IOULOOP_NATIVE_STEP_ENTRY(name_, P)                                       \
+  template <>                                                                     \
+  struct iouloop::native_step_of<P> {                                             \
+    static constexpr const char* name = #name_;                                   \
+    static constexpr unsigned long long fingerprint = IOULOOP_NATIVE_FINGERPRINT; \
   };
 #define IOULOOP_NATIVE_STEPS(LIST) LIST(IOULOOP_NATIVE_STEP_ENTRY)
 
@@ -73,6 +77,7 @@ class kernel_engine {
     a.params_bytes = sizeof(params_type);
     a.region_bytes = static_cast<__u32>(policy_traits<P>::region_bytes);
     a.params_uaddr = reinterpret_cast<__u64>(params.data());
+    a.fingerprint = fingerprint();
     if (std::strlen(name) >= sizeof(a.policy)) {
       ::close(dev_);
       throw error(EINVAL, std::string("policy name '") + name + "' is longer than IOULOOP_KMOD_NAME_MAX - 1");
@@ -91,8 +96,9 @@ class kernel_engine {
                           ": add it to kernel/kmod/native_policies.hpp and rebuild the module (kernel/kmod/build.sh)");
         case ESTALE:
           throw error(e, "iouloop_kmod.ko's policy " + n +
-                             " was built with other params or region sizes than this program: rebuild the module "
-                             "(kernel/kmod/build.sh) from the same headers");
+                             " was built from other sources than this program (another fingerprint of the list, "
+                             "its policies, the library and the module; or other params or region sizes): rebuild "
+                             "the module (kernel/kmod/build.sh) from this program's tree");
         default:
           throw error(e, "iouloop_kmod refused to attach policy " + n + " to the ring");
       }
@@ -131,6 +137,14 @@ class kernel_engine {
       return native_step_of<P>::name;
     else
       return "";
+  }
+  // What the list this program includes was built from: the module
+  // compares it with its own.
+  static constexpr unsigned long long fingerprint() {
+    if constexpr (has_native_step<P>)
+      return native_step_of<P>::fingerprint;
+    else
+      return 0;  // not in the list: the module refuses the name (ENOENT) or the fingerprint (ESTALE)
   }
   template <class Handle>
   static constexpr const char* refused() {

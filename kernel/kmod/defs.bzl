@@ -80,7 +80,8 @@ def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
         outs = [name + ".ko"],
         cmd = ("$(location %s) --list $(location %s) $(@D)/%s.build >/dev/null && " +
                "mv $(@D)/%s.build/iouloop_kmod.ko $@ && rm -rf $(@D)/%s.build") % (build_sh, policy_list, name, name, name),
-        tools = [build_sh],
+        # build.sh runs fingerprint.sh: a new one makes another fingerprint
+        tools = [build_sh, str(Label("//kernel/kmod:fingerprint.sh"))],
         local = True,
         tags = ["manual"],
         **kwargs

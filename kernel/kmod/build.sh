@@ -40,21 +40,13 @@ trap 'rm -rf "$b"' EXIT
 cp "$here"/Kbuild "$here"/kmod_main.c "$here"/policies.cc "$b/"
 mkdir -p "$b/include" && cp -r "$top/include/iouloop" "$b/include/"
 # The list and the headers it includes with "..." (and theirs, in turn), at
-# their paths in the tree; <iouloop/...> comes from include/.
-copy_tree_header() {
-  local h=$1 inc
-  [ -f "$b/$h" ] && return 0
-  [ -f "$top/$h" ] || { echo "build.sh: $h (included from the list) is not in the tree" >&2; exit 1; }
-  mkdir -p "$b/$(dirname "$h")" && cp "$top/$h" "$b/$h"
-  for inc in $(sed -n 's/^#include "\(.*\)"$/\1/p' "$top/$h"); do
-    case "$inc" in iouloop/*) ;; *) copy_tree_header "$inc" ;; esac
-  done
-}
+# their paths in the tree: the files fingerprint.sh hashes, found by its own
+# walk; <iouloop/...> comes from include/.
+headers=$("$here/fingerprint.sh" --headers "$top" "$list")
+for h in $headers; do mkdir -p "$b/$(dirname "$h")" && cp "$top/$h" "$b/$h"; done
 # The list includes LIST.fingerprint.h: made here from the tree, as the
 # iouloop_native_policy_list rule makes it for the host programs.
-mkdir -p "$b/$(dirname "$list")"
 "$here/fingerprint.sh" "$top" "$list" >"$b/${list%.hpp}.fingerprint.h"
-copy_tree_header "$list"
 unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -j2 \
   -C /usr/src/linux-headers-'"$kver"' M="$2" IOULOOP_NATIVE_LIST="$3" CONFIG_DEBUG_INFO_BTF_MODULES= modules' \
   sh "$root" "${b#"$root"}" "$list" 2>&1 | grep -v -e '^warning: pahole version differs' -e 'The kernel was built with' -e 'You are using:' >&2 || true

@@ -2,6 +2,8 @@
 # Prints the C header that names the sources of a native policy list:
 #
 #   kernel/kmod/fingerprint.sh ROOT LIST
+#   kernel/kmod/fingerprint.sh --headers ROOT LIST   (the list and the headers it
+#                                       includes with "...", one path per line)
 #
 # ROOT: the tree (the workspace, or Bazel's execution root, where the files
 # sit at the same paths); LIST: the list header's path in it
@@ -17,6 +19,8 @@
 # The header itself (LIST with .fingerprint.h for .hpp) is left out: the
 # list includes it.
 set -euo pipefail
+headers_only=""
+if [ "${1:-}" = --headers ]; then headers_only=1; shift; fi
 root=$1 list=$2
 [ -f "$root/$list" ] || { echo "fingerprint.sh: $list: no such file under $root" >&2; exit 2; }
 declare -A seen=()
@@ -30,6 +34,8 @@ walk() {
   done
 }
 walk "$list"
+# What build.sh copies into the module's tree: the same walk, one definition.
+if [ -n "$headers_only" ]; then printf '%s\n' "${!seen[@]}" | LC_ALL=C sort; exit 0; fi
 files=$(
   {
     printf '%s\n' "${!seen[@]}"

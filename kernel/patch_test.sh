@@ -10,7 +10,11 @@
 #  3. every hunk header's old/new line counts match the hunk body;
 #  4. the same checks FAIL on deliberately corrupted copies (so they cannot
 #     pass vacuously);
-#  5. iouloop.config is well formed, and every setting in it is set the same
+#  5. the proposals 0002 and 0003 pass checks 1 to 3 with their own counts,
+#     and each applies alone to the kernel source kernel/test-kernel.sh
+#     unpacked, when it is there (a copy with a changed context line must
+#     not);
+#  6. iouloop.config is well formed, and every setting in it is set the same
 #     way in the Debian kernel config at $IOULOOP_KERNEL_CONFIG (default
 #     /var/cache/iouloop/kernel/current/config) if that file exists; the
 #     comparison itself is exercised on synthetic configs either way.
@@ -28,6 +32,9 @@ EXPECT_DEL=1
 # The proposal measured in docs/cost.md, against Debian's 7.2 source.
 PATCH2_NAME=0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
 EXPECT2="1 39 15"
+# The second proposal (kernel/README.md, "A loop that spins").
+PATCH3_NAME=0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch
+EXPECT3="1 11 1"
 TRIM_NAME=test-kernel.config
 # The tree kernel/test-kernel.sh unpacks (the first one found), if any.
 KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"
@@ -45,6 +52,7 @@ here=$(cd "$here" && pwd)
 patch="$here/$PATCH_NAME"
 fragment="$here/$CONFIG_NAME"
 patch2="$here/$PATCH2_NAME"
+patch3="$here/$PATCH3_NAME"
 trim="$here/$TRIM_NAME"
 
 # git must not depend on the caller's configuration or repository.
@@ -264,7 +272,7 @@ compare_config() {
 
 # --- run --------------------------------------------------------------------
 
-for f in "$patch" "$fragment" "$patch2" "$trim"; do
+for f in "$patch" "$fragment" "$patch2" "$patch3" "$trim"; do
   if [ ! -r "$f" ]; then
     echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
@@ -306,33 +314,41 @@ expect_failure "a copy with one added line dropped" check_patch "$tmp/drop-plus.
 sed -E 's/^( [0-9]+ files? changed, )142 insertions/\1143 insertions/' "$patch" >"$tmp/bad-stat.patch"
 expect_failure "a copy whose diffstat line says 143 insertions" check_diffstat "$tmp/bad-stat.patch"
 
-# The proposal (0002): its own diffstat and hunks, and that it applies to
-# the kernel source kernel/test-kernel.sh builds, when that tree is here.
-# shellcheck disable=SC2086 # EXPECT2 is three numbers
-check_patch "$patch2" $EXPECT2
+# The proposals (0002, 0003): each one's own diffstat and hunks, and that it
+# applies, alone, to the kernel source kernel/test-kernel.sh builds, when
+# that tree is here.
 src=""
 # shellcheck disable=SC2086 # the glob is meant to expand here
 for f in $KERNEL_SRC_GLOB; do [ -f "$f" ] && { src=${f%/io_uring/loop.c}; break; }; done
-if [ -z "$src" ]; then
-  skip "no kernel source unpacked by kernel/test-kernel.sh ($KERNEL_SRC_GLOB); not checking that $PATCH2_NAME applies"
-elif (cd "$src" && git apply --check "$patch2") 2>"$tmp/apply.err"; then
-  ok "$PATCH2_NAME applies to $src"
-elif (cd "$src" && git apply --check -R "$patch2") 2>/dev/null; then
-  ok "$PATCH2_NAME is applied in $src (a build of the patched kernel left it so)"
-else
-  fail "$PATCH2_NAME does not apply to $src: $(head -n 2 "$tmp/apply.err" | tr '\n' ' ')"
-fi
-# The same check must notice a patch whose context is not in the source.
-if [ -n "$src" ]; then
-  sed 's/^ \t\t\treturn -EINVAL;$/ \t\t\treturn -EFAULT;/' "$patch2" >"$tmp/bad-context.patch"
-  if cmp -s "$patch2" "$tmp/bad-context.patch"; then
-    fail "self-check: the context line to corrupt is not in $PATCH2_NAME"
-  elif (cd "$src" && git apply --check "$tmp/bad-context.patch") 2>/dev/null; then
-    fail "self-check: a copy of $PATCH2_NAME with a changed context line applies; the check above is vacuous"
+# check_proposal FILE "FILES INS DEL" CONTEXT REPLACEMENT: CONTEXT is a
+# context line of FILE (without its leading space), which the self-check
+# changes to REPLACEMENT to make sure the apply check can fail.
+check_proposal() {
+  local file=$1 expect=$2 context=$3 replacement=$4 name=${1##*/}
+  # shellcheck disable=SC2086 # expect is three numbers
+  check_patch "$file" $expect
+  if [ -z "$src" ]; then
+    skip "no kernel source unpacked by kernel/test-kernel.sh ($KERNEL_SRC_GLOB); not checking that $name applies"
+    return
+  elif (cd "$src" && git apply --check "$file") 2>"$tmp/apply.err"; then
+    ok "$name applies to $src"
+  elif (cd "$src" && git apply --check -R "$file") 2>/dev/null; then
+    ok "$name is applied in $src (a build of kernel/test-kernel.sh left it so)"
   else
-    ok "self-check: a copy of $PATCH2_NAME with a changed context line does not apply"
+    fail "$name does not apply to $src: $(head -n 2 "$tmp/apply.err" | tr '\n' ' ')"
   fi
-fi
+  # The same check must notice a patch whose context is not in the source.
+  awk -v from=" $context" -v to=" $replacement" '$0 == from { $0 = to } { print }' "$file" >"$tmp/bad-context.patch"
+  if cmp -s "$file" "$tmp/bad-context.patch"; then
+    fail "self-check: the context line to corrupt is not in $name"
+  elif (cd "$src" && git apply --check "$tmp/bad-context.patch") 2>/dev/null; then
+    fail "self-check: a copy of $name with a changed context line applies; the check above is vacuous"
+  else
+    ok "self-check: a copy of $name with a changed context line does not apply"
+  fi
+}
+check_proposal "$patch2" "$EXPECT2" $'\t\t\treturn -EINVAL;' $'\t\t\treturn -EFAULT;'
+check_proposal "$patch3" "$EXPECT3" $'\tio_loop_wait_start(ctx, nr_wait);' $'\tio_loop_wait_start(ctx, 1);'
 
 # Config fragments.
 check_fragment_syntax "$fragment"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Build the kernel that kernel/0002-*.patch was measured on, twice: as Debian
-# ships the source (base) and with the patch (patched), from one tree and one
-# config, so that the two differ only by the patch.
+# Build the kernels that the proposals in kernel/ were measured on: as Debian
+# ships the source (base), with kernel/0002-*.patch (patched) and with
+# kernel/0003-*.patch (notify), each patch alone, from one tree and one
+# config, so that each differs from base only by its patch.
 #
 #   kernel/test-kernel.sh [--out DIR] [--jobs N]
 #
-# Prints "base PATH" and "patched PATH" (the two vmlinuz) at the end; boot
-# either with IOULOOP_VM_KERNEL=PATH in front of tools/vm/run.sh,
-# bench/icount.sh or tools/test.sh (docs/cost.md has the measurement).
+# Prints "base PATH", "patched PATH" and "notify PATH" (the vmlinuz images)
+# at the end; boot any with IOULOOP_VM_KERNEL=PATH in front of
+# tools/vm/run.sh, bench/icount.sh or tools/test.sh (docs/cost.md and
+# kernel/README.md have the measurements). After the first build, the
+# others recompile io_uring/loop.c and link: minutes, not the full build.
 #
 # Source: linux-source-<series> from sid, through tools/private-apt.sh (the
 # version of the VM suite's kernel, /var/cache/iouloop/kernel/current/source;
@@ -21,8 +24,9 @@
 # libssl-dev from the host; the script says which are missing.
 #
 # Cached under $IOULOOP_KERNEL_BUILD (default /var/cache/iouloop/ksrc): the
-# .deb, the unpacked tree, and the two images with their config. A second run
-# with the images present only prints them; delete DIR/<version> to rebuild.
+# .deb, the unpacked tree, and the images with their config. A second run
+# with the images present only prints them; delete DIR/<version>/NAME to
+# rebuild one, DIR/<version> to rebuild all.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}
@@ -32,7 +36,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "test-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,10 +58,17 @@ fi
 read -r suite version <"$kdir/current/source"   # e.g. "sid 7.2.13-1"
 series=$(printf '%s\n' "$version" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 [ -n "$out" ] || out=$cache/$version
-base_img=$out/base/vmlinuz patched_img=$out/patched/vmlinuz
-if [ -s "$base_img" ] && [ -s "$patched_img" ]; then
-  echo "base $base_img"; echo "patched $patched_img"; exit 0
-fi
+# The proposals: the image's name and its patch, each applied alone.
+names=(patched notify)
+patches=(0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
+  0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch)
+report() {
+  echo "base $out/base/vmlinuz"
+  for name in "${names[@]}"; do echo "$name $out/$name/vmlinuz"; done
+}
+all_built=1
+for name in base "${names[@]}"; do [ -s "$out/$name/vmlinuz" ] || all_built=0; done
+if [ "$all_built" = 1 ]; then report; exit 0; fi
 mkdir -p "$cache" "$out"
 
 deb=$cache/linux-source-${series}_${version}_all.deb
@@ -97,15 +108,17 @@ build() {  # build NAME: make bzImage, copy it and the config to $out/NAME/
   log "$name: built in $((SECONDS - t0)) s"
 }
 
-patch=$top/kernel/0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
-applied() { patch -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1; }
-if [ ! -s "$base_img" ]; then
-  # A tree left patched by a build that failed goes back first.
-  if applied; then patch -p1 -R -s <"$patch"; fi
-  build base
-fi
-applied || patch -p1 -s <"$patch"
-build patched
-patch -p1 -R -s <"$patch"
-echo "base $base_img"
-echo "patched $patched_img"
+applied() { patch -p1 -R --dry-run -s -f <"$1" >/dev/null 2>&1; }
+# A tree left patched by a build that failed goes back first.
+for p in "${patches[@]}"; do
+  if applied "$top/kernel/$p"; then patch -p1 -R -s <"$top/kernel/$p"; fi
+done
+[ -s "$out/base/vmlinuz" ] || build base
+for i in "${!names[@]}"; do
+  [ -s "$out/${names[$i]}/vmlinuz" ] && continue
+  p=$top/kernel/${patches[$i]}
+  patch -p1 -s <"$p"
+  build "${names[$i]}"
+  patch -p1 -R -s <"$p"
+done
+report

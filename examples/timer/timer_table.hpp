@@ -36,7 +36,10 @@ TEST_CASE("timer: N ticks of P ms, one fsynced record each, reads with and witho
   REQUIRE(o.log == timer_test::expected_log(ticks));
   REQUIRE(timer_test::lasted_at_least(o, period, ticks));
   REQUIRE(o.end.steps >= ticks);
-  REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
+  // The kernel's loop may wake the step early any number of times
+  // (docs/semantics.md, known differences A and G): the upper bound holds
+  // where iouloop decides when to sleep, the userspace engine.
+  if constexpr (!Runner::kernel) REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
 }
 TEST_CASE("timer: a read with data completes and its link timeout ends with -ECANCELED", "[timer][link_timeout]") {
   using Runner = IOULOOP_RUNNER;
@@ -74,9 +77,11 @@ TEST_CASE("timer: the loop sleeps between ticks instead of spinning", "[timer][s
   REQUIRE(o.ret == 0);
   REQUIRE(o.end.ticked == ticks);
   REQUIRE(timer_test::lasted_at_least(o, period, ticks));
-  // about 200 ms: a spinning loop would take tens of thousands of steps
+  // about 200 ms: a spinning loop would take tens of thousands of steps.
+  // Only where iouloop sleeps: the kernel's loop can spin on its own
+  // (docs/semantics.md, known difference G; kernel/0003-...patch).
   CAPTURE(o.end.steps, o.elapsed_ms);
-  REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
+  if constexpr (!Runner::kernel) REQUIRE(o.end.steps <= timer_test::max_steps(ticks));
 }
 TEST_CASE(
     "timer: failed writes are counted with their errno; the fsyncs they carry are "

@@ -16,9 +16,11 @@
 
 // First in the table, and both sessions made before either runs: a ring
 // this process closed before (a previous case's) has the kernel queue task
-// work on this task (io_ring_exit_work -> io_tctx_exit_cb, TWA_SIGNAL), and
-// until the task returns to user space that wakes a sleeping kernel loop
-// again and again (the native engine saw 5, once 50, early wake-ups here).
+// work on this task (io_ring_exit_work -> io_tctx_exit_cb, TWA_SIGNAL),
+// which wakes a sleeping kernel loop early, about twice per ring; and when
+// that notification arrives after its work ran, the kernel loop spins until
+// the task leaves the kernel (the native engine saw 5, once 50, early
+// wake-ups here; docs/semantics.md, known difference G, kernel/0003).
 TEST_CASE("cq_wait_idx past the tail sleeps until the CQEs arrive", "[semantics][exact-wake]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::sleep_until_cqes> one, three;
@@ -157,12 +159,12 @@ TEST_CASE("CQ overflow is flushed by the loop; no completion is lost", "[semanti
 TEST_CASE("a signal during a sleep ends the loop with -EINTR; the next run resumes", "[semantics][signal]") {
   using Runner = IOULOOP_RUNNER;
   Runner::session<sem::interrupted_sleep> s;
-  /* No bound on the steps before the signal. Each ring closed by an earlier
-     case may wake the kernel loop early, about once (the first case's
-     comment; in the VM, 16 rings closed just before gave up to 6), and a
-     loaded machine lets them pile up: CI once saw more than 50 in the native
-     engine's run. An engine deaf to the signal ends when the 30 s timer
-     fires (the policy stops on that CQE). */
+  /* No bound on the steps before the signal: each ring closed by an earlier
+     case may wake the kernel loop early, and a task work notification with
+     no work behind it makes it spin until the signal (the first case's
+     comment; CI saw more than 50 steps in the native engine's run). An
+     engine deaf to the signal ends when the 30 s timer fires (the policy
+     stops on that CQE). */
   s.params().limit = 0xffffffffu;
   int first;
   {

@@ -32,7 +32,8 @@ EXPECT_DEL=1
 # The proposal measured in docs/cost.md, against Debian's 7.2 source.
 PATCH2_NAME=0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
 EXPECT2="1 39 15"
-# The second proposal (kernel/README.md, "A loop that spins").
+# The second proposal (kernel/README.md, "0003: a loop that spins on a stale
+# task work notification").
 PATCH3_NAME=0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch
 EXPECT3="1 11 1"
 TRIM_NAME=test-kernel.config

@@ -55,12 +55,14 @@ TEST_CASE("kernel loop: rings closed by another thread during a sleep (a measure
     s.params().limit = 0xffffffffu;
     int ret;
     {
-      sem_test::after_ms closer(0, [&] { return sem_test::watch(s.params().steps) >= 1; }, [&] {
-        for (auto& u : used) {
-          u.reset();
-          usleep(500);
-        }
-      });
+      sem_test::after_ms closer(
+          0, [&] { return sem_test::watch(s.params().steps) >= 1; },
+          [&] {
+            for (auto& u : used) {
+              u.reset();
+              usleep(500);
+            }
+          });
       sem_test::signal_after sig(400, SIGUSR1, [&] { return sem_test::watch(s.params().steps) >= 1; });
       ret = s.run();
     }

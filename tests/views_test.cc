@@ -177,6 +177,47 @@ TEST_CASE("cq advance releases CQEs one by one", "[views][cq]") {
   REQUIRE(cq.ready() == 1);
 }
 
+// detail::stale_wake_guard (iouloop/policy.hpp), the kernel engines' guard
+// against __io_run_loop calling the step over and over on a stale
+// TIF_NOTIFY_SIGNAL (docs/semantics.md, known difference G): it counts the
+// calls that find the CQ short of the wait index with the tail unchanged,
+// and asks for a re-entry on the stale_wake_limit-th in a row.
+TEST_CASE("the stale wake-up guard counts only early calls with nothing new", "[views][cq][guard]") {
+  fake_ring f;
+  const u32 start = GENERATE(0u, 5u, 0xffffff80u);  // also across the wrap of the 32-bit indices
+  CAPTURE(start);
+  f.word(f.layout.cq_head) = start;
+  f.word(f.layout.cq_tail) = start;
+  cq_ring cq = f.cq();
+  exit_record x{};
+  const u32 want = start + 1;  // the step before asked for one CQE
+  // A wait that was met, or none asked for (a run's first call: 0), is not counted.
+  REQUIRE_FALSE(detail::stale_wake_guard(cq, start, x));
+  REQUIRE(x.idle_steps == 0);
+  // Early calls with the tail where it was: counted, the last one asks to enter again.
+  for (u32 i = 1; i < detail::stale_wake_limit; ++i) {
+    REQUIRE_FALSE(detail::stale_wake_guard(cq, want, x));
+    REQUIRE(x.idle_steps == i);
+  }
+  REQUIRE(x.idle_tail == start);
+  REQUIRE(x.reenter == 0);
+  REQUIRE(detail::stale_wake_guard(cq, want, x));
+  REQUIRE(x.reenter == 1);
+  // The host clears reenter and idle_steps when it enters again (run_attached_loop).
+  x.reenter = 0;
+  x.idle_steps = 0;
+  // A CQE that came (but not the two the step now waits for) starts a new count.
+  for (u32 i = 0; i < 10; ++i) REQUIRE_FALSE(detail::stale_wake_guard(cq, want, x));
+  REQUIRE(x.idle_steps == 10);
+  f.post(1, 0);
+  REQUIRE_FALSE(detail::stale_wake_guard(cq, start + 2, x));
+  REQUIRE(x.idle_tail == start + 1);
+  REQUIRE(x.idle_steps == 1);
+  // The wait met: not counted, and the count is left as it is (only early calls move it).
+  REQUIRE_FALSE(detail::stale_wake_guard(cq, start + 1, x));
+  REQUIRE(x.idle_steps == 1);
+}
+
 TEST_CASE("cqe_view decodes res and flags", "[views][cqe]") {
   using namespace abi;
   struct row {

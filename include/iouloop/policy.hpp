@@ -41,7 +41,14 @@ struct exit_record {
   u32 stage;       // with `value`: the 1-based stage of the innermost sequence<> that returned it, 0 if unknown
   u32 has_value;   // `value` is set
   char file[48];   // loop.fail()'s source file by name, filled in by the host: the end of the path
-  u8 reserved[40];
+  // The kernel's engines only (detail::stale_wake_guard): the steps in a row
+  // the kernel called before the CQ reached the index the step before asked
+  // for, with the tail at `idle_tail` each time ...
+  u32 idle_tail;
+  u32 idle_steps;
+  u32 reenter;    // ... and, after stale_wake_limit of them, a request to the host to enter again
+  u32 reentries;  // how many times the host entered again in this run (written by the host)
+  u8 reserved[24];
 };
 static_assert(sizeof(exit_record) == 128 &&
               __builtin_offsetof(exit_record, file_hash) == __builtin_offsetof(exit_record, line) + 4);
@@ -232,6 +239,35 @@ IOULOOP_INLINE int run_one_step(Loop& l, exit_record& exit) {
   const int r = P::step(l);
   if (static_cast<u32>(r) > 1u) l.note_invalid_value(r, 0);
   return r;
+}
+// The kernel's engines (the BPF and native glue), before each step: a guard
+// against a kernel loop that spins. On kernels without
+// kernel/0003-...patch, a task work notification (TIF_NOTIFY_SIGNAL) that
+// arrives after its work ran stays set; every sleep in io_loop_wait() then
+// returns at once and __io_run_loop calls the step again and again, with
+// nothing new in the CQ, until a signal or the task leaves the kernel (which
+// clears the flag). A closed ring the task used sends such notifications
+// (io_ring_exit_work). Early calls are allowed by the loop's contract, so
+// the guard counts only calls that find the CQ still short of the index the
+// step before asked for, with the tail where it was on the call before;
+// after stale_wake_limit of them in a row it ends this io_uring_enter
+// (STOP, without calling the policy) and asks the host to enter again
+// (exit_record.reenter; run_attached_loop does it). To the policy that is
+// one early call more. Costs a step whose wait was met two loads and a
+// compare.
+inline constexpr u32 stale_wake_limit = 256;
+template <class Cq>
+IOULOOP_INLINE bool stale_wake_guard(const Cq& cq, u32 wanted, exit_record& exit) {
+  const u32 tail = cq.tail();
+  if (static_cast<s32>(wanted - tail) <= 0) return false;  // the wait was met, or none was asked for
+  if (tail != exit.idle_tail) {                            // CQEs arrived since: a new count
+    exit.idle_tail = tail;
+    exit.idle_steps = 1;
+    return false;
+  }
+  if (++exit.idle_steps < stale_wake_limit) return false;
+  exit.reenter = 1;  // the host clears it and idle_steps, and counts the re-entry
+  return true;
 }
 // Where the exit record lives in a param region of `region_bytes`.
 IOULOOP_INLINE exit_record& exit_record_in(u8* region, usize region_bytes) {

@@ -37,6 +37,7 @@ int run_step(const iouloop_kmod_step_args* a) {
   const volatile u64 uaddr = a->params_uaddr;
   loop<kmod_backend, params_type> l(backend, a->rings, a->sqes, *reinterpret_cast<params_type*>(a->region), uaddr,
                                     *a->layout, a->cq_wait_idx, exit);
+  if (detail::stale_wake_guard(l.cq, *a->cq_wait_idx, exit)) return loop_stop;
   return detail::run_one_step<P>(l, exit);
 }
 

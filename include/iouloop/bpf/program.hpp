@@ -73,6 +73,7 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
   const fixed_rings<const volatile iouloop_ring_layout> layout{iouloop_config.layout};
   loop<kfunc_backend, params_type> l(backend, rings, sqes, *reinterpret_cast<params_type*>(prm),
                                      iouloop_config.params_uaddr, layout, &lp->cq_wait_idx, exit);
+  if (detail::stale_wake_guard(l.cq, lp->cq_wait_idx, exit)) return loop_stop;
   return detail::run_one_step<P>(l, exit);
 }
 

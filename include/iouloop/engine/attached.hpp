@@ -43,6 +43,21 @@ inline int run_attached_loop(int ring_fd) {
   return sys::io_uring_enter(ring_fd, 0, 0, flags, reinterpret_cast<const void*>(1), reg_wait_bytes);
 }
 
+// The same, for a run: enters again while the step's glue ended the enter
+// only to leave a spinning kernel loop (detail::stale_wake_guard,
+// iouloop/policy.hpp: on the way back to user space the kernel clears the
+// stale notification). `exit` is the param region's record.
+inline int run_attached_loop(int ring_fd, exit_record& exit) {
+  for (;;) {
+    const int ret = run_attached_loop(ring_fd);
+    volatile exit_record& x = exit;  // written by the step, in the kernel
+    if (ret != 0 || x.reenter == 0) return ret;
+    x.reenter = 0;
+    x.idle_steps = 0;
+    x.reentries = x.reentries + 1;
+  }
+}
+
 // The server's side of a loop attached by a loader: registers the param
 // region with the ring (here, where its pages live) and runs the loop.
 template <policy P>
@@ -56,7 +71,7 @@ class attached_loop {
   // See run_attached_loop.
   int run() {
     params_.begin_run();
-    return params_.end_run(run_attached_loop(ring_.fd()));
+    return params_.end_run(run_attached_loop(ring_.fd(), params_.exit()));
   }
   // How the last run ended (iouloop::describe(engine.exit(), ret) in words).
   const exit_record& exit() const { return params_.exit(); }

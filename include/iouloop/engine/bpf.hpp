@@ -368,7 +368,7 @@ class bpf_engine {
   // (run_attached_loop, iouloop/engine/attached.hpp, says how).
   int run() {
     params_.begin_run();
-    const int ret = params_.end_run(run_attached_loop(ring_.fd()));
+    const int ret = params_.end_run(run_attached_loop(ring_.fd(), params_.exit()));
     resolve_file(params_.exit(), image_.data, image_.size);
     return ret;
   }

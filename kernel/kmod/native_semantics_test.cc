@@ -13,3 +13,4 @@ IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES)
 
 #define IOULOOP_RUNNER kernel_runner
 #include "tests/semantics/table.hpp"
+#include "tests/semantics/notify_spin.hpp"

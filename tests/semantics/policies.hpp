@@ -26,10 +26,11 @@ struct params {
   u32 round;          // rounds done
   u32 short_batches;  // steps that found fewer CQEs than they had waited for
   abi::kernel_timespec ts[3];
-  s32 fail_with;  // staged_value: loop.fail() with this in the third step
-  u32 errors;     // CQEs with res < 0 (submit_count)
-  s32 error_res;  // ... the res of the last of them
-  u32 pad;
+  s32 fail_with;       // staged_value: loop.fail() with this in the third step
+  u32 errors;          // CQEs with res < 0 (submit_count)
+  s32 error_res;       // ... the res of the last of them
+  u32 empty_run;       // interrupted_sleep: steps in a row, in one io_uring_enter, that found nothing new
+  u32 most_empty_run;  // ... the longest such run
 };
 
 enum class tag : u8 { nop = 1, timer, cancel };
@@ -265,9 +266,19 @@ struct interrupted_sleep {
       prep_cancel(*s, ud::make(tag::timer, 0), 0, ud::make(tag::cancel, 0));
       l.submit();
     }
+    // iou_loop_params is zeroed for each io_uring_enter (__io_run_loop):
+    // a step that finds no wait index is the first of an enter.
+    const bool first_of_enter = l.cq_wait_idx() == 0;
+    u32 seen = 0;
     for (cqe_view c : l.cq.template batch<4>()) {
       p.completed++;
+      seen++;
       if (ud::tag_of(c.user_data()) == tag::timer) p.last_res = c.res();
+    }
+    if (first_of_enter || seen) {
+      p.empty_run = 0;
+    } else if (++p.empty_run > p.most_empty_run) {
+      p.most_empty_run = p.empty_run;
     }
     // Before the resumption, a CQE can only be the 30 s timer's: the signal
     // did not end the sleep. Stop, so that the case fails instead of hanging.

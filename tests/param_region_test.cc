@@ -63,6 +63,23 @@ TEST_CASE("param_region: one per ring, as the kernel says", "[params]") {
                       Catch::Matchers::ContainsSubstring("already has a param region"));
 }
 
+// run_attached_loop(fd, exit) enters again only when the glue's guard asked
+// for it in that very enter (detail::stale_wake_guard): the flag is cleared
+// before each enter, so one left in the record does not make a run that
+// ended otherwise go on. A ring without loop ops fails the enter at once.
+TEST_CASE("run_attached_loop: a re-entry request left in the record is not followed", "[params][guard]") {
+  iouloop::ring ring;
+  iouloop::exit_record x{};
+  x.reenter = 1;
+  x.idle_steps = 7;
+  const int ret = iouloop::run_attached_loop(ring.fd(), x);
+  CAPTURE(ret);
+  REQUIRE(ret < 0);  // -EFAULT from 6.13 (io_get_ext_arg_reg); before, the flags themselves are refused
+  REQUIRE(x.reenter == 0);
+  REQUIRE(x.reentries == 0);
+  REQUIRE(x.idle_steps == 7);  // the guard's own count: only a re-entry resets it
+}
+
 // ring_options (iouloop/engine/ring.hpp): SUBMIT_ALL by default, head and
 // tail by default, SQ_REWIND when asked "where supported" exactly where the
 // kernel has it (io_uring_sanitise_params refuses the flag before 7.1 with

@@ -245,8 +245,8 @@ IOULOOP_INLINE int run_one_step(Loop& l, exit_record& exit) {
 // kernel/0003-...patch, a task work notification (TIF_NOTIFY_SIGNAL) that
 // arrives after its work ran stays set; every sleep in io_loop_wait() then
 // returns at once and __io_run_loop calls the step again and again, with
-// nothing new in the CQ, until a signal or the task leaves the kernel (which
-// clears the flag). A closed ring the task used sends such notifications
+// nothing new in the CQ, until more task work, a signal, or the task leaving
+// the kernel clears the flag. A closed ring the task used sends such notifications
 // (io_ring_exit_work). Early calls are allowed by the loop's contract, so
 // the guard counts only calls that find the CQ still short of the index the
 // step before asked for, with the tail where it was on the call before;
@@ -266,7 +266,7 @@ IOULOOP_INLINE bool stale_wake_guard(const Cq& cq, u32 wanted, exit_record& exit
     return false;
   }
   if (++exit.idle_steps < stale_wake_limit) return false;
-  exit.reenter = 1;  // the host clears it and idle_steps, and counts the re-entry
+  exit.reenter = 1;  // the host clears idle_steps and counts the re-entry
   return true;
 }
 // Where the exit record lives in a param region of `region_bytes`.

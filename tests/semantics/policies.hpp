@@ -31,6 +31,7 @@ struct params {
   s32 error_res;       // ... the res of the last of them
   u32 empty_run;       // interrupted_sleep: steps in a row, in one io_uring_enter, that found nothing new
   u32 most_empty_run;  // ... the longest such run
+  u32 pad;
 };
 
 enum class tag : u8 { nop = 1, timer, cancel };

@@ -46,13 +46,16 @@ inline int run_attached_loop(int ring_fd) {
 // The same, for a run: enters again while the step's glue ended the enter
 // only to leave a spinning kernel loop (detail::stale_wake_guard,
 // iouloop/policy.hpp: on the way back to user space the kernel clears the
-// stale notification). `exit` is the param region's record.
+// stale notification). `exit` is the param region's record. `reenter` is
+// cleared before each enter, so only the glue's STOP in that enter sets it:
+// a flag left from an enter that ended otherwise cannot turn a later STOP of
+// the policy into a re-entry.
 inline int run_attached_loop(int ring_fd, exit_record& exit) {
+  volatile exit_record& x = exit;  // written by the step, in the kernel
   for (;;) {
-    const int ret = run_attached_loop(ring_fd);
-    volatile exit_record& x = exit;  // written by the step, in the kernel
-    if (ret != 0 || x.reenter == 0) return ret;
     x.reenter = 0;
+    const int ret = run_attached_loop(ring_fd);
+    if (ret != 0 || x.reenter == 0) return ret;
     x.idle_steps = 0;
     x.reentries = x.reentries + 1;
   }

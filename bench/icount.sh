@@ -95,10 +95,13 @@ all=(
   "cp-bpf-4k-d1|iouperf @ID@ cp-bpf $mib 4096 1"
   "cp-user-4k-d1|iouperf @ID@ cp-user $mib 4096 1"
   "cp-liburing-4k-d1|iouperf @ID@ cp-liburing $mib 4096 1"
+  "cp-bpf-unlinked-4k-d1|iouperf @ID@ cp-bpf-unlinked $mib 4096 1"
+  "cp-user-unlinked-4k-d1|iouperf @ID@ cp-user-unlinked $mib 4096 1"
   "upstream-bpf_cp-4k-d1|IOUPERF_ID=@ID@ bpf_cp_4k /tmp/cp-src /tmp/cp-dst"
   "cp-bpf-64k-d1|iouperf @ID@ cp-bpf $mib $blk64 1"
   "cp-user-64k-d1|iouperf @ID@ cp-user $mib $blk64 1"
   "cp-liburing-64k-d1|iouperf @ID@ cp-liburing $mib $blk64 1"
+  "cp-bpf-unlinked-64k-d1|iouperf @ID@ cp-bpf-unlinked $mib $blk64 1"
   "upstream-bpf_cp-64k-d1|IOUPERF_ID=@ID@ bpf_cp_64k /tmp/cp-src /tmp/cp-dst"
   "cp-bpf-64k-d16|iouperf @ID@ cp-bpf $mib $blk64 16"
   "cp-user-64k-d16|iouperf @ID@ cp-user $mib $blk64 16"
@@ -135,10 +138,10 @@ done
 case "$profile" in
   full) : "${rounds:=2}" "${settle:=60000}" ;;
   # The regression guard: NOPs at every depth, the floor, copies of 4 KiB and
-  # 64 KiB one block at a time, liburing's tests; not the 16-deep copies into
+  # 64 KiB one block at a time (both of cp's shapes), liburing's tests; not the 16-deep copies into
   # a new file (up to 7% apart between runs: the page allocator).
   ci) : "${rounds:=2}" "${settle:=5000}"
-      [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+-(4k|64k)-d1$)' ;;
+      [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+(-unlinked)?-(4k|64k)-d1$)' ;;
   *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
 esac
 [ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short

@@ -240,13 +240,13 @@ std::string cp_label(const char* engine, unsigned block, unsigned depth, bool ov
          (over ? "-over" : "");
 }
 
-template <class Engine, class... Extra>
+template <class Engine, class Policy = cp::policy, class... Extra>
 void cp_engine(region& rg, const char* engine, size_t bytes, unsigned block, unsigned depth, bool over,
                Extra&&... extra) {
   copy_files f(bytes, over);
   buffers bufs(size_t(block) * depth);
   iouloop::ring r;
-  iouloop::param_region<cp::policy> p(cp::make_params(f.in, f.out, bytes, bufs.addr(), block, depth));
+  iouloop::param_region<Policy> p(cp::make_params(f.in, f.out, bytes, bufs.addr(), block, depth));
   Engine e(r, p, extra...);
   rg.begin();
   int ret = e.run();
@@ -438,11 +438,18 @@ int main(int argc, char** argv) {
         nop_liburing(rg, n, d);
     } else if (w == "floor") {
       nop_floor(rg, arg(argc, argv, 3, "N"), arg(argc, argv, 4, "BATCH"));
-    } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-kmod" || w == "cp-liburing") {
+    } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-kmod" || w == "cp-liburing" || w == "cp-bpf-unlinked" ||
+               w == "cp-user-unlinked") {
       size_t bytes = size_t(arg(argc, argv, 3, "MIB")) << 20;
       unsigned block = arg(argc, argv, 4, "BLOCK"), depth = arg(argc, argv, 5, "DEPTH");
       bool over = argc > 6 && std::string(argv[6]) == "over";
-      if (w == "cp-bpf")
+      if (w == "cp-bpf-unlinked")
+        cp_engine<iouloop::bpf_engine<cp::unlinked_policy>, cp::unlinked_policy>(
+            rg, "bpf-unlinked", bytes, block, depth, over, cp_bpf::image(), std::string("cp_unlinked"));
+      else if (w == "cp-user-unlinked")
+        cp_engine<iouloop::userspace_engine<cp::unlinked_policy>, cp::unlinked_policy>(rg, "user-unlinked", bytes,
+                                                                                       block, depth, over);
+      else if (w == "cp-bpf")
         cp_engine<iouloop::bpf_engine<cp::policy>>(rg, "bpf", bytes, block, depth, over, cp_bpf::image(),
                                                    std::string("cp"));
       else if (w == "cp-user")

@@ -4,3 +4,4 @@
 #include "examples/cp/cp_policy.hpp"
 
 IOULOOP_BPF_POLICY(cp, cp::policy);
+IOULOOP_BPF_POLICY(cp_unlinked, cp::unlinked_policy);

@@ -6,6 +6,8 @@
 // read CQE ends the block. A short block is redone; one that comes up short
 // `max_redo` times means the source shrank: -EIO. A failure is recorded with
 // loop.fail() (the host's run() returns it) once the blocks in flight end.
+// unlinked_policy, below, is the same copy without links: the write goes in
+// when the step sees the read's CQE.
 #pragma once
 
 #include <iouloop/combinators.hpp>
@@ -24,10 +26,11 @@ struct params {
   u32 block;      // block size
   u32 depth;      // blocks in flight, 1..max_depth
   // state
-  u64 next_off;    // next block to start
-  u64 copied;      // bytes written
-  u64 free_slots;  // bit i: buffer slot i is free
-  u64 redo_slots;  // bit i: slot i's block must be read again
+  u64 next_off;     // next block to start
+  u64 copied;       // bytes written
+  u64 free_slots;   // bit i: buffer slot i is free
+  u64 redo_slots;   // bit i: slot i's block must be read again
+  u64 write_slots;  // unlinked_policy: bit i: slot i was read, its write is not submitted yet
   u32 in_flight;
   u32 redone;  // blocks restarted after a short read
   bounded_array<u64, max_depth> slot_off;
@@ -134,6 +137,118 @@ struct finished {  // everything written, or failed with nothing left in flight
 
 struct policy : sequence<reap<dispatch<ud, on<tag::read, read_cut_short>, on<tag::write, write_done>>>,
                          stop_when<finished>, refill<next_block>, wait_for<1>> {
+  using params_type = params;
+};
+
+// ---- the same copy without links -----------------------------------------------
+// unlinked_policy has the shape of liburing's test/bpf_cp.c: a block's read
+// posts its CQE, and the step that sees it submits the write of the same
+// buffer. Two CQEs and two steps per block, where `policy` has one CQE, but
+// no link: the kernel runs a linked write as task work after its read
+// (io_queue_next), which costs the kernel loop more than a step does
+// (docs/cost.md, "The copy step"). On the userspace engine it is the other
+// way round: each step there is a system call. Same params; a block is in
+// flight from its read's submission to its write's CQE; write_slots holds
+// the blocks read and not yet written.
+
+// Bits set in a mask (BPF has no popcount instruction).
+inline u32 bits_set(u64 m) {
+  m = m - ((m >> 1) & 0x5555555555555555ull);
+  m = (m & 0x3333333333333333ull) + ((m >> 2) & 0x3333333333333333ull);
+  m = (m + (m >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return u32((m * 0x0101010101010101ull) >> 56);
+}
+
+// Once the copy failed, the writes not submitted yet never will be: they
+// stop counting as in flight, so that the loop ends when the rest has.
+inline void abandon_writes(params& p) {
+  p.in_flight -= bits_set(p.write_slots);
+  p.write_slots = 0;
+}
+
+template <class Loop>
+bool start_read(Loop& loop, u32 slot, u64 off, u32 len) {
+  params& p = loop.params;
+  if (slot >= p.depth || p.depth > max_depth || len > p.block) {
+    loop.fail(err::inval);  // the params changed under the loop
+    abandon_writes(p);
+    return false;
+  }
+  abi::sqe* s = loop.sq.next();
+  if (!s) return false;
+  prep_read(*s, p.fd_in, p.buffers + u64(slot) * p.block, len, off, ud::make(tag::read, slot));
+  p.slot_off[slot] = off;
+  p.slot_len[slot] = len;
+  p.in_flight++;
+  return true;
+}
+
+struct read_done {
+  template <class Loop>
+  static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
+    params& p = loop.params;
+    if (c.res() == s32(p.slot_len[slot]) && !loop.failed()) {
+      p.write_slots |= u64(1) << slot;  // the block stays in flight: its write comes next
+      return;
+    }
+    p.in_flight--;
+    if (loop.failed()) return;
+    if (c.res() < 0) {
+      loop.fail(c.res());
+    } else if (++p.slot_redo[slot] > max_redo) {
+      loop.fail(err::io);  // the source is shorter than `size`
+    } else {
+      p.redone++;
+      p.redo_slots |= u64(1) << slot;
+    }
+  }
+};
+
+struct write_or_read {  // writes of blocks read first, then blocks cut short, then new blocks
+  template <class Loop>
+  static bool produce(Loop& loop) {
+    params& p = loop.params;
+    if (loop.failed()) {
+      abandon_writes(p);
+      return false;
+    }
+    if (p.write_slots) {
+      u32 slot = lowest_bit(p.write_slots);
+      if (slot >= p.depth || p.depth > max_depth || p.slot_len[slot] > p.block) {
+        loop.fail(err::inval);  // the params changed under the loop
+        abandon_writes(p);
+        return false;
+      }
+      abi::sqe* s = loop.sq.next();
+      if (!s) return false;
+      prep_write(*s, p.fd_out, p.buffers + u64(slot) * p.block, p.slot_len[slot], p.slot_off[slot],
+                 ud::make(tag::write, slot));
+      p.write_slots &= ~(u64(1) << slot);
+      return true;
+    }
+    if (p.redo_slots) {
+      u32 slot = lowest_bit(p.redo_slots);
+      if (!start_read(loop, slot, p.slot_off[slot], p.slot_len[slot])) return false;
+      p.redo_slots &= ~(u64(1) << slot);
+      return true;
+    }
+    if (p.next_off >= p.size || p.free_slots == 0) return false;
+    u32 slot = lowest_bit(p.free_slots);
+    u64 left = p.size - p.next_off;
+    u32 len = left < p.block ? u32(left) : p.block;
+    if (!start_read(loop, slot, p.next_off, len)) return false;
+    p.free_slots &= ~(u64(1) << slot);
+    p.slot_redo[slot] = 0;
+    p.next_off += len;
+    return true;
+  }
+};
+
+// The second stop_when: a failure among this step's completions leaves the
+// writes not submitted yet to write_or_read, which drops them; if nothing
+// else is in flight, the loop ends here instead of waiting for a CQE.
+struct unlinked_policy : sequence<reap<dispatch<ud, on<tag::read, read_done>, on<tag::write, write_done>>>,
+                                  stop_when<finished>, refill<write_or_read>, stop_when<finished>, wait_for<1>> {
   using params_type = params;
 };
 

@@ -29,6 +29,7 @@
   X(nop, nop::policy)                                          \
   X(nop_by_hand, nop::nop_by_hand)                             \
   X(cp, cp::policy)                                            \
+  X(cp_unlinked, cp::unlinked_policy)                          \
   X(echo, echo::policy)                                        \
   X(echo2, echo2::policy)                                      \
   X(proxy, proxy::policy)                                      \

@@ -226,6 +226,24 @@ std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& 
 
 void on_alarm(int) {}
 
+// A copy (cp::policy or cp::unlinked_policy, program `program`) with lying params.
+template <class P>
+std::string run_copy(engine which, rng& g, u64 seed, unsigned limit_ms, const char* program) {
+  const u32 block = 4096, depth = 1 + g.below(16);
+  const size_t size = 1 + g.below(8u << 20);
+  testfiles::temp_file in("pf-in", testfiles::pattern(size, seed));
+  testfiles::temp_file out("pf-out");
+  // a slot up to max_depth - 1, a read up to the file's size past it
+  canaried bufs(size_t(block) * depth, size_t(block) * cp::max_depth + size);
+  bool guarded;
+  auto p = guarded_region<P>(cp::make_params(in.fd(), out.fd(), size, bufs.addr(), block, depth), guarded);
+  auto allowed = all_but<cp::params>({IOULOOP_FIELD(cp::params, fd_in), IOULOOP_FIELD(cp::params, fd_out),
+                                      IOULOOP_FIELD(cp::params, buffers), IOULOOP_FIELD(cp::params, block),
+                                      IOULOOP_FIELD(cp::params, depth)});
+  return run_with_liar(which, guarded, *p, allowed, g.next(), cp_bpf::image(), program, limit_ms,
+                       [&] { return bufs.intact(); });
+}
+
 // One run of `policy` on `which`, in this (child) process.
 std::string one_run(const std::string& policy, engine which, u64 seed, unsigned limit_ms) {
   struct sigaction sa{};
@@ -237,21 +255,8 @@ std::string one_run(const std::string& policy, engine which, u64 seed, unsigned 
     auto p = guarded_region<nop::policy>(nop::params{1 + g.below(2000000), 1 + g.below(64), 0, 0, 0}, guarded);
     return run_with_liar(which, guarded, *p, all_but<nop::params>({}), g.next(), nop_bpf::image(), "nop", limit_ms);
   }
-  if (policy == "cp") {
-    const u32 block = 4096, depth = 1 + g.below(16);
-    const size_t size = 1 + g.below(8u << 20);
-    testfiles::temp_file in("pf-in", testfiles::pattern(size, seed));
-    testfiles::temp_file out("pf-out");
-    // a slot up to max_depth - 1, a read up to the file's size past it
-    canaried bufs(size_t(block) * depth, size_t(block) * cp::max_depth + size);
-    bool guarded;
-    auto p = guarded_region<cp::policy>(cp::make_params(in.fd(), out.fd(), size, bufs.addr(), block, depth), guarded);
-    auto allowed = all_but<cp::params>({IOULOOP_FIELD(cp::params, fd_in), IOULOOP_FIELD(cp::params, fd_out),
-                                        IOULOOP_FIELD(cp::params, buffers), IOULOOP_FIELD(cp::params, block),
-                                        IOULOOP_FIELD(cp::params, depth)});
-    return run_with_liar(which, guarded, *p, allowed, g.next(), cp_bpf::image(), "cp", limit_ms,
-                         [&] { return bufs.intact(); });
-  }
+  if (policy == "cp") return run_copy<cp::policy>(which, g, seed, limit_ms, "cp");
+  if (policy == "cp_unlinked") return run_copy<cp::unlinked_policy>(which, g, seed, limit_ms, "cp_unlinked");
   if (policy == "timer") {
     testfiles::temp_file log("pf-log");
     int pipefd[2];
@@ -366,8 +371,8 @@ TEST_CASE("params that lie: random bytes in the param region while every example
               limit_ms);
   std::fflush(stdout);
   u64 failures = 0, done = 0;
-  const char* policies[] = {"nop", "cp", "timer", "echo"};
-  for (int pi = 0; pi < 4; ++pi) {
+  const char* policies[] = {"nop", "cp", "timer", "echo", "cp_unlinked"};
+  for (int pi = 0; pi < 5; ++pi) {
     for (engine e : engines) {
       for (u64 i = 0; i < runs; ++i) {
         const std::string name = std::string(policies[pi]) + "/" + engine_name(e) + "/" + std::to_string(i);

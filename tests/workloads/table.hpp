@@ -32,7 +32,10 @@ TEST_CASE("NOP pipeline written by hand behaves the same", "[workload][nop]") {
   REQUIRE(s.run() == 0);
   REQUIRE(s.params().completed == 3000);
 }
-TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byte", "[workload][cp]") {
+// Both copies: cp::policy (each block a read linked to a write) and
+// cp::unlinked_policy (the write submitted once the read's CQE is seen).
+TEMPLATE_TEST_CASE("file copy: several blocks in flight, byte for byte", "[workload][cp]", cp::policy,
+                   cp::unlinked_policy) {
   using Runner = IOULOOP_RUNNER;
   auto [size, block, depth] = GENERATE(table<size_t, iouloop::u32, iouloop::u32>({
       {0, 4096, 4},
@@ -45,7 +48,7 @@ TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byt
       {(8 << 20), 131072, 16},
   }));
   CAPTURE(size, block, depth);
-  auto o = workload::run_copy<Runner>(size, block, depth, size * 31 + block);
+  auto o = workload::run_copy<Runner, TestType>(size, block, depth, size * 31 + block);
   REQUIRE(o.ret == 0);
   REQUIRE(o.exit.error == 0);
   REQUIRE(o.end.copied == size);
@@ -53,12 +56,13 @@ TEST_CASE("file copy: read->write chains, several blocks in flight, byte for byt
   REQUIRE(o.out.size() == size);
   REQUIRE(o.out == testfiles::pattern(size, size * 31 + block));
 }
-TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]") {
+TEMPLATE_TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]", cp::policy,
+                   cp::unlinked_policy) {
   using Runner = IOULOOP_RUNNER;
   auto data = testfiles::pattern(100000, 5);
   testfiles::temp_file in("cp-in", data);
   testfiles::buffers bufs(4 * 8192);
-  Runner::session<cp::policy> s;
+  typename Runner::template session<TestType> s;
   // stdin-like bad fd for the output
   s.params() = cp::make_params(in.fd(), 1 << 20, data.size(), bufs.addr(), 8192, 4);
   // loop.fail(): run() returns the first failure, the exit record says where
@@ -68,13 +72,14 @@ TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]")
   REQUIRE(s.exit().line > 0);
   REQUIRE(s.params().in_flight == 0);
 }
-TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO", "[workload][cp]") {
+TEMPLATE_TEST_CASE("file copy of a source shorter than claimed redoes the short blocks, then says EIO",
+                   "[workload][cp]", cp::policy, cp::unlinked_policy) {
   using Runner = IOULOOP_RUNNER;
   const size_t claimed = 200000;
   auto data = testfiles::pattern(claimed / 2 + 100, 6);
   testfiles::temp_file in("cp-in", data), out("cp-out");
   testfiles::buffers bufs(4 * 16384);
-  Runner::session<cp::policy> s;
+  typename Runner::template session<TestType> s;
   s.params() = cp::make_params(in.fd(), out.fd(), claimed, bufs.addr(), 16384, 4);
   REQUIRE(s.run() == -EIO);
   REQUIRE(s.exit().error == -EIO);

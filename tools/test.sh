@@ -323,7 +323,7 @@ km_subset="//tests:semantics_bpf_test_static 300
 //examples/loader:loader_test_static 300
 //tests/fuzz:diff_fuzz_test_static 300"
 km_without_programs="//tests/kernels:no_bpf_ops_test_static 180"
-km_files="//tools:probe_static //examples/nop:nop_static"   # for kernel_cli.sh
+km_files="//tools:probe_static //examples/nop:nop_static //examples/cp:cp_static"   # for kernel_cli.sh
 # km_verdict WHAT: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
 km_verdict() {
   if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
@@ -382,7 +382,7 @@ km_boot() {
   done <<<"$progs"
   IOULOOP_VM_KERNEL=$vmlinuz timeout -k 10 2400 tools/vm/run.sh --timeout 1800 "${limits[@]}" \
     --program-timeout kernel_cli.sh=180 "${envs[@]}" --args "--colour-mode none" \
-    --file "$km_bin/tools/probe_static" --file "$km_bin/examples/nop/nop_static" \
+    --file "$km_bin/tools/probe_static" --file "$km_bin/examples/nop/nop_static" --file "$km_bin/examples/cp/cp_static" \
     "${paths[@]}" tests/kernels/kernel_cli.sh >"$km/$s.out" 2>&1
   echo $? >"$km/$s.rc"
   echo $((SECONDS - t0)) >"$km/$s.secs"

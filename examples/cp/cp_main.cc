@@ -1,8 +1,12 @@
 // iouloop cp: copy a file with several blocks in flight, on the best engine
 // the kernel has (or the one asked for).
 //
-//   cp [--engine auto|userspace|bpf] [--block BYTES] [--depth N] SRC DST
+//   cp [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked] SRC DST
 //   cp [--engine ...] --demo MIB      copy MIB of generated data, verify it
+//
+// --unlinked runs cp::unlinked_policy (the write once the read's CQE is
+// seen) instead of cp::policy (a read linked to a write): cheaper on the BPF
+// engine, dearer on the userspace engine (docs/cost.md, "The copy step").
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,20 +29,48 @@ namespace {
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--engine auto|userspace|bpf] [--block BYTES] [--depth N] SRC DST\n"
-               "       %s [--engine ...] [--block BYTES] [--depth N] --demo MIB\n"
-               "  block: 512 .. 16 MiB (default 65536); depth: 1 .. %u (default 16)\n",
+               "usage: %s [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked] SRC DST\n"
+               "       %s [--engine ...] [--block BYTES] [--depth N] [--unlinked] --demo MIB\n"
+               "  block: 512 .. 16 MiB (default 65536); depth: 1 .. %u (default 16)\n"
+               "  --unlinked: submit each write once its read has completed, without a link\n",
                argv0, argv0, cp::max_depth);
   return 2;
 }
 
 std::vector<unsigned char> demo_bytes(size_t n) { return iouloop_examples::pattern(n, 1); }
 
+struct copy_result {
+  int ret;
+  double secs;
+  iouloop::u64 copied;
+  iouloop::u32 redone;
+  std::string why;  // iouloop::describe() of a failure
+};
+
+// One copy with Policy (cp::policy or cp::unlinked_policy, its BPF program
+// `program`) on the chosen engine.
+template <class Policy, class Program>
+copy_result copy(const iouloop::engine_choice& choice, int in, int out, iouloop::u64 size, iouloop::uaddr bufs,
+                 iouloop::u32 block, iouloop::u32 depth, Program program) {
+  iouloop::ring ring;
+  iouloop::param_region<Policy> params(cp::make_params(in, out, size, bufs, block, depth));
+  iouloop::any_engine<Policy> e(choice, ring, params, program);
+  auto t0 = std::chrono::steady_clock::now();
+  copy_result r{};
+  r.ret = e.run();
+  r.secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.copied = params->copied;
+  r.redone = params->redone;
+  if (r.ret < 0) r.why = iouloop::describe(e.exit(), r.ret);
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string engine = "auto";
   unsigned long block = 65536, depth = 16, demo_mib = 0;
+  bool unlinked = false;
   std::vector<std::string> paths;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -50,6 +82,8 @@ int main(int argc, char** argv) {
         block = example::number("--block", value("--block"));
       else if (a == "--depth")
         depth = example::number("--depth", value("--depth"));
+      else if (a == "--unlinked")
+        unlinked = true;
       else if (a == "--demo")
         demo_mib = example::number("--demo", value("--demo"));
       else if (a == "-h" || a == "--help")
@@ -97,21 +131,17 @@ int main(int argc, char** argv) {
     if (!out) throw iouloop::error(errno, "cannot open " + dst + " for writing");
     iouloop::mapping bufs = iouloop::mapping::anonymous(block * depth, "the copy buffers");
 
-    iouloop::ring ring;
-    iouloop::param_region<cp::policy> params(cp::make_params(
-        in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(), iouloop::u32(block), iouloop::u32(depth)));
-    iouloop::any_engine<cp::policy> e(choice, ring, params, cp_bpf::programs::cp{});
-
-    auto t0 = std::chrono::steady_clock::now();
-    int ret = e.run();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(params->copied) + " bytes");
-    if (ret < 0)
-      throw iouloop::error(
-          -ret, "copy failed after " + std::to_string(params->copied) + " bytes: " + iouloop::describe(e.exit(), ret));
+    const copy_result r =
+        unlinked ? copy<cp::unlinked_policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
+                                             iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp_unlinked{})
+                 : copy<cp::policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
+                                    iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp{});
+    if (r.ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(r.copied) + " bytes");
+    if (r.ret < 0) throw iouloop::error(-r.ret, "copy failed after " + std::to_string(r.copied) + " bytes: " + r.why);
     if (::fsync(out.get()) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
-    std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone\n", params->copied,
-                secs, params->copied / 1048576.0 / (secs > 0 ? secs : 1e-9), block, depth, params->redone);
+    std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone%s\n",
+                (unsigned long long)r.copied, r.secs, r.copied / 1048576.0 / (r.secs > 0 ? r.secs : 1e-9), block, depth,
+                r.redone, unlinked ? ", unlinked" : "");
     if (demo_mib) {
       int fd = ::open(dst.c_str(), O_RDONLY);
       std::vector<unsigned char> got(expect.size() + 1);

@@ -1,8 +1,9 @@
 #!/bin/busybox sh
 # Runs in the VM (tools/test.sh, stage "kernels"): the command-line tools say
 # whether this kernel has io_uring_bpf_ops, by name. Needs /bin/probe_static
-# (//tools:probe_static, iouloop-probe) and /bin/nop_static
-# (//examples/nop:nop_static), put there with run.sh --file.
+# (//tools:probe_static, iouloop-probe), /bin/nop_static
+# (//examples/nop:nop_static) and /bin/cp_static (//examples/cp:cp_static),
+# put there with run.sh --file.
 # IOULOOP_EXPECT_BPF_OPS=1: the kernel has them (7.1+); 0: it lacks them (7.0).
 # Prints "@@iouloop-test PASS|FAIL kernel_cli: ..." per check; exit 1 on a failure.
 # (Arguments are ignored: run.sh passes Catch2's to every program.)
@@ -29,6 +30,8 @@ case "${IOULOOP_EXPECT_BPF_OPS:-}" in
     check "iouloop-probe names struct io_uring_bpf_ops" 0 "  yes  struct io_uring_bpf_ops" probe_static
     check "nop --engine bpf runs on the BPF engine" 0 "engine: bpf (kernel $k: requested)" nop_static --engine bpf --total 2000 --depth 8
     check "nop --engine auto picks the BPF engine" 0 "engine: bpf (kernel $k: io_uring_bpf_ops available)" nop_static --total 2000 --depth 8
+    check "cp --engine bpf copies and verifies" 0 "output verified byte for byte" cp_static --engine bpf --demo 4 --block 4096 --depth 4
+    check "cp --engine bpf --unlinked copies and verifies" 0 "output verified byte for byte" cp_static --engine bpf --unlinked --demo 4 --block 4096 --depth 4
     ;;
   0)
     check "iouloop-probe: the BPF engine is unavailable (exit 1), saying why" 1 "BPF engine: unavailable: $missing" probe_static
@@ -37,6 +40,7 @@ case "${IOULOOP_EXPECT_BPF_OPS:-}" in
     check "nop --engine bpf refuses, naming the missing ops" 1 "nop: the BPF engine cannot run here: $missing" nop_static --engine bpf --total 2000 --depth 8
     check "nop --engine auto falls back to userspace, saying why" 0 "engine: userspace (kernel $k: BPF engine unavailable: $missing" nop_static --total 2000 --depth 8
     check "nop --engine userspace completes its NOPs" 0 "2000 NOPs completed (0 errors)" nop_static --engine userspace --total 2000 --depth 8
+    check "cp --unlinked on the userspace engine copies and verifies" 0 "output verified byte for byte" cp_static --unlinked --demo 4 --block 4096 --depth 4
     ;;
   *)
     echo "@@iouloop-test FAIL kernel_cli: IOULOOP_EXPECT_BPF_OPS must be 0 or 1 (run.sh --env)"

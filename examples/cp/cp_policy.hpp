@@ -104,26 +104,40 @@ struct write_done {
   }
 };
 
-struct next_block {  // a block cut short again first, then the next one; state changes only once it started
+// The next block to start, by Start::start(loop, slot, off, len): one cut
+// short first, then a new one; the state changes only once it started.
+template <class Start, class Loop>
+bool start_next_block(Loop& loop) {
+  params& p = loop.params;
+  if (p.redo_slots) {
+    u32 slot = lowest_bit(p.redo_slots);
+    if (!Start::start(loop, slot, p.slot_off[slot], p.slot_len[slot])) return false;
+    p.redo_slots &= ~(u64(1) << slot);
+    return true;
+  }
+  if (p.next_off >= p.size || p.free_slots == 0) return false;
+  u32 slot = lowest_bit(p.free_slots);
+  u64 left = p.size - p.next_off;
+  u32 len = left < p.block ? u32(left) : p.block;
+  if (!Start::start(loop, slot, p.next_off, len)) return false;
+  p.free_slots &= ~(u64(1) << slot);
+  p.slot_redo[slot] = 0;
+  p.next_off += len;
+  return true;
+}
+
+struct linked_block {  // a read linked to its write
+  template <class Loop>
+  static bool start(Loop& loop, u32 slot, u64 off, u32 len) {
+    return start_block(loop, slot, off, len);
+  }
+};
+
+struct next_block {
   template <class Loop>
   static bool produce(Loop& loop) {
-    params& p = loop.params;
     if (loop.failed()) return false;
-    if (p.redo_slots) {
-      u32 slot = lowest_bit(p.redo_slots);
-      if (!start_block(loop, slot, p.slot_off[slot], p.slot_len[slot])) return false;
-      p.redo_slots &= ~(u64(1) << slot);
-      return true;
-    }
-    if (p.next_off >= p.size || p.free_slots == 0) return false;
-    u32 slot = lowest_bit(p.free_slots);
-    u64 left = p.size - p.next_off;
-    u32 len = left < p.block ? u32(left) : p.block;
-    if (!start_block(loop, slot, p.next_off, len)) return false;
-    p.free_slots &= ~(u64(1) << slot);
-    p.slot_redo[slot] = 0;
-    p.next_off += len;
-    return true;
+    return start_next_block<linked_block>(loop);
   }
 };
 
@@ -183,6 +197,13 @@ bool start_read(Loop& loop, u32 slot, u64 off, u32 len) {
   return true;
 }
 
+struct read_first {  // a read alone: its write comes once the read's CQE is seen
+  template <class Loop>
+  static bool start(Loop& loop, u32 slot, u64 off, u32 len) {
+    return start_read(loop, slot, off, len);
+  }
+};
+
 struct read_done {
   template <class Loop>
   static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
@@ -191,16 +212,11 @@ struct read_done {
       p.write_slots |= u64(1) << slot;  // the block stays in flight: its write comes next
       return;
     }
-    p.in_flight--;
-    if (loop.failed()) return;
-    if (c.res() < 0) {
-      loop.fail(c.res());
-    } else if (++p.slot_redo[slot] > max_redo) {
-      loop.fail(err::io);  // the source is shorter than `size`
-    } else {
-      p.redone++;
-      p.redo_slots |= u64(1) << slot;
+    if (loop.failed()) {
+      p.in_flight--;
+      return;
     }
+    read_cut_short::on_cqe(loop, c, slot);  // the block ends, or is read again
   }
 };
 
@@ -226,21 +242,7 @@ struct write_or_read {  // writes of blocks read first, then blocks cut short, t
       p.write_slots &= ~(u64(1) << slot);
       return true;
     }
-    if (p.redo_slots) {
-      u32 slot = lowest_bit(p.redo_slots);
-      if (!start_read(loop, slot, p.slot_off[slot], p.slot_len[slot])) return false;
-      p.redo_slots &= ~(u64(1) << slot);
-      return true;
-    }
-    if (p.next_off >= p.size || p.free_slots == 0) return false;
-    u32 slot = lowest_bit(p.free_slots);
-    u64 left = p.size - p.next_off;
-    u32 len = left < p.block ? u32(left) : p.block;
-    if (!start_read(loop, slot, p.next_off, len)) return false;
-    p.free_slots &= ~(u64(1) << slot);
-    p.slot_redo[slot] = 0;
-    p.next_off += len;
-    return true;
+    return start_next_block<read_first>(loop);
   }
 };
 

@@ -52,14 +52,19 @@ inline u32 lowest_bit(u64 mask) {
   return index_below<64>(index[((mask & (~mask + 1)) * 0x03f79d71b4cb0a89ull) >> 58]);
 }
 
+// The host may write anything into params while the loop runs: the bytes a
+// block reads into or writes from must stay inside the depth * block the
+// host gave.
+inline bool block_fits(const params& p, u32 slot, u32 len) {
+  return slot < p.depth && p.depth <= max_depth && len <= p.block;
+}
+
 // A read linked to a write of the same buffer; false when the SQ has no
 // room for both.
 template <class Loop>
 bool start_block(Loop& loop, u32 slot, u64 off, u32 len) {
   params& p = loop.params;
-  // The host may write anything into params while the loop runs: the bytes a
-  // block reads into must stay inside the depth * block the host gave.
-  if (slot >= p.depth || p.depth > max_depth || len > p.block) {
+  if (!block_fits(p, slot, len)) {
     loop.fail(err::inval);  // the params changed under the loop
     return false;
   }
@@ -183,7 +188,7 @@ inline void abandon_writes(params& p) {
 template <class Loop>
 bool start_read(Loop& loop, u32 slot, u64 off, u32 len) {
   params& p = loop.params;
-  if (slot >= p.depth || p.depth > max_depth || len > p.block) {
+  if (!block_fits(p, slot, len)) {
     loop.fail(err::inval);  // the params changed under the loop
     abandon_writes(p);
     return false;
@@ -208,12 +213,12 @@ struct read_done {
   template <class Loop>
   static void on_cqe(Loop& loop, cqe_view c, u32 slot) {
     params& p = loop.params;
-    if (c.res() == s32(p.slot_len[slot]) && !loop.failed()) {
-      p.write_slots |= u64(1) << slot;  // the block stays in flight: its write comes next
+    if (loop.failed()) {  // no write follows: the block ends here
+      p.in_flight--;
       return;
     }
-    if (loop.failed()) {
-      p.in_flight--;
+    if (c.res() == s32(p.slot_len[slot])) {
+      p.write_slots |= u64(1) << slot;  // the block stays in flight: its write comes next
       return;
     }
     read_cut_short::on_cqe(loop, c, slot);  // the block ends, or is read again
@@ -230,7 +235,7 @@ struct write_or_read {  // writes of blocks read first, then blocks cut short, t
     }
     if (p.write_slots) {
       u32 slot = lowest_bit(p.write_slots);
-      if (slot >= p.depth || p.depth > max_depth || p.slot_len[slot] > p.block) {
+      if (!block_fits(p, slot, p.slot_len[slot])) {
         loop.fail(err::inval);  // the params changed under the loop
         abandon_writes(p);
         return false;

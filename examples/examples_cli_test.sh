@@ -30,6 +30,8 @@ expect "proxy --selftest relays many clients through its own echo upstream" 0 "s
 expect "proxy names a table too small for its selftest" 1 "needs two slots each" "$here/proxy/proxy" --selftest 50 --table 10
 expect "proxy names a bad upstream" 1 "is not IPV4:PORT" "$here/proxy/proxy" --upstream localhost
 expect "proxy wants an IPv6 upstream in brackets" 1 "is not IPV4:PORT or \\[IPV6\\]:PORT" "$here/proxy/proxy" --upstream ::1:7000
+expect "proxy wants the interface of a link-local upstream" 1 "is link-local: add its interface, as fe80::1%eth0" "$here/proxy/proxy" --upstream '[fe80::1]:7000'
+expect "proxy names a zone that is no interface" 1 "names no interface of this machine: 'nosuch0'" "$here/proxy/proxy" --upstream '[fe80::1%nosuch0]:7000'
 expect "proxy names an IPv6 upstream's slot cap out of range (the address itself was taken)" 1 "may hold 1 .. 255 buffers" "$here/proxy/proxy" --upstream '[::1]:7000' --slot-cap 300
 expect "proxy names a slot cap out of range" 1 "may hold 1 .. 255 buffers" "$here/proxy/proxy" --upstream 127.0.0.1:7000 --slot-cap 300
 expect "timer ticks and logs" 0 "." "$here/timer/timer" --period-ms 20 --ticks 3 --log "$tmp/timer.log"

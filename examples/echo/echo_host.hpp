@@ -88,19 +88,38 @@ class listener {
 
   // [::1]:port, IPv6 only. A machine without IPv6 (a kernel without it, or
   // lo without ::1) says so, with errno EAFNOSUPPORT or EADDRNOTAVAIL.
-  listener(ipv6_loopback_t, uint16_t port = 0, int sndbuf = 0, int backlog = 1024) {
+  listener(ipv6_loopback_t, uint16_t port = 0, int sndbuf = 0, int backlog = 1024)
+      : listener(ipv6_address(in6addr_loopback, port), sndbuf, backlog) {}
+
+  // An IPv6 address of this machine, IPv6 only: `at` holds the address, the
+  // port (0: any free one) and, for a link-local address, its interface in
+  // sin6_scope_id.
+  explicit listener(const sockaddr_in6& at, int sndbuf = 0, int backlog = 1024) {
     fd_ = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw error(errno, "socket(AF_INET6, SOCK_STREAM) failed: this machine has no IPv6");
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (sndbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    sockaddr_in6 a = at;
+    a.sin6_family = AF_INET6;
+    char text[INET6_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
+    const std::string where = std::string(text) + (a.sin6_scope_id ? "%" + std::to_string(a.sin6_scope_id) : "");
+    bind_and_listen(a, "[" + where + "]:" + std::to_string(ntohs(a.sin6_port)), backlog,
+                    IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ? std::string("::1 is not configured: lo has no IPv6 address")
+                                                       : where + " is no address of this machine (ip -6 addr)");
+    port_ = ntohs(a.sin6_port);
+  }
+
+  // An IPv6 address and port, as the constructor above takes them.
+  static sockaddr_in6 ipv6_address(const in6_addr& address, uint16_t port, uint32_t scope_id = 0) {
     sockaddr_in6 a{};
     a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
+    a.sin6_addr = address;
     a.sin6_port = htons(port);
-    bind_and_listen(a, "[::1]:" + std::to_string(port), backlog, "::1 is not configured: lo has no IPv6 address");
-    port_ = ntohs(a.sin6_port);
+    a.sin6_scope_id = scope_id;
+    return a;
   }
 
   // `reuseport`: SO_REUSEPORT, so that one listener per loop thread can bind

@@ -5,9 +5,15 @@
 // resource census around it all (the upstream's thread and sockets inside).
 #pragma once
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -74,11 +80,60 @@ inline std::string ipv6_loopback_problem() {
   return "";
 }
 
+// A link-local IPv6 address of this machine for an upstream to listen on, and
+// the same as the proxy's --upstream host takes it, with its zone
+// (fe80::1%lo); or, in `problem`, why there is none. The first such address
+// of an interface that is up; in the VM, where no interface has one, it adds
+// fe80::1/64 to lo first (loopback does no duplicate address detection, so
+// the address is usable at once).
+struct link_local {
+  sockaddr_in6 address{};
+  std::string host;
+  std::string problem;
+};
+
+inline link_local link_local_here() {
+  echo_host::ensure_loopback();
+  auto find = []() -> link_local {
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return {.problem = std::string("getifaddrs failed: ") + std::strerror(errno)};
+    link_local found{.problem = "no interface that is up has a link-local IPv6 address (ip -6 addr)"};
+    for (ifaddrs* i = all; i; i = i->ifa_next) {
+      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || !(i->ifa_flags & IFF_UP)) continue;
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      if (!IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) continue;
+      char text[INET6_ADDRSTRLEN] = "?";
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      found = {.address = echo_host::listener::ipv6_address(a->sin6_addr, 0, ::if_nametoindex(i->ifa_name)),
+               .host = std::string(text) + "%" + i->ifa_name};
+      break;
+    }
+    ::freeifaddrs(all);
+    return found;
+  };
+  link_local l = find();
+  if (l.problem.empty() || !std::getenv("IOULOOP_IN_VM")) return l;
+  iouloop::unique_fd s(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return {.problem = std::string("socket(AF_INET6) failed: ") + std::strerror(errno)};
+  struct {  // struct in6_ifreq (linux/ipv6.h)
+    in6_addr addr;
+    uint32_t prefixlen;
+    int ifindex;
+  } req{};
+  ::inet_pton(AF_INET6, "fe80::1", &req.addr);
+  req.prefixlen = 64;
+  req.ifindex = int(::if_nametoindex("lo"));
+  if (::ioctl(s.get(), SIOCSIFADDR, &req) != 0 && errno != EEXIST)
+    return {.problem = std::string("cannot add fe80::1/64 to lo (SIOCSIFADDR): ") + std::strerror(errno)};
+  return find();
+}
+
 struct options {
-  bool refuse = false;         // the upstream is a port where nothing listens
-  int sndbuf = 0;              // the client-side sockets' SO_SNDBUF (0: default)
-  int up_sockbuf = 0;          // the echo upstream's SO_RCVBUF and SO_SNDBUF (0: default)
-  bool ipv6_upstream = false;  // the echo upstream listens on [::1], and the proxy connects there
+  bool refuse = false;                              // the upstream is a port where nothing listens
+  int sndbuf = 0;                                   // the client-side sockets' SO_SNDBUF (0: default)
+  int up_sockbuf = 0;                               // the echo upstream's SO_RCVBUF and SO_SNDBUF (0: default)
+  bool ipv6_upstream = false;                       // the echo upstream listens on [::1], and the proxy connects there
+  const link_local* link_local_upstream = nullptr;  // the same, on this link-local address
   // SIGINT to the loop's thread once this holds of the params (as another thread sees them)
   std::function<bool(const proxy::params&)> interrupt_when;
   std::function<void()> on_interrupt;  // after the interrupted run, before the second
@@ -105,8 +160,14 @@ outcome serve(proxy_host::server_config cfg,
     if (opt.refuse)
       cfg.upstream_port = nowhere.emplace().port();
     else
-      cfg.upstream_port = up.emplace(opt.up_sockbuf, opt.ipv6_upstream).port();
+      cfg.upstream_port =
+          up.emplace(opt.up_sockbuf, opt.link_local_upstream ? std::optional(opt.link_local_upstream->address)
+                                     : opt.ipv6_upstream
+                                         ? std::optional(echo_host::listener::ipv6_address(in6addr_loopback, 0))
+                                         : std::nullopt)
+              .port();
     if (opt.ipv6_upstream) cfg.upstream_host = "::1";
+    if (opt.link_local_upstream) cfg.upstream_host = opt.link_local_upstream->host;
     echo_host::listener lis(0, opt.sndbuf, 4096);
     iouloop::ring_options ro;
     ro.sq_entries = 128;

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <atomic>
@@ -47,27 +48,50 @@ struct server_config {
   uint16_t upstream_port = 0;
 };
 
-// The upstream of `c` as the connect passes it, or false if upstream_host is
-// not a numeric IPv4 or IPv6 address.
-inline bool upstream_address(const server_config& c, proxy::socket_address& out) {
+// What is wrong with upstream_host, or "", with the address the connect passes
+// in `out`: a numeric IPv4 address, or a numeric IPv6 address with an
+// optional zone after '%', an interface name or index (fe80::1%eth0,
+// fe80::1%2). A link-local IPv6 address needs its zone: without one the
+// kernel cannot tell which link the address is on, and the connect fails.
+inline std::string upstream_problem(const server_config& c, proxy::socket_address& out) {
   out = proxy::socket_address{};
+  const std::string& h = c.upstream_host;
+  const auto percent = h.find('%');
+  const std::string addr = h.substr(0, percent), zone = percent == std::string::npos ? "" : h.substr(percent + 1);
   sockaddr_in v4{};
   sockaddr_in6 v6{};
-  if (::inet_pton(AF_INET, c.upstream_host.c_str(), &v4.sin_addr) == 1) {
+  if (::inet_pton(AF_INET, addr.c_str(), &v4.sin_addr) == 1) {
+    if (percent != std::string::npos)
+      return "the upstream host " + h + " is IPv4, which has no zone: drop the %" + zone;
     v4.sin_family = AF_INET;
     v4.sin_port = htons(c.upstream_port);
     std::memcpy(&out, &v4, sizeof v4);
     out.length = sizeof v4;
-    return true;
+    return "";
   }
-  if (::inet_pton(AF_INET6, c.upstream_host.c_str(), &v6.sin6_addr) == 1) {
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = htons(c.upstream_port);
-    std::memcpy(&out, &v6, sizeof v6);
-    out.length = sizeof v6;
-    return true;
+  if (::inet_pton(AF_INET6, addr.c_str(), &v6.sin6_addr) != 1)
+    return "the upstream host " + h + " is not a numeric IPv4 or IPv6 address (127.0.0.1, ::1, fe80::1%eth0)";
+  if (percent != std::string::npos) {
+    if (zone.empty()) return "the upstream host " + h + " has nothing after %: name an interface (fe80::1%eth0)";
+    if (zone.find_first_not_of("0123456789") == std::string::npos && zone.size() <= 10 &&
+        std::stoull(zone) <= 0xffffffffull && std::stoull(zone) != 0)
+      v6.sin6_scope_id = u32(std::stoull(zone));
+    else if ((v6.sin6_scope_id = ::if_nametoindex(zone.c_str())) == 0)
+      return "the upstream host " + h + " names no interface of this machine: '" + zone +
+             "' (ip link lists them, or give an index: fe80::1%2)";
   }
-  return false;
+  if (IN6_IS_ADDR_LINKLOCAL(&v6.sin6_addr) && v6.sin6_scope_id == 0)
+    return "the upstream host " + h + " is link-local: add its interface, as " + addr + "%eth0";
+  v6.sin6_family = AF_INET6;
+  v6.sin6_port = htons(c.upstream_port);
+  std::memcpy(&out, &v6, sizeof v6);
+  out.length = sizeof v6;
+  return "";
+}
+
+// The same, as true when upstream_host is an address.
+inline bool upstream_address(const server_config& c, proxy::socket_address& out) {
+  return upstream_problem(c, out).empty();
 }
 static_assert(sizeof(sockaddr_in6) <= __builtin_offsetof(proxy::socket_address, length) &&
                   __builtin_offsetof(proxy::socket_address, port_be) == __builtin_offsetof(sockaddr_in6, sin6_port),
@@ -83,8 +107,8 @@ inline std::string config_problem(const server_config& c) {
   if (c.buf_size < 1 || c.buf_size > 65536) return "a buffer is 1 .. 65536 bytes, not " + std::to_string(c.buf_size);
   if (std::string bad = echo_host::slot_cap_problem(c.slot_cap); !bad.empty()) return bad;
   if (c.upstream_port == 0) return "no upstream port";
-  if (proxy::socket_address a; !upstream_address(c, a))
-    return "the upstream host " + c.upstream_host + " is not a numeric IPv4 or IPv6 address (127.0.0.1, ::1)";
+  proxy::socket_address a;
+  if (std::string bad = upstream_problem(c, a); !bad.empty()) return bad;
   return "";
 }
 
@@ -128,9 +152,9 @@ class server {
 // reaches the proxy after a few KiB). Stops when destroyed.
 class echo_upstream {
  public:
-  explicit echo_upstream(int sockbuf = 0, bool ipv6 = false)
-      : lis_(ipv6 ? echo_host::listener(echo_host::listener::ipv6_loopback, 0, sockbuf, 4096)
-                  : echo_host::listener(0, sockbuf, 4096)),
+  // On 127.0.0.1, or on the IPv6 address `at` (its port: 0 for any free one).
+  explicit echo_upstream(int sockbuf = 0, const std::optional<sockaddr_in6>& at = {})
+      : lis_(at ? echo_host::listener(*at, sockbuf, 4096) : echo_host::listener(0, sockbuf, 4096)),
         stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!stop_) throw error(errno, "eventfd failed");
     // set on the listener, inherited by each accepted socket (the send buffer: listener's)
@@ -268,25 +292,29 @@ class refusing_port {
 };
 
 // "HOST:PORT" into `c`: an IPv4 HOST (127.0.0.1:7000) or an IPv6 one in
-// brackets ([::1]:7000), numeric; false if it is neither.
-inline bool parse_upstream(const std::string& s, server_config& c) {
+// brackets ([::1]:7000, [fe80::1%eth0]:7000), numeric. Returns what is wrong
+// with `s`, or "" (and only then changes `c`).
+inline std::string parse_upstream(const std::string& s, server_config& c) {
+  const std::string form =
+      "'" + s + "' is not IPV4:PORT or [IPV6]:PORT, numeric (127.0.0.1:7000, [::1]:7000, [fe80::1%eth0]:7000)";
   const auto colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
+  if (colon == std::string::npos) return form;
   std::string host = s.substr(0, colon);
   const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   if (bracketed) host = host.substr(1, host.size() - 2);
   const std::string port = s.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return form;
   const unsigned long v = std::stoul(port);
-  if (v == 0 || v > 65535) return false;
+  if (v == 0 || v > 65535) return "'" + s + "': the port is 1 .. 65535, not " + port;
   server_config t = c;
   t.upstream_host = host;
   t.upstream_port = uint16_t(v);
   proxy::socket_address a;
+  if (std::string bad = upstream_problem(t, a); !bad.empty()) return "'" + s + "': " + bad;
   // an IPv6 address needs its brackets (else "::1:7000" would be ambiguous); an IPv4 one has none
-  if (!upstream_address(t, a) || bracketed != (a.family == AF_INET6)) return false;
+  if (bracketed != (a.family == AF_INET6)) return form;
   c = t;
-  return true;
+  return "";
 }
 
 }  // namespace proxy_host

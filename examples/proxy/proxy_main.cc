@@ -4,7 +4,8 @@
 //
 //   proxy --upstream HOST:PORT [--engine auto|userspace|bpf] [--port P] [--clients N] [--table N]
 //         [--buffers N] [--buffer-bytes B] [--slot-cap K]
-//         relays each client to HOST:PORT (numeric: 127.0.0.1:7000, or IPv6 in brackets: [::1]:7000)
+//         relays each client to HOST:PORT (numeric: 127.0.0.1:7000, or IPv6 in brackets: [::1]:7000,
+//         a link-local one with its interface: [fe80::1%eth0]:7000)
 //         until N clients have come and gone (N = 0: until Ctrl-C)
 //   proxy [...] --selftest N
 //         starts its own echo upstream and runs N clients from one thread, each
@@ -42,9 +43,9 @@ int usage(const char* argv0) {
                "usage: %s (--upstream HOST:PORT | --selftest N) [--engine auto|userspace|bpf] [--port P]\n"
                "          [--clients N] [--table N] [--buffers N] [--buffer-bytes B] [--slot-cap K]\n"
                "  relays clients of 127.0.0.1:P (default 0: any free port) to HOST:PORT (numeric IPv4, or\n"
-               "  IPv6 in brackets: [::1]:7000) until N clients have come and gone (default 0: until Ctrl-C,\n"
-               "  which stops gracefully); table: fixed file table slots, two per client, 2 .. %u (default\n"
-               "  512); buffers: the shared buffer ring,\n"
+               "  IPv6 in brackets: [::1]:7000, link-local with its interface: [fe80::1%%eth0]:7000) until N\n"
+               "  clients have come and gone (default 0: until Ctrl-C, which stops gracefully); table: fixed\n"
+               "  file table slots, two per client, 2 .. %u (default 512); buffers: the shared buffer ring,\n"
                "  1 .. %u (default 128) of B bytes (1 .. 65536, default 4096); slot-cap: buffers one direction\n"
                "  of a pair may hold before its recv pauses (1 .. 255, default buffers / 16, at least 2);\n"
                "  --selftest N: an echo upstream of its own and N clients from one thread, every byte checked\n",
@@ -97,9 +98,9 @@ int main(int argc, char** argv) {
     if (port > 65535) throw iouloop::error(EINVAL, "--port " + std::to_string(port) + " is outside 0 .. 65535");
     if (upstream.empty() == !selftest)
       throw iouloop::error(EINVAL, "give either --upstream HOST:PORT or --selftest N (see --help)");
-    if (!upstream.empty() && !proxy_host::parse_upstream(upstream, cfg))
-      throw iouloop::error(EINVAL, "--upstream '" + upstream +
-                                       "' is not IPV4:PORT or [IPV6]:PORT, numeric (127.0.0.1:7000, [::1]:7000)");
+    if (!upstream.empty())
+      if (const std::string bad = proxy_host::parse_upstream(upstream, cfg); !bad.empty())
+        throw iouloop::error(EINVAL, "--upstream " + bad);
     if (selftest > 60000) throw iouloop::error(EINVAL, "--selftest " + std::to_string(selftest) + ": at most 60000");
     if (selftest && clients && clients != selftest)
       throw iouloop::error(EINVAL, "--selftest N serves exactly its N clients: drop --clients");

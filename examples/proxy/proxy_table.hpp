@@ -57,6 +57,33 @@ TEST_CASE("proxy: an upstream on IPv6 ([::1]): an AF_INET6 socket and a 28-byte 
   REQUIRE((e.from_upstream == o.load.sent && e.to_client == o.load.sent && o.load.echoed == o.load.sent));
 }
 
+// A link-local upstream is reached only through its interface: the zone in
+// --upstream goes into sin6_scope_id (proxy_host::upstream_problem), the
+// params carry it to the connect, and the kernel's tcp_v6_connect() refuses
+// a link-local address whose scope id is 0 (-EINVAL).
+TEST_CASE("proxy: a link-local IPv6 upstream (fe80::...%interface): its zone reaches the connect", "[proxy]") {
+  using Runner = IOULOOP_RUNNER;
+  const proxy_test::link_local ll = proxy_test::link_local_here();
+  if (!ll.problem.empty()) SKIP("no link-local IPv6 address here: " << ll.problem);
+  const iouloop::u32 clients = proxy_test::scaled(16, 8);
+  const server_config cfg{.table = 2 * clients, .nbufs = 64, .buf_size = 2048, .expect = clients};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 3000, .seed = 1600};
+  CAPTURE(clients, spec.seed, ll.host);
+  auto o = proxy_test::serve<Runner>(cfg, proxy_test::clients(spec), {.link_local_upstream = &ll});
+  proxy_test::require_clean(o, cfg);
+  const proxy::params& e = o.end;
+  sockaddr_in6 sent{};
+  std::memcpy(&sent, &e.upstream, sizeof sent);
+  REQUIRE(e.upstream.family == AF_INET6);
+  REQUIRE(IN6_IS_ADDR_LINKLOCAL(&sent.sin6_addr));
+  REQUIRE(sent.sin6_scope_id == ll.address.sin6_scope_id);
+  REQUIRE(sent.sin6_scope_id != 0);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.upstream_connections == clients);
+  REQUIRE((e.accepted == clients && e.connected == clients && e.refused == 0 && e.resets == 0));
+  REQUIRE((e.from_upstream == o.load.sent && e.to_client == o.load.sent && o.load.echoed == o.load.sent));
+}
+
 TEST_CASE("proxy: a ring that runs dry under many clients: re-armed, nothing lost", "[proxy]") {
   using Runner = IOULOOP_RUNNER;
   const iouloop::u32 clients = proxy_test::scaled(150, 32);

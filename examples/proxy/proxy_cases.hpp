@@ -83,9 +83,9 @@ inline std::string ipv6_loopback_problem() {
 // A link-local IPv6 address of this machine for an upstream to listen on, and
 // the same as the proxy's --upstream host takes it, with its zone
 // (fe80::1%lo); or, in `problem`, why there is none. The first such address
-// of an interface that is up; in the VM, where no interface has one, it adds
-// fe80::1/64 to lo first (loopback does no duplicate address detection, so
-// the address is usable at once).
+// of an interface that is up, if a socket can listen on it; in the VM, where
+// no interface has one, it adds fe80::1/64 to lo first (loopback does no
+// duplicate address detection, so the address is usable at once).
 struct link_local {
   sockaddr_in6 address{};
   std::string host;
@@ -109,6 +109,13 @@ inline link_local link_local_here() {
       break;
     }
     ::freeifaddrs(all);
+    if (found.problem.empty()) {
+      try {  // an address still in duplicate address detection cannot be bound yet
+        echo_host::listener probe(found.address);
+      } catch (const iouloop::error& e) {
+        return {.problem = found.host + " cannot be listened on: " + e.what()};
+      }
+    }
     return found;
   };
   link_local l = find();

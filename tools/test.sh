@@ -683,8 +683,10 @@ fi   # stage 4
 # on kernel_engine (native_semantics/workloads/examples/echo2/proxy_test: every case, and
 # differential cases against the BPF engine), and the differential fuzz with
 # the native engine as a third ($IOULOOP_KMOD_FUZZ_CASES cases, default 60;
-# the seed is printed, with the command that replays a case). No root, sid
-# root or VM: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+# the seed is printed, with the command that replays a case). A second boot
+# loads tests/consumer's module, built in that workspace from its own list,
+# and runs its app_native. No root, sid root or VM: SKIP, or FAIL under
+# IOULOOP_REQUIRE_VM=1.
 if run_stage kmod; then
 kmod_t0=$SECONDS
 kmod_limit=900
@@ -737,6 +739,32 @@ else
   if ! grep -q '^vm: insmod iouloop_kmod.ko rc=0$' "$work/vm-kmod.out" && [ "$vm_rc" != 77 ]; then
     echo "@@iouloop-test FAIL [kmod] insmod: $(grep -m1 '^vm: insmod' "$work/vm-kmod.out" || echo 'no insmod line')" >>"$lines"
   fi
+  # A module with a consumer workspace's own list: tests/consumer builds it
+  # with @iouloop's iouloop_kernel_module, and its app_native attaches the
+  # consumer's policy through kernel_engine, in a VM of its own (the module
+  # has the same name as the project's).
+  echo "== kernel module: tests/consumer's own list (countdown_kmod, app_native)"
+  consumer_case="consumer: a workspace depending on @iouloop builds a module with its own list and runs its policy natively"
+  if ! (cd tests/consumer && timeout -k 10 600 bazel build "$@" //:countdown_kmod //:app_native_static) >"$kmod/consumer.out" 2>&1; then
+    tail -n 30 "$kmod/consumer.out"
+    echo "@@iouloop-test FAIL [kmod] $consumer_case (the build failed)" >>"$lines"
+  else
+    cp -f tests/consumer/bazel-bin/countdown_kmod.ko tests/consumer/bazel-bin/app_native_static "$kmod/"
+    tools/vm/run.sh --timeout 300 --program-timeout 120 --module "$kmod/countdown_kmod.ko" "$kmod/app_native_static" \
+      >"$kmod/consumer-vm.out" 2>&1
+    consumer_rc=$?
+    grep -aE '^(vm:|consumer native:|run.sh)' "$kmod/consumer-vm.out"
+    if grep -q '^vm: app_native_static exited 0$' "$kmod/consumer-vm.out"; then
+      echo "@@iouloop-test PASS [kmod] $consumer_case" >>"$lines"
+    elif [ "$consumer_rc" = 77 ]; then
+      kmod_skip "$consumer_case: the VM could not run"
+    else
+      why=$(grep -m1 -a '^consumer native:' "$kmod/consumer-vm.out" || grep -m1 -a '^vm: app_native_static' "$kmod/consumer-vm.out" ||
+        echo 'no result from the VM')
+      echo "@@iouloop-test FAIL [kmod] $consumer_case: $why" >>"$lines"
+    fi
+  fi
+  (cd tests/consumer && bazel shutdown >/dev/null 2>&1) || true
 fi
 echo "== kernel module: $((SECONDS - kmod_t0)) s"
 fi   # stage 6

@@ -12,6 +12,11 @@ _headers_of = rule(
     attrs = {"deps": attr.label_list(providers = [CcInfo])},
 )
 
+# A file of this package as a path from the workspace's root ("list.hpp" in
+# the root package, not "/list.hpp").
+def _path_in_workspace(name):
+    return native.package_name() + "/" + name if native.package_name() else name
+
 def iouloop_native_policy_list(name, policy_list, deps = [], **kwargs):
     """The cc_library `name` of a list of native policies, for host programs.
 
@@ -37,7 +42,7 @@ def iouloop_native_policy_list(name, policy_list, deps = [], **kwargs):
             str(Label("//:headers")),
         ],
         outs = [fingerprint],
-        cmd = "$(location %s) . %s/%s > $@" % (str(Label("//kernel/kmod:fingerprint.sh")), native.package_name(), policy_list),
+        cmd = "$(location %s) . %s > $@" % (str(Label("//kernel/kmod:fingerprint.sh")), _path_in_workspace(policy_list)),
         tools = [str(Label("//kernel/kmod:fingerprint.sh"))],
     )
     native.cc_library(
@@ -50,11 +55,11 @@ def iouloop_native_policy_list(name, policy_list, deps = [], **kwargs):
 def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
     """Builds `name`.ko: kernel/kmod's module with the policies `policy_list` names.
 
-    policy_list: a header of the iouloop workspace itself (build.sh copies
-    what it includes from that tree; a list in a consumer's workspace is not
-    supported yet) that includes the policy headers
-    and defines IOULOOP_NATIVE_POLICIES(X) with X(name, type) per policy
-    (kernel/kmod/native_policies.hpp is the project's). deps: the libraries
+    policy_list: a header of this package, in the iouloop workspace or in one
+    that depends on it (tests/consumer has one), that includes the policy
+    headers with "..." and defines IOULOOP_NATIVE_POLICIES(X) with X(name,
+    type) per policy (kernel/kmod/native_policies.hpp is the project's);
+    build.sh copies what it includes from that workspace. deps: the libraries
     of those headers: a change to any header they hold, transitively,
     rebuilds the module.
 
@@ -78,8 +83,8 @@ def iouloop_kernel_module(name, policy_list, deps = [], **kwargs):
             str(Label("//:headers")),
         ],
         outs = [name + ".ko"],
-        cmd = ("$(location %s) --list $(location %s) $(@D)/%s.build >/dev/null && " +
-               "mv $(@D)/%s.build/iouloop_kmod.ko $@ && rm -rf $(@D)/%s.build") % (build_sh, policy_list, name, name, name),
+        cmd = ("$(location %s) --root . --list %s $(@D)/%s.build >/dev/null && " +
+               "mv $(@D)/%s.build/iouloop_kmod.ko $@ && rm -rf $(@D)/%s.build") % (build_sh, _path_in_workspace(policy_list), name, name, name),
         # build.sh runs fingerprint.sh: a new one makes another fingerprint
         tools = [build_sh, str(Label("//kernel/kmod:fingerprint.sh"))],
         local = True,

@@ -5,13 +5,15 @@
 #   kernel/kmod/fingerprint.sh --headers ROOT LIST   (the list and the headers it
 #                                       includes with "...", one path per line)
 #
-# ROOT: the tree (the workspace, or Bazel's execution root, where the files
-# sit at the same paths); LIST: the list header's path in it
-# (kernel/kmod/native_policies.hpp). The fingerprint is the first 64 bits of
-# a SHA-256 over the path and contents of every file the module's policies
-# are compiled from: the library's headers (include/iouloop), the module's
-# own sources, the list and the headers it includes with "..." (in turn;
-# what build.sh copies). The module is built with it (build.sh) and the host
+# ROOT: the tree of the list (the workspace, or Bazel's execution root, where
+# the files sit at the same paths); LIST: the list header's path in it
+# (kernel/kmod/native_policies.hpp, or a consumer workspace's own list). The
+# library's headers and the module's sources come from the iouloop tree this
+# script is in (ROOT itself, unless iouloop is another workspace's
+# dependency). The fingerprint is the first 64 bits of a SHA-256 over the
+# path and contents of every file the module's policies are compiled from:
+# the library's headers (include/iouloop), the module's own sources, the list
+# and the headers it includes with "..." (in turn; what build.sh copies). The module is built with it (build.sh) and the host
 # programs that attach its policies see it through the list
 # (IOULOOP_NATIVE_STEPS); the module refuses an attach that brings another
 # one (ESTALE): a module built from other sources than the program.
@@ -22,6 +24,7 @@ set -euo pipefail
 headers_only=""
 if [ "${1:-}" = --headers ]; then headers_only=1; shift; fi
 root=$1 list=$2
+lib=$(cd "$(dirname "$0")/../.." && pwd)
 [ -f "$root/$list" ] || { echo "fingerprint.sh: $list: no such file under $root" >&2; exit 2; }
 declare -A seen=()
 walk() {
@@ -36,17 +39,22 @@ walk() {
 walk "$list"
 # What build.sh copies into the module's tree: the same walk, one definition.
 if [ -n "$headers_only" ]; then printf '%s\n' "${!seen[@]}" | LC_ALL=C sort; exit 0; fi
+# Each file as "tree:path" (tree: list or lib), sorted by path; the hash
+# covers the path, not the tree, so the list and the library give the same
+# fingerprint whether iouloop is the workspace or a dependency of it.
 files=$(
   {
-    printf '%s\n' "${!seen[@]}"
-    (cd "$root" && find -L include/iouloop -type f \( -name '*.h' -o -name '*.hpp' \))
-    printf '%s\n' kernel/kmod/Kbuild kernel/kmod/kmod_main.c kernel/kmod/policies.cc
-  } | LC_ALL=C sort -u
+    printf 'list:%s\n' "${!seen[@]}"
+    (cd "$lib" && find -L include/iouloop -type f \( -name '*.h' -o -name '*.hpp' \)) | sed 's/^/lib:/'
+    printf 'lib:%s\n' kernel/kmod/Kbuild kernel/kmod/kmod_main.c kernel/kmod/policies.cc
+  } | LC_ALL=C sort -t: -k2 -u
 )
-sum=$(for f in $files; do
-  [ -f "$root/$f" ] || { echo "fingerprint.sh: $f is not under $root" >&2; exit 1; }
-  printf '%s\n%s\n' "$f" "$(wc -c <"$root/$f")"
-  cat "$root/$f"
+sum=$(for tf in $files; do
+  f=${tf#*:}
+  if [ "${tf%%:*}" = list ]; then d=$root; else d=$lib; fi
+  [ -f "$d/$f" ] || { echo "fingerprint.sh: $f is not under $d" >&2; exit 1; }
+  printf '%s\n%s\n' "$f" "$(wc -c <"$d/$f")"
+  cat "$d/$f"
 done | sha256sum | cut -c1-16)
 guard=$(basename "$list" .hpp | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9\n' _)
 cat <<EOF

@@ -93,12 +93,15 @@ class kernel_engine {
         case ENOENT:
           throw error(e,
                       "iouloop_kmod.ko has no policy " + n +
-                          ": add it to kernel/kmod/native_policies.hpp and rebuild the module (kernel/kmod/build.sh)");
+                          ": the module loaded was built from a list without it; add it to the list "
+                          "(kernel/kmod/native_policies.hpp, or your workspace's own: kernel/kmod/defs.bzl), rebuild "
+                          "the module (kernel/kmod/build.sh, or your iouloop_kernel_module target) and load that one");
         case ESTALE:
           throw error(e, "iouloop_kmod.ko's policy " + n +
                              " was built from other sources than this program (another fingerprint of the list, "
                              "its policies, the library and the module; or other params or region sizes): rebuild "
-                             "the module (kernel/kmod/build.sh) from this program's tree");
+                             "the module (kernel/kmod/build.sh, or your iouloop_kernel_module target) from this "
+                             "program's tree");
         default:
           throw error(e, "iouloop_kmod refused to attach policy " + n + " to the ring");
       }
@@ -131,8 +134,9 @@ class kernel_engine {
  private:
   static constexpr const char* listed_name() {
     static_assert(has_native_step<P>,
-                  "kernel_engine<P>: P is not in iouloop_kmod.ko's list: add it to kernel/kmod/native_policies.hpp, "
-                  "rebuild the module, and put IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES) in this program");
+                  "kernel_engine<P>: P is not in iouloop_kmod.ko's list: add it to kernel/kmod/native_policies.hpp "
+                  "(or to your workspace's own list: kernel/kmod/defs.bzl), rebuild the module, and put "
+                  "IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES) in this program");
     if constexpr (has_native_step<P>)
       return native_step_of<P>::name;
     else

@@ -84,8 +84,7 @@ inline std::string ipv6_loopback_problem() {
 // the same as the proxy's --upstream host takes it, with its zone
 // (fe80::1%lo); or, in `problem`, why there is none. The first such address
 // of an interface that is up, if a socket can listen on it; in the VM, where
-// no interface has one, it adds fe80::1/64 to lo first (loopback does no
-// duplicate address detection, so the address is usable at once).
+// no interface has one, it adds fe80::1/64 to lo first.
 struct link_local {
   sockaddr_in6 address{};
   std::string host;
@@ -132,7 +131,14 @@ inline link_local link_local_here() {
   req.ifindex = int(::if_nametoindex("lo"));
   if (::ioctl(s.get(), SIOCSIFADDR, &req) != 0 && errno != EEXIST)
     return {.problem = std::string("cannot add fe80::1/64 to lo (SIOCSIFADDR): ") + std::strerror(errno)};
-  return find();
+  // The address stays tentative until the kernel's address work runs (on
+  // loopback it skips duplicate address detection, but in a work item):
+  // give it 5 s, which a slow VM needs.
+  for (int i = 0; i < 250; ++i) {
+    if (l = find(); l.problem.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return l;
 }
 
 struct options {

@@ -170,17 +170,19 @@ outcome serve(proxy_host::server_config cfg,
   {
     std::optional<proxy_host::echo_upstream> up;
     std::optional<proxy_host::refusing_port> nowhere;
-    if (opt.refuse)
+    if (opt.refuse) {
       cfg.upstream_port = nowhere.emplace().port();
-    else
-      cfg.upstream_port =
-          up.emplace(opt.up_sockbuf, opt.link_local_upstream ? std::optional(opt.link_local_upstream->address)
-                                     : opt.ipv6_upstream
-                                         ? std::optional(echo_host::listener::ipv6_address(in6addr_loopback, 0))
-                                         : std::nullopt)
-              .port();
-    if (opt.ipv6_upstream) cfg.upstream_host = "::1";
-    if (opt.link_local_upstream) cfg.upstream_host = opt.link_local_upstream->host;
+    } else {
+      std::optional<sockaddr_in6> at;  // where the echo upstream listens: 127.0.0.1 unless given
+      if (opt.ipv6_upstream) {
+        at = echo_host::listener::ipv6_address(in6addr_loopback, 0);
+        cfg.upstream_host = "::1";
+      } else if (opt.link_local_upstream) {
+        at = opt.link_local_upstream->address;
+        cfg.upstream_host = opt.link_local_upstream->host;
+      }
+      cfg.upstream_port = up.emplace(opt.up_sockbuf, at).port();
+    }
     echo_host::listener lis(0, opt.sndbuf, 4096);
     iouloop::ring_options ro;
     ro.sq_entries = 128;

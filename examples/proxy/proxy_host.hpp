@@ -73,9 +73,11 @@ inline std::string upstream_problem(const server_config& c, proxy::socket_addres
     return "the upstream host " + h + " is not a numeric IPv4 or IPv6 address (127.0.0.1, ::1, fe80::1%eth0)";
   if (percent != std::string::npos) {
     if (zone.empty()) return "the upstream host " + h + " has nothing after %: name an interface (fe80::1%eth0)";
-    if (zone.find_first_not_of("0123456789") == std::string::npos && zone.size() <= 10 &&
-        std::stoull(zone) <= 0xffffffffull && std::stoull(zone) != 0)
-      v6.sin6_scope_id = u32(std::stoull(zone));
+    // an index (at most 10 digits, so stoull cannot overflow), else a name
+    const bool digits = zone.size() <= 10 && zone.find_first_not_of("0123456789") == std::string::npos;
+    const unsigned long long index = digits ? std::stoull(zone) : 0;
+    if (index != 0 && index <= 0xffffffffull)
+      v6.sin6_scope_id = u32(index);
     else if ((v6.sin6_scope_id = ::if_nametoindex(zone.c_str())) == 0)
       return "the upstream host " + h + " names no interface of this machine: '" + zone +
              "' (ip link lists them, or give an index: fe80::1%2)";

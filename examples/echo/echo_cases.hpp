@@ -8,6 +8,7 @@
 #include <catch2/generators/catch_generators.hpp>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -23,7 +24,9 @@ struct outcome {
   int ret = 0;
   bool watchdog_fired = false;
   echo::params end{};
-  std::string exit_text;  // iouloop::describe() of the run
+  std::string exit_text;     // iouloop::describe() of the run
+  std::string open_sockets;  // the server's sockets left open, as the run ended (echo_host::tcp_text)
+  std::string kernel_text;   // after a client failed: the ring's fdinfo and the threads (echo_host::kernel_side_text)
   std::vector<echo_host::client_result> clients;
 };
 
@@ -49,26 +52,51 @@ outcome serve(u32 slots, u32 slot_bytes, u32 expect_clients, Clients clients, in
     o.ret = s.run();
     dog.disarm();
     o.watchdog_fired = dog.fired();
+    for (u32 i = 0; i < echo::max_conns; ++i)  // the server's sockets the run left open
+      if (s.params().fd[i] >= 0)
+        o.open_sockets += "; slot " + std::to_string(i) + ": " + echo_host::tcp_text(s.params().fd[i]);
     echo_host::close_open_slots(s.params());  // only after an early stop
     lis.close();
     t.join();
+    for (const auto& c : o.clients)  // the server's side of a client's failure, while the ring still exists
+      if (!c.ok) {
+        o.kernel_text = echo_host::kernel_side_text(s.ring().fd());
+        break;
+      }
   }
   o.end = s.params();
   o.exit_text = iouloop::describe(s.exit(), o.ret);
   return o;
 }
 
+// How the server's run ended and what its params held then, for a failure's
+// message: a client's failure is often the server's.
+inline std::string server_text(const outcome& o) {
+  const echo::params& p = o.end;
+  std::string s = "server: run() = " + std::to_string(o.ret) +
+                  (o.watchdog_fired ? " (interrupted by the watchdog: the server did not finish)" : "") + ": " +
+                  o.exit_text + "; accepted " + std::to_string(p.accepted) + ", closed " + std::to_string(p.closed) +
+                  ", open " + std::to_string(p.open) + ", in flight " + std::to_string(p.in_flight) +
+                  ", accept armed " + std::to_string(p.accept_armed) + ", stopping " + std::to_string(p.stopping) +
+                  ", short sends " + std::to_string(p.short_sends) + ", bytes echoed " + std::to_string(p.bytes_echoed);
+  for (u32 i = 0; i < echo::max_conns && i < p.slots; ++i)
+    if (p.fd[i] >= 0)
+      s += "; slot " + std::to_string(i) + ": fd " + std::to_string(p.fd[i]) + ", " + std::to_string(p.sent[i]) +
+           " of " + std::to_string(p.len[i]) + " sent";
+  return s + o.open_sockets + o.kernel_text;
+}
+
 inline void require_clients_ok(const outcome& o) {
   for (size_t i = 0; i < o.clients.size(); ++i) {
     INFO("client " << i << ": " << o.clients[i].error);
+    INFO(server_text(o));
     REQUIRE(o.clients[i].ok);
   }
 }
 
 // The loop stopped by itself, with nothing left behind.
 inline void require_clean_stop(const outcome& o, u32 slots) {
-  INFO("run() = " << o.ret << (o.watchdog_fired ? " (interrupted by the watchdog: the server did not finish)" : "")
-                  << ": " << o.exit_text);
+  INFO(server_text(o));
   REQUIRE(o.ret == 0);
   REQUIRE(o.end.open == 0);
   REQUIRE(o.end.in_flight == 0);

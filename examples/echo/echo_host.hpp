@@ -6,8 +6,11 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <net/if.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -285,6 +289,73 @@ inline bool recv_exact(int fd, uint8_t* p, size_t n, std::string& err) {
   return true;
 }
 
+// A TCP socket's state in a few words, for a failure's message: where the
+// bytes and the FIN are (queued to send, unacknowledged, waiting to be read)
+// and whether the peer's window holds them back (zero-window probes).
+inline std::string tcp_text(int fd) {
+  static const char* const names[] = {"?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+                                      "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING"};
+  tcp_info i{};
+  socklen_t len = sizeof i;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &i, &len) != 0) return "fd " + std::to_string(fd) + ": no TCP_INFO";
+  int outq = -1, notsent = -1, inq = -1;
+  ::ioctl(fd, SIOCOUTQ, &outq);
+  ::ioctl(fd, SIOCOUTQNSD, &notsent);
+  ::ioctl(fd, SIOCINQ, &inq);
+  return "fd " + std::to_string(fd) + " " + (i.tcpi_state < 12 ? names[i.tcpi_state] : "?") + ": " +
+         std::to_string(notsent) + " bytes not sent, " + std::to_string(outq) + " not acked or sent, " +
+         std::to_string(inq) + " to read; " + std::to_string(i.tcpi_probes) + " zero-window probes, backoff " +
+         std::to_string(i.tcpi_backoff) + ", last ack received " + std::to_string(i.tcpi_last_ack_recv) +
+         " ms ago, last data received " + std::to_string(i.tcpi_last_data_recv) + " ms ago";
+}
+
+// The other end of a connection on this machine (IPv4 loopback), as
+// /proc/net/tcp shows it, and which of this process's fds hold its socket:
+// when a client waits for a FIN in vain, whether the server's socket is still
+// open (an fd, or a reference that outlived its close) or gone.
+inline std::string peer_text(int fd) {
+  sockaddr_in me{}, peer{};
+  socklen_t len = sizeof me;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len) != 0 || me.sin_family != AF_INET) return "";
+  len = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return "";
+  FILE* f = std::fopen("/proc/net/tcp", "r");
+  if (!f) return "; no /proc/net/tcp";
+  std::string out = "; the other end:";
+  char line[512];
+  bool found = false;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned la, lp, ra, rp, st, txq, rxq, tr, retr;
+    unsigned long when, inode;
+    int uid, timeout;
+    if (std::sscanf(line, " %*d: %x:%x %x:%x %x %x:%x %x:%lx %x %d %d %lu", &la, &lp, &ra, &rp, &st, &txq, &rxq, &tr,
+                    &when, &retr, &uid, &timeout, &inode) != 13)
+      continue;
+    if (lp != ntohs(peer.sin_port) || rp != ntohs(me.sin_port)) continue;
+    found = true;
+    static const char* const names[] = {"?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+                                        "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING"};
+    out += std::string(" ") + (st < 12 ? names[st] : "?") + ", " + std::to_string(txq) + " bytes to send, " +
+           std::to_string(rxq) + " to read, timer " + std::to_string(tr) + ", " + std::to_string(retr) +
+           " retransmits, inode " + std::to_string(inode);
+    std::string holders;
+    if (inode != 0) {
+      const std::string want = "socket:[" + std::to_string(inode) + "]";
+      for (int i = 0; i < 4096; ++i) {
+        char target[64];
+        const std::string link = "/proc/self/fd/" + std::to_string(i);
+        const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+        if (n > 0 && std::string(target, size_t(n)) == want) holders += " " + std::to_string(i);
+      }
+      out += holders.empty() ? " (no fd of this process holds it)" : " (held by fd" + holders + " of this process)";
+    } else {
+      out += " (closed: no file holds it)";
+    }
+  }
+  std::fclose(f);
+  return found ? out : "; the other end: not in /proc/net/tcp";
+}
+
 // True when the server closes the connection (EOF) within the timeout.
 inline bool sees_eof(int fd, std::string& err) {
   uint8_t b;
@@ -329,8 +400,10 @@ inline client_result run_client(uint16_t port, const client_spec& spec) {
     if (k < 0 && errno == EINTR) continue;
     if (k == 0) break;
     if (k < 0) {
+      const int e = errno;
       recv_err = "recv failed after " + std::to_string(r.echoed) +
-                 " bytes: " + errno_text(errno == EAGAIN ? ETIMEDOUT : errno);
+                 " bytes: " + errno_text(e == EAGAIN ? ETIMEDOUT : e) + " (client " + tcp_text(fd) + peer_text(fd) +
+                 ")";
       break;
     }
     for (ssize_t i = 0; i < k && recv_err.empty(); ++i)
@@ -467,6 +540,36 @@ inline std::vector<client_result> sequential_clients(uint16_t port, uint32_t n, 
     if (!r[i].ok) break;  // the rest would be rejected or hang
   }
   return r;
+}
+
+// ---- after a failure -------------------------------------------------------------
+
+// What the kernel holds for this process, for a failure's message: the
+// ring's /proc fdinfo (its SQ and CQ, and the requests it still polls), and
+// each thread's name and where it sleeps (io-wq workers are iou-wrk-*).
+inline std::string kernel_side_text(int ring_fd) {
+  auto slurp = [](const std::string& path, size_t max) {
+    std::string out;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while (out.size() < max && (n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+      std::fclose(f);
+    }
+    if (out.size() > max) out.resize(max);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  std::string s = "; ring fdinfo: " + slurp("/proc/self/fdinfo/" + std::to_string(ring_fd), 6000) + "; threads:";
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      const std::string dir = std::string("/proc/self/task/") + e->d_name;
+      s += std::string(" [") + e->d_name + " " + slurp(dir + "/comm", 64) + " in " + slurp(dir + "/wchan", 64) + "]";
+    }
+    ::closedir(d);
+  }
+  return s;
 }
 
 // ---- watchdog --------------------------------------------------------------------

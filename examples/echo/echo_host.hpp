@@ -289,12 +289,18 @@ inline bool recv_exact(int fd, uint8_t* p, size_t n, std::string& err) {
   return true;
 }
 
+// The kernel's TCP states by number (include/net/tcp_states.h), as
+// TCP_INFO and /proc/net/tcp give them.
+inline const char* tcp_state_name(unsigned st) {
+  static const char* const names[] = {"?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+                                      "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING"};
+  return st < 12 ? names[st] : "?";
+}
+
 // A TCP socket's state in a few words, for a failure's message: where the
 // bytes and the FIN are (queued to send, unacknowledged, waiting to be read)
 // and whether the peer's window holds them back (zero-window probes).
 inline std::string tcp_text(int fd) {
-  static const char* const names[] = {"?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-                                      "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING"};
   tcp_info i{};
   socklen_t len = sizeof i;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &i, &len) != 0) return "fd " + std::to_string(fd) + ": no TCP_INFO";
@@ -302,11 +308,11 @@ inline std::string tcp_text(int fd) {
   ::ioctl(fd, SIOCOUTQ, &outq);
   ::ioctl(fd, SIOCOUTQNSD, &notsent);
   ::ioctl(fd, SIOCINQ, &inq);
-  return "fd " + std::to_string(fd) + " " + (i.tcpi_state < 12 ? names[i.tcpi_state] : "?") + ": " +
-         std::to_string(notsent) + " bytes not sent, " + std::to_string(outq) + " not acked or sent, " +
-         std::to_string(inq) + " to read; " + std::to_string(i.tcpi_probes) + " zero-window probes, backoff " +
-         std::to_string(i.tcpi_backoff) + ", last ack received " + std::to_string(i.tcpi_last_ack_recv) +
-         " ms ago, last data received " + std::to_string(i.tcpi_last_data_recv) + " ms ago";
+  return "fd " + std::to_string(fd) + " " + tcp_state_name(i.tcpi_state) + ": " + std::to_string(notsent) +
+         " bytes not sent, " + std::to_string(outq) + " not acked or sent, " + std::to_string(inq) + " to read; " +
+         std::to_string(i.tcpi_probes) + " zero-window probes, backoff " + std::to_string(i.tcpi_backoff) +
+         ", last ack received " + std::to_string(i.tcpi_last_ack_recv) + " ms ago, last data received " +
+         std::to_string(i.tcpi_last_data_recv) + " ms ago";
 }
 
 // The other end of a connection on this machine (IPv4 loopback), as
@@ -333,19 +339,20 @@ inline std::string peer_text(int fd) {
       continue;
     if (lp != ntohs(peer.sin_port) || rp != ntohs(me.sin_port)) continue;
     found = true;
-    static const char* const names[] = {"?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-                                        "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING"};
-    out += std::string(" ") + (st < 12 ? names[st] : "?") + ", " + std::to_string(txq) + " bytes to send, " +
+    out += std::string(" ") + tcp_state_name(st) + ", " + std::to_string(txq) + " bytes to send, " +
            std::to_string(rxq) + " to read, timer " + std::to_string(tr) + ", " + std::to_string(retr) +
            " retransmits, inode " + std::to_string(inode);
     std::string holders;
     if (inode != 0) {
       const std::string want = "socket:[" + std::to_string(inode) + "]";
-      for (int i = 0; i < 4096; ++i) {
-        char target[64];
-        const std::string link = "/proc/self/fd/" + std::to_string(i);
-        const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-        if (n > 0 && std::string(target, size_t(n)) == want) holders += " " + std::to_string(i);
+      if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(d)) {
+          char target[64];
+          const std::string link = std::string("/proc/self/fd/") + e->d_name;
+          const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+          if (n > 0 && std::string(target, size_t(n)) == want) holders += std::string(" ") + e->d_name;
+        }
+        ::closedir(d);
       }
       out += holders.empty() ? " (no fd of this process holds it)" : " (held by fd" + holders + " of this process)";
     } else {

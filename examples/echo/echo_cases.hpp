@@ -7,6 +7,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -45,9 +46,11 @@ outcome serve(u32 slots, u32 slot_bytes, u32 expect_clients, Clients clients, in
   {
     echo_host::watchdog dog{std::chrono::seconds(limit_s)};
     const echo::params& live = s.params();
+    std::atomic<bool> clients_done{false};
     std::thread t([&, port = lis.port()] {
       o.clients = clients(port, live);
       dog.clients_done(std::chrono::seconds(10));
+      clients_done.store(true, std::memory_order_release);
     });
     o.ret = s.run();
     dog.disarm();
@@ -57,6 +60,9 @@ outcome serve(u32 slots, u32 slot_bytes, u32 expect_clients, Clients clients, in
         o.open_sockets += "; slot " + std::to_string(i) + ": " + echo_host::tcp_text(s.params().fd[i]);
     echo_host::close_open_slots(s.params());  // only after an early stop
     lis.close();
+    // The clients wait for the EOF of sockets the policy closed: keep the
+    // ring's deferred work running until they are done (settle_until says why).
+    s.settle_until([&] { return clients_done.load(std::memory_order_acquire); });
     t.join();
     for (const auto& c : o.clients)  // the server's side of a client's failure, while the ring still exists
       if (!c.ok) {

@@ -191,9 +191,11 @@ outcome serve(proxy_host::server_config cfg,
     proxy_host::server srv(s.ring(), s.params(), lis.fd(), cfg);
     {
       echo_host::watchdog dog{std::chrono::seconds(opt.limit_s)};
+      std::atomic<bool> load_done{false};
       std::thread t([&, port = lis.port()] {
         o.load = load(port, s.params());
         dog.clients_done(std::chrono::seconds(10));
+        load_done.store(true, std::memory_order_release);
       });
       std::optional<echo2_test::sigint_when> interrupt;
       if (opt.interrupt_when) interrupt.emplace([&] { return opt.interrupt_when(s.params()); });
@@ -211,6 +213,9 @@ outcome serve(proxy_host::server_config cfg,
       dog.disarm();
       o.watchdog_fired = dog.fired();
       lis.close();
+      // Clients may wait for the EOF of sockets the policy closed: keep the
+      // ring's deferred work running until the load is done (settle_until).
+      s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
       t.join();
     }
     o.end = s.params();

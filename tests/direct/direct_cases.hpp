@@ -87,6 +87,7 @@ outcome run(u32 clients, u32 waves, u64 bytes, u32 chunk) {
 
   outcome o;
   o.good.assign(clients * waves, 0);
+  std::atomic<bool> load_done{false};
   std::thread load([&] {
     for (u32 w = 0; w < waves; ++w) {
       std::vector<std::thread> t;
@@ -96,9 +97,13 @@ outcome run(u32 clients, u32 waves, u64 bytes, u32 chunk) {
       }
       for (auto& x : t) x.join();
     }
+    load_done.store(true, std::memory_order_release);
   });
   o.ret = s.run();
   if (o.ret != 0) ::shutdown(listener.get(), SHUT_RDWR);
+  // The clients wait for the server's close: keep the ring's deferred work
+  // running until they are done (settle_until says why).
+  s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
   load.join();
   o.end = p;
   return o;

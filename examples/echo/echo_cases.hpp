@@ -62,8 +62,9 @@ outcome serve(u32 slots, u32 slot_bytes, u32 expect_clients, Clients clients, in
     lis.close();
     // The clients wait for the EOF of sockets the policy closed: keep the
     // ring's deferred work running until they are done (settle_until says why).
-    s.settle_until([&] { return clients_done.load(std::memory_order_acquire); });
+    const int settled = s.settle_until([&] { return clients_done.load(std::memory_order_acquire); });
     t.join();
+    CHECK(settled == 0);
     for (const auto& c : o.clients)  // the server's side of a client's failure, while the ring still exists
       if (!c.ok) {
         o.kernel_text = echo_host::kernel_side_text(s.ring().fd());

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "examples/echo/echo_policy.hpp"
 #include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
+#include "iouloop/engine/settle.hpp"
 
 namespace {
 
@@ -111,12 +113,14 @@ int main(int argc, char** argv) {
 
     std::vector<echo_host::client_result> results;
     std::thread client_thread;
+    std::atomic<bool> clients_done{false};
     std::optional<echo_host::watchdog> dog;
     if (selftest) {
       dog.emplace(std::chrono::seconds(selftest_limit_s));
       client_thread = std::thread([&, p = lis.port()] {
         results = echo_host::concurrent_clients(p, iouloop::u32(selftest), selftest_bytes, selftest_max_chunk, 1);
         dog->clients_done(std::chrono::seconds(10));
+        clients_done.store(true, std::memory_order_release);
       });
     }
 
@@ -126,7 +130,14 @@ int main(int argc, char** argv) {
     const bool watchdog_fired = dog && (dog->disarm(), dog->fired());
     echo_host::close_open_slots(*params);  // after an early stop, the clients see the end
     lis.close();
-    if (client_thread.joinable()) client_thread.join();
+    int settled = 0;
+    if (client_thread.joinable()) {
+      // The clients wait for the EOF of sockets the policy closed, which a
+      // request freed later may still hold (iouloop/engine/settle.hpp).
+      settled = iouloop::settle_until(e, ring, [&] { return clients_done.load(std::memory_order_acquire); });
+      client_thread.join();
+    }
+    if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
 
     const echo::params& p = *params;
     std::printf(

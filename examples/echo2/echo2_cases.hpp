@@ -142,8 +142,9 @@ outcome serve(const echo2_host::server_config& cfg,
       lis.close();
       // Clients may wait for the EOF of sockets the policy closed: keep the
       // ring's deferred work running until the load is done (settle_until).
-      s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
+      const int settled = s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
       t.join();
+      CHECK(settled == 0);
     }
     o.end = s.params();
     o.exit_text = iouloop::describe(s.exit(), o.ret);

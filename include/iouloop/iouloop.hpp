@@ -13,6 +13,7 @@
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/param_region.hpp"
 #include "iouloop/engine/ring.hpp"
+#include "iouloop/engine/settle.hpp"
 #include "iouloop/engine/userspace.hpp"
 #include "iouloop/policy.hpp"
 #include "iouloop/ring.hpp"

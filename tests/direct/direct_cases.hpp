@@ -103,8 +103,9 @@ outcome run(u32 clients, u32 waves, u64 bytes, u32 chunk) {
   if (o.ret != 0) ::shutdown(listener.get(), SHUT_RDWR);
   // The clients wait for the server's close: keep the ring's deferred work
   // running until they are done (settle_until says why).
-  s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
+  const int settled = s.settle_until([&] { return load_done.load(std::memory_order_acquire); });
   load.join();
+  CHECK(settled == 0);
   o.end = p;
   return o;
 }

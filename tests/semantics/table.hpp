@@ -381,6 +381,26 @@ TEST_CASE("loop ops removed during a run end it with -EFAULT, and later runs say
   REQUIRE(s.run() == -EFAULT);
   REQUIRE(s.params().steps == steps);
 }
+TEST_CASE("settle_until after a run runs no step, ends when done() says so, and only on the submitter",
+          "[semantics][errors]") {
+  using Runner = IOULOOP_RUNNER;
+  // iouloop/engine/settle.hpp: detach, then io_uring_enter(GETEVENTS) until
+  // done(). With the loop ops gone the enter is no loop (io_has_loop_ops):
+  // io_cqring_wait runs the deferred task work (io_run_local_work) and no
+  // step; only the ring's submitter may (io_allowed_run_tw: -EEXIST).
+  Runner::session<sem::stop_at_once> s;
+  REQUIRE(s.run() == 0);
+  REQUIRE(s.params().steps == 1);
+  int asked = 0;
+  REQUIRE(s.settle_until([&] { return ++asked == 3; }) == 0);
+  REQUIRE(asked == 3);
+  REQUIRE(s.params().steps == 1);
+  int other = 0;
+  std::thread([&] { other = s.settle_until([] { return true; }); }).join();
+  REQUIRE(other == -EEXIST);
+  REQUIRE(s.run() == -EFAULT); /* detached */
+  REQUIRE(s.params().steps == 1);
+}
 TEST_CASE("a step may see part of what it waited for: timeouts wake the loop early", "[semantics]") {
   using Runner = IOULOOP_RUNNER;
   /* io_uring/loop.c io_loop_wait is one schedule(), and a timeout's task

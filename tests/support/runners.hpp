@@ -8,9 +8,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <chrono>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "iouloop/iouloop.hpp"
@@ -28,23 +26,10 @@ class engine_session {
   int run() { return engine_.run(); }
   void detach() { engine_.detach(); }
   // After the last run(), while something outside still waits for what the
-  // policy closed (a client for its EOF): detaches the loop ops and runs the
-  // ring's deferred task work every 5 ms until done() says so. Without it a
-  // socket the policy closed, its close CQE fine, can keep its file and send
-  // no FIN: a request that finished on an io-wq worker is freed by that
-  // worker after its CQE is posted, through deferred task work
-  // (io_wq_free_work -> io_free_req -> io_req_local_work_add), and only the
-  // ring's submitter runs that work, when it next enters the ring
-  // (io_cqring_wait -> io_run_local_work) or closes it. The detach first: an
-  // enter with loop ops attached runs the loop again (io_run_loop).
+  // policy closed: iouloop::settle_until (iouloop/engine/settle.hpp says why).
   template <class Done>
-  void settle_until(Done done) {
-    engine_.detach();
-    for (;;) {
-      (void)ring_.get_events(0);
-      if (done()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+  int settle_until(Done done) {
+    return iouloop::settle_until(engine_, ring_, done);
   }
   iouloop::ring& ring() { return ring_; }
   const iouloop::exit_record& exit() const { return engine_.exit(); }

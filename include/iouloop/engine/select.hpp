@@ -70,6 +70,8 @@ class any_engine {
   int run() { return bpf_ ? bpf_->run() : user_->run(); }
   const exit_record& exit() const { return bpf_ ? bpf_->exit() : user_->exit(); }
   const char* name() const { return bpf_ ? "bpf" : "userspace"; }
+  // Removes the loop ops from the ring (the engine's own detach()).
+  void detach() { bpf_ ? bpf_->detach() : user_->detach(); }
 
  private:
   std::optional<userspace_engine<P>> user_;

@@ -36,7 +36,11 @@
 #   --hist N        also each region's N hottest blocks and the guest's
 #                   kallsyms, for bench/icount/hist.py (per-function costs)
 #   --results DIR   where plugin.log, console.log, table.txt, runs.json go
-#                   (default ${TMPDIR:-/tmp}/iouloop-icount/<time>)
+#                   (default ${TMPDIR:-/tmp}/iouloop-icount/<time>); the
+#                   build goes to DIR/bin
+#   --no-build      run the programs already in $ICOUNT_BIN, else in the
+#                   --results DIR's bin/ (an earlier run's), instead of
+#                   building them
 #   --check FILE    compare with a baseline; prints "@@iouloop-test PASS|FAIL
 #                   icount: ..." per workload (bench/icount/check.py); exit 1
 #                   if one failed. To move the baseline (in the commit that
@@ -169,6 +173,15 @@ if [ "$build" = 1 ]; then
   [ "$rc" = 0 ] || { tail -n 30 "$results/build.log"; echo "icount.sh: the build failed ($results/build.log)" >&2; exit 1; }
 else
   out=${ICOUNT_BIN:-$out}
+  need=(insn_count.so iouperf selftest bpf_nops bpf_cp_4k bpf_cp_64k)
+  [ "$net" = 1 ] && need+=(loadgen echo2 epoll_echo liburing_echo)
+  missing=()
+  for f in "${need[@]}"; do [ -e "$out/$f" ] || missing+=("$f"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "icount.sh: --no-build: $out lacks ${missing[*]}: give an earlier run's --results DIR (or" \
+      "ICOUNT_BIN=DIR/bin), or leave out --no-build" >&2
+    exit 2
+  fi
 fi
 
 # One program per workload and round: a busybox sh script named

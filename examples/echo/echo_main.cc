@@ -8,8 +8,8 @@
 //        data in random-sized chunks and checking every echoed byte
 #include <signal.h>
 
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -41,6 +42,7 @@
 #include "examples/echo2/echo2_host.hpp"
 #include "examples/echo2/echo2_policy.hpp"
 #include "iouloop/engine/select.hpp"
+#include "iouloop/engine/settle.hpp"
 
 namespace {
 
@@ -304,11 +306,13 @@ int main(int argc, char** argv) {
 
     echo2_host::load_result load;
     std::thread client_thread;
+    std::atomic<bool> clients_done{false};
     const pthread_t server_thread = pthread_self();
     if (selftest)
       client_thread = std::thread([&, p = lis.port()] {
         load = echo2_host::run_load(selftest_load(p, selftest));
         if (!load.ok()) ::pthread_kill(server_thread, SIGTERM);  // the server would wait for them: stop it
+        clients_done.store(true, std::memory_order_release);
       });
 
     auto t0 = std::chrono::steady_clock::now();
@@ -324,7 +328,14 @@ int main(int argc, char** argv) {
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     lis.close();
-    if (client_thread.joinable()) client_thread.join();
+    int settled = 0;
+    if (client_thread.joinable()) {
+      // The clients wait for the EOF of sockets the policy closed, which a
+      // request freed later may still hold (iouloop/engine/settle.hpp).
+      settled = iouloop::settle_until(e, ring, [&] { return clients_done.load(std::memory_order_acquire); });
+      client_thread.join();
+    }
+    if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
 
     const echo2::params& p = *params;
     std::printf(

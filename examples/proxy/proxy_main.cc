@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,7 @@
 #include "examples/proxy/proxy_host.hpp"
 #include "examples/proxy/proxy_policy.hpp"
 #include "iouloop/engine/select.hpp"
+#include "iouloop/engine/settle.hpp"
 
 namespace {
 
@@ -145,6 +147,7 @@ int main(int argc, char** argv) {
 
     echo2_host::load_result load;
     std::thread client_thread;
+    std::atomic<bool> clients_done{false};
     const pthread_t server_thread = pthread_self();
     if (selftest)
       client_thread = std::thread([&, p = lis.port()] {
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
                                      .seed = 1,
                                      .limit_s = 120});
         if (!load.ok()) ::pthread_kill(server_thread, SIGTERM);  // the proxy would wait for them: stop it
+        clients_done.store(true, std::memory_order_release);
       });
 
     auto t0 = std::chrono::steady_clock::now();
@@ -171,7 +175,14 @@ int main(int argc, char** argv) {
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     lis.close();
-    if (client_thread.joinable()) client_thread.join();
+    int settled = 0;
+    if (client_thread.joinable()) {
+      // The clients wait for the EOF of sockets the policy closed, which a
+      // request freed later may still hold (iouloop/engine/settle.hpp).
+      settled = iouloop::settle_until(e, ring, [&] { return clients_done.load(std::memory_order_acquire); });
+      client_thread.join();
+    }
+    if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
 
     const proxy::params& p = *params;
     std::printf(

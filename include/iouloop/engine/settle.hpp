@@ -17,11 +17,10 @@
 // nothing.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <concepts>
 #include <thread>
-
-#include <cerrno>
 
 #include "iouloop/engine/ring.hpp"
 

@@ -148,6 +148,17 @@ case "$profile" in
       [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+(-unlinked)?-(4k|64k)-d1$)' ;;
   *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
 esac
+# Bad values are named here, before anything is built or booted.
+bad() { echo "icount.sh: $*" >&2; exit 2; }
+for v in "rounds=$rounds" "boots=$boots" "settle-ms=$settle" "n=$n" "mib=$mib" "ticks=$ticks" "requests=$requests" \
+  "net-requests=$net_requests" "hist=$hist"; do
+  [[ "${v#*=}" =~ ^[0-9]+$ ]] || bad "--${v%%=*} ${v#*=}: not a whole number"
+done
+for v in "rounds=$rounds" "boots=$boots" "n=$n" "mib=$mib" "ticks=$ticks" "requests=$requests" "net-requests=$net_requests"; do
+  [ "${v#*=}" -ge 1 ] || bad "--${v%%=*} 0: at least 1"
+done
+case "$mode" in tb | insn) ;; *) bad "--mode $mode: tb or insn" ;; esac
+[ -z "$check" ] || [ -f "$check" ] || bad "--check $check: no such baseline file (bench/icount_baseline.txt is the checked-in one)"
 [ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short
 per_round=48   # region ids per round (the selftest takes 4)
 [ $((rounds * per_round)) -le 250 ] || { echo "icount.sh: at most $((250 / per_round)) rounds" >&2; exit 2; }

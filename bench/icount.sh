@@ -86,13 +86,19 @@ blk64=65536
 # the program prints in its "@@iouperf region" line.
 all=(
   "nop-bpf-d1|iouperf @ID@ nop-bpf $n 1"
+  "nop-c-d1|iouperf @ID@ nop-c $n 1"
+  "nop-byhand-d1|iouperf @ID@ nop-byhand $n 1"
   "nop-user-d1|iouperf @ID@ nop-user $n 1"
   "nop-liburing-d1|iouperf @ID@ nop-liburing $n 1"
   "nop-bpf-d8|iouperf @ID@ nop-bpf $n 8"
+  "nop-c-d8|iouperf @ID@ nop-c $n 8"
+  "nop-byhand-d8|iouperf @ID@ nop-byhand $n 8"
   "nop-user-d8|iouperf @ID@ nop-user $n 8"
   "nop-liburing-d8|iouperf @ID@ nop-liburing $n 8"
   "upstream-bpf_nops-d8|IOUPERF_ID=@ID@ bpf_nops"
   "nop-bpf-d32|iouperf @ID@ nop-bpf $n 32"
+  "nop-c-d32|iouperf @ID@ nop-c $n 32"
+  "nop-byhand-d32|iouperf @ID@ nop-byhand $n 32"
   "nop-user-d32|iouperf @ID@ nop-user $n 32"
   "nop-liburing-d32|iouperf @ID@ nop-liburing $n 32"
   "floor-b256|iouperf @ID@ floor $n 256"
@@ -160,8 +166,8 @@ done
 case "$mode" in tb | insn) ;; *) bad "--mode $mode: tb or insn" ;; esac
 [ -z "$check" ] || [ -f "$check" ] || bad "--check $check: no such baseline file (bench/icount_baseline.txt is the checked-in one)"
 [ "$icount" = 1 ] || [ "$settle" -le 5000 ] || settle=1000   # real time: keep it short
-per_round=48   # region ids per round (the selftest takes 4)
-[ $((rounds * per_round)) -le 250 ] || { echo "icount.sh: at most $((250 / per_round)) rounds" >&2; exit 2; }
+per_round=$((${#all[@]} + 3))   # region ids per round: one per workload, the selftest takes 4
+[ $((rounds * per_round)) -le 256 ] || { echo "icount.sh: at most $((256 / per_round)) rounds" >&2; exit 2; }
 limit=$((settle / 1000 + 120))   # per program, guest seconds
 
 # the net-* programs are built and put in the VM only when one is selected

@@ -3,6 +3,11 @@
 // the VM by bench/icount.sh.
 //
 //   iouperf ID nop-bpf|nop-user|nop-kmod|nop-liburing N DEPTH     NOP chain, DEPTH in flight
+//   iouperf ID nop-c|nop-byhand N DEPTH
+//                                   the same chain on the BPF engine, run by the NOP
+//                                   step written in C against the raw ABI
+//                                   (bench/nop_c.bpf.c) or in C++ without the
+//                                   combinators (nop::nop_by_hand)
 //   iouperf ID floor N BATCH                             N NOPs, BATCH per io_uring_enter (wait all)
 //   iouperf ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]
 //                                   file copy on tmpfs (/tmp) to a new file, or with
@@ -47,6 +52,7 @@
 #include "examples/echo/echo_bpf.bpf.h"
 #include "examples/echo/echo_host.hpp"
 #include "examples/echo/echo_policy.hpp"
+#include "bench/nop_c_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
 #include "examples/timer/timer_bpf.bpf.h"
@@ -414,7 +420,7 @@ unsigned arg(int argc, char** argv, int i, const char* what) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: %s ID nop-bpf|nop-user|nop-kmod|nop-liburing N DEPTH\n"
+                 "usage: %s ID nop-bpf|nop-c|nop-byhand|nop-user|nop-kmod|nop-liburing N DEPTH\n"
                  "       %s ID floor N BATCH\n"
                  "       %s ID cp-bpf|cp-user|cp-kmod|cp-liburing MIB BLOCK DEPTH [over]\n"
                  "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
@@ -425,11 +431,18 @@ int main(int argc, char** argv) {
   region rg(arg(argc, argv, 1, "ID"));
   std::string w = argv[2];
   try {
-    if (w == "nop-bpf" || w == "nop-user" || w == "nop-kmod" || w == "nop-liburing") {
+    if (w == "nop-bpf" || w == "nop-c" || w == "nop-byhand" || w == "nop-user" || w == "nop-kmod" ||
+        w == "nop-liburing") {
       unsigned n = arg(argc, argv, 3, "N"), d = arg(argc, argv, 4, "DEPTH");
       if (w == "nop-bpf")
         nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-d" + std::to_string(d)).c_str(), n, d,
                                                      nop_bpf::image(), std::string("nop"));
+      else if (w == "nop-c")  // the same params and region; the engine loads it by name
+        nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-c-d" + std::to_string(d)).c_str(), n, d,
+                                                     nop_c_bpf::image(), std::string("nop_c"));
+      else if (w == "nop-byhand")
+        nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-byhand-d" + std::to_string(d)).c_str(), n, d,
+                                                     nop_bpf::image(), std::string("nop_by_hand"));
       else if (w == "nop-kmod")  // nop::policy compiled into kernel/kmod's module (icount.sh --module)
         nop_engine<iouloop::kernel_engine<nop::policy>>(rg, ("nop-kmod-d" + std::to_string(d)).c_str(), n, d);
       else if (w == "nop-user")

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -37,6 +38,7 @@
 #include "examples/echo/echo_policy.hpp"
 #include "iouloop/engine/error.hpp"
 #include "iouloop/engine/owned.hpp"
+#include "iouloop/engine/settle.hpp"
 
 namespace echo_host {
 
@@ -633,5 +635,18 @@ class watchdog {
   bool done_ = false, fired_ = false;
   std::thread thread_;
 };
+
+// A demo's --selftest, after its last run(): joins the client thread (if
+// there is one) while the ring's deferred work runs, because the clients wait
+// for the EOF of sockets the policy closed, which a request freed later may
+// still hold (iouloop/engine/settle.hpp). `done` is the clients' flag, set
+// when they end. Throws if entering the ring fails.
+template <class Engine>
+void join_clients_settling(Engine& e, const iouloop::ring& ring, std::thread& clients, const std::atomic<bool>& done) {
+  if (!clients.joinable()) return;
+  const int settled = iouloop::settle_until(e, ring, [&] { return done.load(std::memory_order_acquire); });
+  clients.join();
+  if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
+}
 
 }  // namespace echo_host

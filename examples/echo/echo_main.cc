@@ -24,7 +24,6 @@
 #include "examples/echo/echo_policy.hpp"
 #include "examples/common/cli.hpp"
 #include "iouloop/engine/select.hpp"
-#include "iouloop/engine/settle.hpp"
 
 namespace {
 
@@ -130,14 +129,7 @@ int main(int argc, char** argv) {
     const bool watchdog_fired = dog && (dog->disarm(), dog->fired());
     echo_host::close_open_slots(*params);  // after an early stop, the clients see the end
     lis.close();
-    int settled = 0;
-    if (client_thread.joinable()) {
-      // The clients wait for the EOF of sockets the policy closed, which a
-      // request freed later may still hold (iouloop/engine/settle.hpp).
-      settled = iouloop::settle_until(e, ring, [&] { return clients_done.load(std::memory_order_acquire); });
-      client_thread.join();
-    }
-    if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
+    echo_host::join_clients_settling(e, ring, client_thread, clients_done);
 
     const echo::params& p = *params;
     std::printf(

@@ -36,7 +36,6 @@
 #include "examples/proxy/proxy_host.hpp"
 #include "examples/proxy/proxy_policy.hpp"
 #include "iouloop/engine/select.hpp"
-#include "iouloop/engine/settle.hpp"
 
 namespace {
 
@@ -175,14 +174,7 @@ int main(int argc, char** argv) {
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     lis.close();
-    int settled = 0;
-    if (client_thread.joinable()) {
-      // The clients wait for the EOF of sockets the policy closed, which a
-      // request freed later may still hold (iouloop/engine/settle.hpp).
-      settled = iouloop::settle_until(e, ring, [&] { return clients_done.load(std::memory_order_acquire); });
-      client_thread.join();
-    }
-    if (settled < 0) throw iouloop::error(-settled, "selftest: running the ring's deferred work after the run failed");
+    echo_host::join_clients_settling(e, ring, client_thread, clients_done);
 
     const proxy::params& p = *params;
     std::printf(

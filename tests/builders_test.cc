@@ -71,6 +71,10 @@ TEST_CASE("socket builders", "[builders]") {
   REQUIRE((s.opcode == abi::op::recv && s.ioprio == abi::recv_multishot && s.buf_index == 5));
   REQUIRE(s.flags == abi::sqe_flag::buffer_select);
   REQUIRE((s.addr == 0 && s.len == 0 && s.op_flags == 0));
+  REQUIRE(s.file_index == 0);  // no total limit unless asked for
+  s = dirty();
+  prep_recv_multishot(s, 3, buf_group{5}, 0, U(2)).total_limit(8192);
+  REQUIRE((s.ioprio == abi::recv_multishot && s.file_index == 8192));  // sqe->optlen
   s = dirty();
   prep_recv_select(s, 3, buf_group{6}, 0x40, U(2));
   REQUIRE((s.opcode == abi::op::recv && s.ioprio == 0 && s.buf_index == 6 && s.op_flags == 0x40));

@@ -22,7 +22,9 @@
 //                    direction of one pair cannot take the whole shared ring;
 //                    from then on the slot receives one buffer per recv
 //                    (a multishot takes what the socket holds before the
-//                    cancel lands: far past the cap after a pause)
+//                    cancel lands: far past the cap after a pause); the
+//                    first multishot is armed with a total limit of the
+//                    bytes of the buffers left under the cap
 //   recv 0        -> this side half-closed: send what is queued, then
 //                    shutdown(SHUT_WR) the peer; the other way keeps flowing
 //   recv/send <0  -> a reset: both recvs and any send still in flight
@@ -546,8 +548,10 @@ struct next_request {
         if (!s) return retry(p, slot);
         if (now & capped)  // one buffer: its queue (under the cap now) stays within it
           prep_recv_select(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot));
-        else
-          prep_recv_multishot(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot));
+        else  // at most the bytes of the buffers left under the cap: a flood the step sees late
+              // (many CQEs posted in one go) cannot take the shared ring past the cap
+          prep_recv_multishot(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot))
+              .total_limit((p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u) * p.buf_size);
         p.st[slot] = (now | recv_armed) & ~cancel_sent;
         return true;
       }

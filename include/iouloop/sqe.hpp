@@ -33,6 +33,15 @@ class sqe_ref {
     s_->buf_index = group.id();
     return set(abi::sqe_flag::buffer_select);
   }
+  // A multishot recv ends once it has received `bytes` in all: its last
+  // CQE, without more(), holds what took it there (sqe->optlen; the kernel
+  // clamps each receive to what is left). With provided buffers filled one
+  // per CQE, it bounds how many buffers one arming takes before the step
+  // sees them. Kernels before the limit existed fail the recv with -EINVAL.
+  IOULOOP_INLINE sqe_ref& total_limit(u32 bytes) {
+    s_->file_index = bytes;
+    return *this;
+  }
   IOULOOP_INLINE abi::sqe& get() const { return *s_; }
 
  private:

@@ -204,7 +204,9 @@ struct on_recv {
         // serve() cancels the recv if it is still armed. A multishot armed
         // again after a pause takes what the socket holds before that cancel
         // lands, far past the cap: a slot that paused once (a slow reader)
-        // receives one buffer per recv from then on.
+        // receives one buffer per recv from then on. (The first multishot
+        // has a total limit of the buffers left under the cap, which bounds
+        // it when the data comes faster than the step sees it.)
         p.st[slot] |= paused | capped;
         p.pauses++;
       }
@@ -385,8 +387,10 @@ struct next_request {
       if (!s) return retry(p, slot);
       if (now & capped)
         prep_recv_select(*s, f, p.group, 0, ud::make(tag::recv, slot));
-      else
-        prep_recv_multishot(*s, f, p.group, 0, ud::make(tag::recv, slot));
+      else  // at most the bytes of the buffers left under the cap: a flood the step sees late
+            // (many CQEs posted in one go) cannot take the shared ring past the cap
+        prep_recv_multishot(*s, f, p.group, 0, ud::make(tag::recv, slot))
+            .total_limit((p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u) * p.buf_size);
       p.st[slot] = u16((now | recv_armed) & ~cancel_sent);
       return true;
     }

@@ -47,12 +47,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/nop_c_bpf.bpf.h"
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/cp/cp_policy.hpp"
 #include "examples/echo/echo_bpf.bpf.h"
 #include "examples/echo/echo_host.hpp"
 #include "examples/echo/echo_policy.hpp"
-#include "bench/nop_c_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
 #include "examples/nop/nop_policy.hpp"
 #include "examples/timer/timer_bpf.bpf.h"

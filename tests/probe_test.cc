@@ -3,6 +3,8 @@
 // io_uring_bpf_ops) and in the VM (where it has them).
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -50,13 +52,29 @@ TEST_CASE("the probe says what this kernel is: the host lacks the ops, the VM ha
   }
 }
 
+// The limit is io_recvmsg_prep's (io_uring/net.c) sqe->optlen for a
+// multishot IORING_OP_RECV, merged for Linux 6.17; before it, the same field
+// was file_index there and non-zero meant -EINVAL. The version number is the
+// independent evidence here; the probe itself never reads it.
+TEST_CASE("the probe says whether a multishot recv takes a total limit: Linux 6.17 and later", "[probe]") {
+  iouloop::probe_result r = iouloop::probe();
+  INFO(iouloop::to_text(r));
+  unsigned major = 0, minor = 0;
+  REQUIRE(std::sscanf(r.kernel.c_str(), "%u.%u", &major, &minor) == 2);
+  const bool expected = major > 6 || (major == 6 && minor >= 17);
+  REQUIRE(r.recv_total_limit == expected);
+  REQUIRE(iouloop::kernel_has_recv_total_limit() == expected);
+  REQUIRE(iouloop::kernel_has_recv_total_limit() == expected);  // the cached answer
+}
+
 TEST_CASE("the probe's JSON carries every field", "[probe]") {
   iouloop::probe_result r = iouloop::probe();
   std::string j = iouloop::to_json(r);
-  for (const char* key : {"\"kernel\"", "\"io_uring_disabled\"", "\"io_uring\"", "\"defer_taskrun\"", "\"no_sqarray\"",
-                          "\"sq_rewind\"", "\"mem_region\"", "\"io_uring_bpf_ops\"", "\"kfunc_submit_sqes\"",
-                          "\"kfunc_get_region\"", "\"bpf_load\"", "\"bpf_engine\"", "\"privileges\"", "\"cap_bpf\"",
-                          "\"cap_perfmon\"", "\"unprivileged_bpf_disabled\"", "\"lockdown\"", "\"memlock_limit\""})
+  for (const char* key :
+       {"\"kernel\"", "\"io_uring_disabled\"", "\"io_uring\"", "\"defer_taskrun\"", "\"no_sqarray\"", "\"sq_rewind\"",
+        "\"mem_region\"", "\"recv_total_limit\"", "\"io_uring_bpf_ops\"", "\"kfunc_submit_sqes\"",
+        "\"kfunc_get_region\"", "\"bpf_load\"", "\"bpf_engine\"", "\"privileges\"", "\"cap_bpf\"", "\"cap_perfmon\"",
+        "\"unprivileged_bpf_disabled\"", "\"lockdown\"", "\"memlock_limit\""})
     REQUIRE_THAT(j, Catch::Matchers::ContainsSubstring(key));
   REQUIRE(j.front() == '{');
   REQUIRE(j.back() == '}');

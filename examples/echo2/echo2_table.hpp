@@ -31,6 +31,27 @@ TEST_CASE("echo2: many connections at once share one buffer ring, every byte com
   REQUIRE(o.end.eofs == clients);
   REQUIRE(o.end.received == o.load.sent);
   REQUIRE(o.load.echoed == o.load.sent);
+  // the host bounds the first multishot recvs where the kernel can (io_recvmsg_prep, sqe->optlen)
+  REQUIRE(o.end.recv_limit == (iouloop::kernel_has_recv_total_limit() ? 1u : 0u));
+}
+
+// A kernel before 6.17 refuses a multishot recv with a total limit (-EINVAL:
+// io_recvmsg_prep read the field as file_index): the host then arms them
+// without one. The same policy, with the limit off, on any kernel.
+TEST_CASE("echo2: without the recv total limit (as on kernels before 6.17): every byte comes back", "[echo2]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = echo2_test::scaled(300, 100);
+  const server_config cfg{
+      .table = 512, .nbufs = 32, .buf_size = 1024, .expect = clients, .slot_cap = 4, .recv_limit = false};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 6000, .seed = 1100};
+  CAPTURE(clients, spec.seed);
+  auto o = echo2_test::serve<Runner>(cfg, echo2_test::load_of(spec));
+  echo2_test::require_clean(o, cfg);
+  REQUIRE(o.end.recv_limit == 0);
+  REQUIRE(o.load.done == clients);
+  REQUIRE(o.end.resets == 0);
+  REQUIRE(o.end.received == o.load.sent);
+  REQUIRE(o.load.echoed == o.load.sent);
 }
 
 TEST_CASE("echo2: a ring that runs dry under many connections: re-armed, nothing lost", "[echo2]") {

@@ -31,6 +31,7 @@
 #include "iouloop/engine/fixed_files.hpp"
 #include "iouloop/engine/owned.hpp"
 #include "iouloop/engine/ring.hpp"
+#include "iouloop/probe.hpp"
 
 namespace proxy_host {
 
@@ -39,11 +40,12 @@ using iouloop::u32;
 using iouloop::u64;
 
 struct server_config {
-  u32 table = 512;                          // fixed file table slots (two per client), 2 .. proxy::max_slots
-  u32 nbufs = 128;                          // buffers in the shared ring, 1 .. proxy::entries
-  u32 buf_size = 4096;                      // bytes per buffer, 1 .. 65536
-  u32 expect = 0;                           // stop once this many clients came and went (0: until stopped)
-  u32 slot_cap = 0;                         // buffers one direction may hold, 1 .. 255 (0: nbufs / 16, at least 2)
+  u32 table = 512;         // fixed file table slots (two per client), 2 .. proxy::max_slots
+  u32 nbufs = 128;         // buffers in the shared ring, 1 .. proxy::entries
+  u32 buf_size = 4096;     // bytes per buffer, 1 .. 65536
+  u32 expect = 0;          // stop once this many clients came and went (0: until stopped)
+  u32 slot_cap = 0;        // buffers one direction may hold, 1 .. 255 (0: nbufs / 16, at least 2)
+  bool recv_limit = true;  // bound each slot's first multishot recv where the kernel can (false: as before Linux 6.17)
   std::string upstream_host = "127.0.0.1";  // a numeric IPv4 or IPv6 address
   uint16_t upstream_port = 0;
 };
@@ -132,6 +134,7 @@ class server {
     p.nbufs = c.nbufs;
     p.expect = c.expect;
     p.slot_cap = echo_host::slot_cap_or_default(c.slot_cap, c.nbufs);
+    p.recv_limit = c.recv_limit && iouloop::kernel_has_recv_total_limit() ? 1 : 0;
     for (u32 i = 0; i < c.nbufs; ++i) p.ring.push_nth(p.buffers, c.buf_size, static_cast<iouloop::u16>(i));
     p.in_ring = c.nbufs;
     group_.emplace(r, p.ring, p.group);

@@ -111,8 +111,9 @@ struct params {
   u32 buf_size;             // 1 .. 65536
   u32 nbufs;                // 1 .. entries
   u32 expect;               // stop once this many clients came and went (closed, or turned away: table full)
-  u32 slot_cap;  // buffers one slot (one direction of a pair) may hold queued before its recv pauses, 1 .. 255
-  u32 stopping;  // the host sets it to stop gracefully; the step sets it once `expect` are served
+  u32 slot_cap;    // buffers one slot (one direction of a pair) may hold queued before its recv pauses, 1 .. 255
+  u32 stopping;    // the host sets it to stop gracefully; the step sets it once `expect` are served
+  u32 recv_limit;  // 1: the kernel ends a multishot recv at a byte total (Linux 6.17+); 0: it refuses one that asks
   // counters
   u32 accepted;                    // clients
   u32 connected;                   // upstreams connected
@@ -551,7 +552,8 @@ struct next_request {
         else  // at most the bytes of the buffers left under the cap: a flood the step sees late
               // (many CQEs posted in one go) cannot take the shared ring past the cap
           prep_recv_multishot(*s, fixed_fd{slot}, p.group, 0, ud::make(tag::recv, slot))
-              .total_limit((p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u) * p.buf_size);
+              .total_limit(p.recv_limit ? (p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u) * p.buf_size
+                                        : 0u);
         p.st[slot] = (now | recv_armed) & ~cancel_sent;
         return true;
       }

@@ -35,6 +35,28 @@ TEST_CASE("proxy: many clients at once, every byte relayed both ways through one
   REQUIRE((e.from_client == o.load.sent && e.to_upstream == o.load.sent));
   REQUIRE((e.from_upstream == o.load.sent && e.to_client == o.load.sent && o.load.echoed == o.load.sent));
   REQUIRE(e.dropped == 0);
+  // the host bounds the first multishot recvs where the kernel can (io_recvmsg_prep, sqe->optlen)
+  REQUIRE(e.recv_limit == (iouloop::kernel_has_recv_total_limit() ? 1u : 0u));
+}
+
+// A kernel before 6.17 refuses a multishot recv with a total limit (-EINVAL:
+// io_recvmsg_prep read the field as file_index): the host then arms them
+// without one. The same policy, with the limit off, on any kernel.
+TEST_CASE("proxy: without the recv total limit (as on kernels before 6.17): every byte relayed", "[proxy]") {
+  using Runner = IOULOOP_RUNNER;
+  const iouloop::u32 clients = proxy_test::scaled(100, 40);
+  const server_config cfg{
+      .table = 2 * clients, .nbufs = 32, .buf_size = 1024, .expect = clients, .slot_cap = 4, .recv_limit = false};
+  const load_spec spec{.clients = clients, .how = kind::echo, .requests = 3, .request_bytes = 6000, .seed = 1100};
+  CAPTURE(clients, spec.seed);
+  auto o = proxy_test::serve<Runner>(cfg, proxy_test::clients(spec));
+  proxy_test::require_clean(o, cfg);
+  const proxy::params& e = o.end;
+  REQUIRE(e.recv_limit == 0);
+  REQUIRE(o.load.done == clients);
+  REQUIRE((e.accepted == clients && e.connected == clients && e.refused == 0 && e.resets == 0));
+  REQUIRE((e.from_client == o.load.sent && e.to_upstream == o.load.sent));
+  REQUIRE((e.from_upstream == o.load.sent && e.to_client == o.load.sent && o.load.echoed == o.load.sent));
 }
 
 TEST_CASE("proxy: an upstream on IPv6 ([::1]): an AF_INET6 socket and a 28-byte connect, every byte relayed",

@@ -8,6 +8,7 @@
 
 #include <linux/bpf.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -23,20 +24,23 @@
 #include "iouloop/abi.hpp"
 #include "iouloop/engine/privileges.hpp"
 #include "iouloop/engine/ring.hpp"
+#include "iouloop/ring.hpp"
+#include "iouloop/sqe.hpp"
 
 namespace iouloop {
 
 struct probe_result {
-  std::string kernel;          // uname -r
-  int io_uring_disabled = -1;  // sysctl kernel.io_uring_disabled, -1 if absent
-  bool io_uring = false;       // a ring could be created
-  std::string io_uring_error;  // why not
-  bool defer_taskrun = false;  // IORING_SETUP_DEFER_TASKRUN
-  bool no_sqarray = false;     // IORING_SETUP_NO_SQARRAY
-  bool sq_rewind = false;      // IORING_SETUP_SQ_REWIND
-  bool mem_region = false;     // IORING_REGISTER_MEM_REGION (user memory)
-  bool btf = false;            // /sys/kernel/btf/vmlinux readable
-  bool bpf_ops = false;        // struct io_uring_bpf_ops in the kernel BTF
+  std::string kernel;             // uname -r
+  int io_uring_disabled = -1;     // sysctl kernel.io_uring_disabled, -1 if absent
+  bool io_uring = false;          // a ring could be created
+  std::string io_uring_error;     // why not
+  bool defer_taskrun = false;     // IORING_SETUP_DEFER_TASKRUN
+  bool no_sqarray = false;        // IORING_SETUP_NO_SQARRAY
+  bool sq_rewind = false;         // IORING_SETUP_SQ_REWIND
+  bool mem_region = false;        // IORING_REGISTER_MEM_REGION (user memory)
+  bool recv_total_limit = false;  // a multishot recv ends at a byte total (sqe_ref::total_limit; Linux 6.17+)
+  bool btf = false;               // /sys/kernel/btf/vmlinux readable
+  bool bpf_ops = false;           // struct io_uring_bpf_ops in the kernel BTF
   bool kfunc_submit_sqes = false;
   bool kfunc_get_region = false;
   bool bpf_load = false;  // this process may load a BPF program (a socket filter: the least there is)
@@ -156,7 +160,51 @@ inline int try_ring(u32 flags) {
   return fd < 0 ? fd : 0;
 }
 
+// Asks the kernel whether a multishot recv takes a total byte limit
+// (sqe->optlen, read by io_recvmsg_prep since Linux 6.17). Older kernels
+// read the same field as file_index there and refuse the recv with -EINVAL,
+// before any buffer is looked up; a kernel with the limit gets past the
+// prep and ends the recv -ENOBUFS (no buffer group 0xfff1 is registered) once
+// the byte written into the socket pair is there. A throwaway ring and socket
+// pair; false when either cannot be had, or no answer came.
+inline bool ask_recv_total_limit() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  unique_fd a(sv[0]), b(sv[1]);
+  if (::write(b.get(), "x", 1) != 1) return false;
+  try {
+    ring r;
+    sq_ring sq(r.rings(), r.sqes(), r.layout());
+    abi::sqe* s = sq.next();
+    if (!s) return false;
+    prep_recv_multishot(*s, a.get(), buf_group{0xfff1}, 0, udata{}).total_limit(1);
+    // At most 2 s (io_uring_getevents_arg's timeout): a kernel that kept
+    // the recv waiting would get the answer "no", the safe one.
+    const abi::kernel_timespec limit{2, 0};
+    struct {
+      u64 sigmask;
+      u32 sigmask_sz, min_wait_usec;
+      u64 ts;
+    } arg{0, 0, 0, reinterpret_cast<u64>(&limit)};
+    const int n =
+        sys::io_uring_enter(r.fd(), sq.flush(), 1, abi::enter::getevents | abi::enter::ext_arg, &arg, sizeof arg);
+    cq_ring cq(r.rings(), r.layout());
+    return n == 1 && cq.ready() != 0 && cq.peek().res() != -EINVAL;
+  } catch (const error&) {
+    return false;
+  }
+}
+
 }  // namespace detail
+
+// The kernel ends a multishot recv at the byte total sqe_ref::total_limit
+// sets (Linux 6.17+). Asked once per process; hosts pass the answer to a
+// policy that bounds its recvs, which must not set the limit where it is
+// false: such a recv fails with -EINVAL there.
+inline bool kernel_has_recv_total_limit() {
+  static const bool yes = detail::ask_recv_total_limit();
+  return yes;
+}
 
 inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux") {
   probe_result r;
@@ -198,6 +246,7 @@ inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux
     }
     if (fd >= 0) ::close(fd);
     if (page != MAP_FAILED) ::munmap(page, 4096);
+    r.recv_total_limit = detail::ask_recv_total_limit();
   }
 
   detail::btf_names names = detail::read_btf_names(btf_path);
@@ -250,6 +299,7 @@ inline std::string to_json(const probe_result& r) {
   s += std::string(", \"no_sqarray\": ") + b(r.no_sqarray);
   s += std::string(", \"sq_rewind\": ") + b(r.sq_rewind);
   s += std::string(", \"mem_region\": ") + b(r.mem_region);
+  s += std::string(", \"recv_total_limit\": ") + b(r.recv_total_limit);
   s += std::string(", \"btf\": ") + b(r.btf);
   s += std::string(", \"io_uring_bpf_ops\": ") + b(r.bpf_ops);
   s += std::string(", \"kfunc_submit_sqes\": ") + b(r.kfunc_submit_sqes);
@@ -290,6 +340,7 @@ inline std::string to_text(const probe_result& r) {
   s += line("IORING_SETUP_NO_SQARRAY", r.no_sqarray);
   s += line("IORING_SETUP_SQ_REWIND", r.sq_rewind);
   s += line("IORING_REGISTER_MEM_REGION", r.mem_region);
+  s += line("multishot recv total limit (sqe->optlen)", r.recv_total_limit);
   s += line("kernel BTF", r.btf);
   s += line("struct io_uring_bpf_ops", r.bpf_ops);
   s += line("kfunc bpf_io_uring_submit_sqes", r.kfunc_submit_sqes);

@@ -37,7 +37,8 @@ class sqe_ref {
   // CQE, without more(), holds what took it there (sqe->optlen; the kernel
   // clamps each receive to what is left). With provided buffers filled one
   // per CQE, it bounds how many buffers one arming takes before the step
-  // sees them. Kernels before the limit existed fail the recv with -EINVAL.
+  // sees them. Linux 6.17+: an older kernel fails the recv with -EINVAL
+  // (iouloop::kernel_has_recv_total_limit() asks, on the host).
   IOULOOP_INLINE sqe_ref& total_limit(u32 bytes) {
     s_->file_index = bytes;
     return *this;

@@ -293,9 +293,12 @@ fi   # stages 1-3
 # program with its own time limit: the semantics table on both engines, the
 # examples' BPF tests (echo, timer, loader), a short differential fuzz, and
 # tests/kernels/kernel_cli.sh (iouloop-probe and nop say the BPF engine is
-# available). A kernel without the feature (7.0) runs
-# tests/kernels:no_bpf_ops_test and kernel_cli.sh, which check that the probe
-# and the engines name io_uring_bpf_ops as missing. Up to two VMs at once
+# available). A kernel without the feature runs tests/kernels:no_bpf_ops_test,
+# tests:probe_test and kernel_cli.sh, which check that the probe and the
+# engines name io_uring_bpf_ops as missing and that the examples run on the
+# userspace engine: 7.0, and 6.12, Debian 13's own kernel, which also lacks
+# what came after it (the multishot recv limit the proxy and echo2 use where
+# the kernel has it, SQ_REWIND, registered memory regions). Up to two VMs at once
 # (IOULOOP_KERNEL_JOBS; QEMU runs on one host thread each). One line per
 # kernel, and each case as "@@iouloop-test ... [7.N] program: case".
 # No network and nothing cached, or no VM: SKIP, loudly; FAIL under
@@ -303,7 +306,7 @@ fi   # stages 1-3
 # IOULOOP_KERNEL_FUZZ_CASES change the matrix, the featureless kernel and the
 # fuzz cases.
 if run_stage kernels; then
-km_series=${IOULOOP_KERNEL_SERIES-7.1 7.2 7.3} km_without=${IOULOOP_KERNEL_WITHOUT-7.0}
+km_series=${IOULOOP_KERNEL_SERIES-7.1 7.2 7.3} km_without=${IOULOOP_KERNEL_WITHOUT-7.0 6.12}
 echo "== kernel matrix: the newest Debian $km_series${km_without:+ (and $km_without, without io_uring_bpf_ops)}"
 km=$work/kernels
 mkdir -p "$km"
@@ -322,8 +325,9 @@ km_subset="//tests:semantics_bpf_test_static 300
 //tests/inline:plain_bpf_test_static 180
 //examples/loader:loader_test_static 300
 //tests/fuzz:diff_fuzz_test_static 300"
-km_without_programs="//tests/kernels:no_bpf_ops_test_static 180"
-km_files="//tools:probe_static //examples/nop:nop_static //examples/cp:cp_static"   # for kernel_cli.sh
+km_without_programs="//tests/kernels:no_bpf_ops_test_static 180
+//tests:probe_test_static 120"
+km_files="//tools:probe_static //examples/nop:nop_static //examples/cp:cp_static //examples/proxy:proxy_static //examples/echo2:echo2_static"   # for kernel_cli.sh
 # km_verdict WHAT: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
 km_verdict() {
   if [ "${IOULOOP_REQUIRE_VM:-0}" = 1 ]; then
@@ -383,6 +387,7 @@ km_boot() {
   IOULOOP_VM_KERNEL=$vmlinuz timeout -k 10 2400 tools/vm/run.sh --timeout 1800 "${limits[@]}" \
     --program-timeout kernel_cli.sh=180 "${envs[@]}" --args "--colour-mode none" \
     --file "$km_bin/tools/probe_static" --file "$km_bin/examples/nop/nop_static" --file "$km_bin/examples/cp/cp_static" \
+    --file "$km_bin/examples/proxy/proxy_static" --file "$km_bin/examples/echo2/echo2_static" \
     "${paths[@]}" tests/kernels/kernel_cli.sh >"$km/$s.out" 2>&1
   echo $? >"$km/$s.rc"
   echo $((SECONDS - t0)) >"$km/$s.secs"

@@ -2,9 +2,9 @@
 # Runs in the VM (tools/test.sh, stage "kernels"): the command-line tools say
 # whether this kernel has io_uring_bpf_ops, by name. Needs /bin/probe_static
 # (//tools:probe_static, iouloop-probe), /bin/nop_static
-# (//examples/nop:nop_static) and /bin/cp_static (//examples/cp:cp_static),
-# put there with run.sh --file.
-# IOULOOP_EXPECT_BPF_OPS=1: the kernel has them (7.1+); 0: it lacks them (7.0).
+# (//examples/nop:nop_static), /bin/cp_static (//examples/cp:cp_static),
+# /bin/proxy_static and /bin/echo2_static, put there with run.sh --file.
+# IOULOOP_EXPECT_BPF_OPS=1: the kernel has them (7.1+); 0: it lacks them (7.0, 6.12).
 # Prints "@@iouloop-test PASS|FAIL kernel_cli: ..." per check; exit 1 on a failure.
 # (Arguments are ignored: run.sh passes Catch2's to every program.)
 fail=0
@@ -41,6 +41,10 @@ case "${IOULOOP_EXPECT_BPF_OPS:-}" in
     check "nop --engine auto falls back to userspace, saying why" 0 "engine: userspace (kernel $k: BPF engine unavailable: $missing" nop_static --total 2000 --depth 8
     check "nop --engine userspace completes its NOPs" 0 "2000 NOPs completed (0 errors)" nop_static --engine userspace --total 2000 --depth 8
     check "cp --unlinked on the userspace engine copies and verifies" 0 "output verified byte for byte" cp_static --unlinked --demo 4 --block 4096 --depth 4
+    # The network examples on the userspace engine, with or without the
+    # kernel's multishot recv limit (6.17+: 7.0 has it, 6.12 does not).
+    check "proxy --selftest on the userspace engine relays and verifies" 0 "bytes relayed both ways and verified byte for byte" proxy_static --selftest 40
+    check "echo2 --selftest on the userspace engine echoes and verifies" 0 "bytes echoed and verified byte for byte" echo2_static --selftest 40
     ;;
   *)
     echo "@@iouloop-test FAIL kernel_cli: IOULOOP_EXPECT_BPF_OPS must be 0 or 1 (run.sh --env)"

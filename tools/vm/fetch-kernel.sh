@@ -15,6 +15,8 @@
 #   fetch-kernel.sh --series 7.N   the newest 7.N.x kernel (flavour cloud-amd64)
 #                                  any of the suites ships; `current` is left
 #                                  alone. Prints "KVER SUITE VERSION PATH".
+#                                  The same for 6.12, Debian 13's own
+#                                  kernel (in trixie, the older packaging).
 #   fetch-kernel.sh --resolve 7.N  only resolve: prints "KVER SUITE VERSION".
 #   fetch-kernel.sh --net-modules  the network card's driver for the current
 #                                  kernel (failover.ko, net_failover.ko,
@@ -25,7 +27,7 @@
 #                                  the tests do not need it.
 #
 # Suites searched by --series/--resolve: IOULOOP_KERNEL_SUITES (default "sid
-# trixie-backports experimental"); each has its own apt directory, sid
+# trixie-backports experimental trixie"); each has its own apt directory, sid
 # $IOULOOP_APT_DIR (/var/cache/iouloop/apt), the others $IOULOOP_APT_DIR-SUITE.
 # Between suites the Debian version decides (7.3.4-1~bpo13+1 is newer than
 # 7.3~rc7-1~exp1). Without network, the newest kernel of the series already
@@ -46,7 +48,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 kdir=${IOULOOP_KERNEL_DIR:-/var/cache/iouloop/kernel}
 meta=${IOULOOP_KERNEL_META:-linux-image-cloud-amd64}
 flavour=${IOULOOP_KERNEL_FLAVOUR:-cloud-amd64}
-suites=${IOULOOP_KERNEL_SUITES:-sid trixie-backports experimental}
+suites=${IOULOOP_KERNEL_SUITES:-sid trixie-backports experimental trixie}
 apt_base=${IOULOOP_APT_DIR:-/var/cache/iouloop/apt}
 log() { printf 'fetch-kernel: %s\n' "$*" >&2; }
 
@@ -98,9 +100,12 @@ unpack() {
     log "downloading kernel $kver ($suite $version)"
     local tmp pkgs
     tmp=$(mktemp -d)
+    # Debian's 7.x packaging has the image in linux-binary-KVER; before it
+    # (trixie's 6.12), in linux-image-KVER itself, with its config.
     pkgs="linux-binary-$kver"
+    [ -n "$(apt "$suite" version "linux-binary-$kver")" ] || pkgs="linux-image-$kver"
     if [ -n "$(apt "$suite" version "linux-base-$kver")" ]; then pkgs="$pkgs linux-base-$kver"
-    else log "$suite has no linux-base-$kver (the config): the feature is read from the image"; fi
+    elif [ "$pkgs" = "linux-binary-$kver" ]; then log "$suite has no linux-base-$kver (the config): the feature is read from the image"; fi
     # shellcheck disable=SC2086
     if ! (cd "$tmp" && apt "$suite" download $pkgs >&2); then rm -rf "$tmp"; return 1; fi
     mkdir -p "$tmp/x"
@@ -108,7 +113,7 @@ unpack() {
     local vmlinuz config
     vmlinuz=$(find "$tmp/x" -name 'vmlinuz*' -type f | head -n1)
     config=$(find "$tmp/x" \( -path "*/modules/$kver/config" -o -name "config-$kver" \) -type f | head -n1)
-    [ -n "$vmlinuz" ] || { log "no vmlinuz in linux-binary-$kver"; rm -rf "$tmp"; return 1; }
+    [ -n "$vmlinuz" ] || { log "no vmlinuz in $pkgs"; rm -rf "$tmp"; return 1; }
     mkdir -p "$dest"
     if [ -n "$config" ]; then cp "$config" "$dest/config"; else : >"$dest/config"; fi
     cp "$vmlinuz" "$dest/vmlinuz.tmp" && mv -f "$dest/vmlinuz.tmp" "$dest/vmlinuz"   # vmlinuz last: it marks a complete entry
@@ -133,11 +138,12 @@ resolve() {
     fi
     names=$(apt "$suite" list "linux-image-$series" 2>/dev/null | grep -E "$re" || true)
     [ -n "$names" ] || continue
-    # The image package and the binary package with it must both be there.
+    # The image package and the binary package with it must both be there
+    # (7.x); an image without one (6.12) holds the image itself.
     # shellcheck disable=SC2086
     while read -r pkg v; do
       local kver=${pkg#linux-image-}
-      [ -n "$(apt "$suite" version "linux-binary-$kver" 2>/dev/null)" ] || continue
+      [ -n "$(apt "$suite" version "linux-binary-$kver" 2>/dev/null)" ] || [ "${kver%%.*}" -lt 7 ] || continue
       if [ -z "$best_v" ] || dpkg --compare-versions "$v" gt "$best_v"; then best_v=$v best="$kver $suite $v"; fi
     done < <(apt "$suite" version $names 2>/dev/null)
   done

@@ -26,7 +26,8 @@
 #      and Debian sid's toolchain (Bazel 7 + bzlmod, gcc 16, clang 21): the
 #      host suite, the consumer as a module, the VM tests it builds.
 #   8. kernels: the newest Debian 7.1, 7.2 and 7.3 (a VM subset each; 7.2 is
-#      stage 3's), and 7.0, whose missing io_uring_bpf_ops must be named.
+#      stage 3's), and 7.0 and 6.12 (Debian 13's own), whose missing
+#      io_uring_bpf_ops must be named and where the userspace engine runs.
 #
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
@@ -283,7 +284,7 @@ fi
 
 fi   # stages 1-3
 
-# ---- 8. the kernel matrix: the newest 7.1, 7.2 and 7.3 Debian ships, and 7.0 -----
+# ---- 8. the kernel matrix: the newest 7.1, 7.2 and 7.3 Debian ships, 7.0 and 6.12 -----
 #   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then this stage only
 # Each series is resolved from the archive every run (tools/vm/fetch-kernel.sh
 # --series: sid, trixie-backports and experimental through the private apt
@@ -296,9 +297,10 @@ fi   # stages 1-3
 # available). A kernel without the feature runs tests/kernels:no_bpf_ops_test,
 # tests:probe_test and kernel_cli.sh, which check that the probe and the
 # engines name io_uring_bpf_ops as missing and that the examples run on the
-# userspace engine, and the userspace engine's semantics and workload tables: 7.0, and 6.12, Debian 13's own kernel, which also lacks
-# what came after it (the multishot recv limit the proxy and echo2 use where
-# the kernel has it, SQ_REWIND, registered memory regions). Up to two VMs at once
+# userspace engine, and the userspace engine's semantics and workload tables:
+# 7.0, and 6.12, Debian 13's own kernel, which also lacks what came after it
+# (the multishot recv limit the proxy and echo2 use where the kernel has it,
+# SQ_REWIND, registered memory regions). Up to two VMs at once
 # (IOULOOP_KERNEL_JOBS; QEMU runs on one host thread each). One line per
 # kernel, and each case as "@@iouloop-test ... [7.N] program: case".
 # No network and nothing cached, or no VM: SKIP, loudly; FAIL under
@@ -395,7 +397,7 @@ km_boot() {
   echo $((SECONDS - t0)) >"$km/$s.secs"
 }
 if [ -n "$km_bin" ]; then
-  # Longest first: the subset kernels, then the one without the feature.
+  # Longest first: the subset kernels, then the ones without the feature.
   while read -r s kver suite version vmlinuz kind; do
     [ "$kind" = full ] && continue
     while [ "$(jobs -rp | wc -l)" -ge "$km_jobs" ]; do wait -n; done

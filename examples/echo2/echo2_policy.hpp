@@ -388,10 +388,12 @@ struct next_request {
       if (!s) return retry(p, slot);
       if (now & capped)
         prep_recv_select(*s, f, p.group, 0, ud::make(tag::recv, slot));
-      else  // at most the bytes of the buffers left under the cap: a flood the step sees late
-            // (many CQEs posted in one go) cannot take the shared ring past the cap
+      else {  // at most the bytes of the buffers left under the cap: a flood the step sees late
+              // (many CQEs posted in one go) cannot take the shared ring past the cap
+        const u32 left = p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u;
         prep_recv_multishot(*s, f, p.group, 0, ud::make(tag::recv, slot))
-            .total_limit(p.recv_limit ? (p.qlen[slot] < p.slot_cap ? p.slot_cap - p.qlen[slot] : 1u) * p.buf_size : 0u);
+            .total_limit(p.recv_limit ? left * p.buf_size : 0u);
+      }
       p.st[slot] = u16((now | recv_armed) & ~cancel_sent);
       return true;
     }

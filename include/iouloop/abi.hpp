@@ -232,6 +232,16 @@ struct kernel_timespec {
   s64 tv_nsec;
 };
 
+// io_uring_getevents_arg: io_uring_enter's argument with
+// IORING_ENTER_EXT_ARG (a signal mask to wait with, a timeout).
+struct getevents_arg {
+  u64 sigmask;
+  u32 sigmask_sz;
+  u32 min_wait_usec;
+  u64 ts;  // a kernel_timespec*, or 0
+};
+static_assert(sizeof(getevents_arg) == 24);
+
 struct iovec {  // the kernel's struct iovec on 64-bit
   u64 base;
   u64 len;

@@ -181,11 +181,7 @@ inline bool ask_recv_total_limit() {
     // At most 2 s (io_uring_getevents_arg's timeout): a kernel that kept
     // the recv waiting would get the answer "no", the safe one.
     const abi::kernel_timespec limit{2, 0};
-    struct {
-      u64 sigmask;
-      u32 sigmask_sz, min_wait_usec;
-      u64 ts;
-    } arg{0, 0, 0, reinterpret_cast<u64>(&limit)};
+    const abi::getevents_arg arg{0, 0, 0, reinterpret_cast<u64>(&limit)};
     const int n =
         sys::io_uring_enter(r.fd(), sq.flush(), 1, abi::enter::getevents | abi::enter::ext_arg, &arg, sizeof arg);
     cq_ring cq(r.rings(), r.layout());
@@ -246,7 +242,7 @@ inline probe_result probe(const std::string& btf_path = "/sys/kernel/btf/vmlinux
     }
     if (fd >= 0) ::close(fd);
     if (page != MAP_FAILED) ::munmap(page, 4096);
-    r.recv_total_limit = detail::ask_recv_total_limit();
+    r.recv_total_limit = kernel_has_recv_total_limit();
   }
 
   detail::btf_names names = detail::read_btf_names(btf_path);

@@ -393,12 +393,7 @@ class userspace_engine {
       if (sigismember(&old, s) != 1 && detail::ignored_now(s)) sigaddset(&wait_mask, s);
     // io_uring_getevents_arg: sleep with that mask, like the kernel loop's
     // interruptible wait.
-    struct {
-      u64 sigmask;
-      u32 sigmask_sz;
-      u32 min_wait_usec;
-      u64 ts;
-    } wait_arg{reinterpret_cast<u64>(&wait_mask), _NSIG / 8, 0, 0}, flush_arg = wait_arg;
+    abi::getevents_arg wait_arg{reinterpret_cast<u64>(&wait_mask), _NSIG / 8, 0, 0}, flush_arg = wait_arg;
     // The same mask, with a timeout that has already passed: run what task
     // work there is, never sleep.
     const abi::kernel_timespec zero{};

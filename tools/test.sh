@@ -297,7 +297,8 @@ fi   # stages 1-3
 # available). A kernel without the feature runs tests/kernels:no_bpf_ops_test,
 # tests:probe_test and kernel_cli.sh, which check that the probe and the
 # engines name io_uring_bpf_ops as missing and that the examples run on the
-# userspace engine, and the userspace engine's semantics and workload tables:
+# userspace engine, and the userspace engine's semantics, workload and
+# buffer-ring relay tables:
 # 7.0, and 6.12, Debian 13's own kernel, which also lacks what came after it
 # (the multishot recv limit the proxy and echo2 use where the kernel has it,
 # SQ_REWIND, registered memory regions). Up to two VMs at once
@@ -330,7 +331,8 @@ km_subset="//tests:semantics_bpf_test_static 300
 km_without_programs="//tests/kernels:no_bpf_ops_test_static 180
 //tests:probe_test_static 120
 //tests:semantics_userspace_test_static 180
-//tests:workloads_userspace_test_static 300"
+//tests:workloads_userspace_test_static 300
+//tests/bufring:relay_test_static 120"
 km_files="//tools:probe_static //examples/nop:nop_static //examples/cp:cp_static //examples/proxy:proxy_static //examples/echo2:echo2_static"   # for kernel_cli.sh
 # km_verdict WHAT: SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
 km_verdict() {

@@ -3,11 +3,13 @@
 // group's registration, and one run on a runner's engine.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <thread>
 
+#include "examples/echo/echo_host.hpp"
 #include "iouloop/iouloop.hpp"
 #include "tests/bufring/relay_policy.hpp"
 
@@ -22,10 +24,11 @@ inline unsigned char byte_at(u64 i) { return static_cast<unsigned char>((i % 251
 
 struct config {
   u32 nbufs, buf_size;
-  u64 total;       // bytes the writer sends
-  u32 chunk;       // bytes per write()
-  bool bundle;     // multishot recv bundles
-  int sndbuf = 0;  // SO_SNDBUF of the step's output socket (0: default)
+  u64 total;         // bytes the writer sends
+  u32 chunk;         // bytes per write()
+  bool bundle;       // multishot recv bundles
+  int sndbuf = 0;    // SO_SNDBUF of the step's output socket (0: default)
+  bool tcp = false;  // the step's input over TCP loopback (else an AF_UNIX stream pair)
 };
 
 struct outcome {
@@ -37,10 +40,50 @@ struct outcome {
 
 inline void socket_pair(int sv[2]) { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0); }
 
+// A connected TCP pair over 127.0.0.1: sv[0] the connecting end, sv[1] the
+// accepted one (a listener on an ephemeral port, closed once accepted).
+// In the test VM lo starts down; ensure_loopback brings it up there.
+inline void tcp_pair(int sv[2]) {
+  echo_host::ensure_loopback();
+  iouloop::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(listener);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener.get(), 1) == 0);
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  iouloop::unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(client);
+  REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const int server = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  REQUIRE(server >= 0);
+  sv[0] = client.release();
+  sv[1] = server;
+}
+
+// Whether an AF_UNIX stream socket reports the bytes still queued after a
+// read (msg_inq; SO_INQ for AF_UNIX, Linux 6.17). A multishot recv bundle
+// sizes itself from that figure (io_uring/net.c, io_recv_buf_select: with
+// no msg_inq > 1 from the previous receive, the peek maps one buffer), so
+// without it every bundle on such a socket takes one buffer.
+inline bool unix_stream_reports_inq() {
+  constexpr int so_inq = 84;  // SO_INQ, include/uapi/asm-generic/socket.h
+  int sv[2];
+  socket_pair(sv);
+  iouloop::unique_fd a(sv[0]), b(sv[1]);
+  const int one = 1;
+  return ::setsockopt(a.get(), SOL_SOCKET, so_inq, &one, sizeof one) == 0;
+}
+
 template <class Runner>
 outcome run(const config& cfg) {
   int in[2], out[2];
-  socket_pair(in);
+  if (cfg.tcp)
+    tcp_pair(in);
+  else
+    socket_pair(in);
   socket_pair(out);
   iouloop::unique_fd in_w(in[0]), in_r(in[1]), out_w(out[0]), out_r(out[1]);
   if (cfg.sndbuf) REQUIRE(::setsockopt(out_w.get(), SOL_SOCKET, SO_SNDBUF, &cfg.sndbuf, sizeof cfg.sndbuf) == 0);

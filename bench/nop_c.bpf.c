@@ -6,18 +6,7 @@
 // It reads the same rodata (iouloop_config) and metadata layout as
 // IOULOOP_BPF_POLICY, so the same host engine loads it.
 
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-
-#include "iouloop/bpf/shared.h" /* the structs shared with the host: one definition */
-
-#define SEC(name) __attribute__((section(name), used))
-#define __ksym __attribute__((section(".ksyms")))
-
-extern int bpf_io_uring_submit_sqes(struct iou_ctx* ctx, __u32 nr) __ksym;
-extern __u8* bpf_io_uring_get_region(struct iou_ctx* ctx, __u32 id, const unsigned long size) __ksym;
+#include "tests/support/raw_bpf.h"
 
 SEC(".rodata.iouloop_config") const volatile struct iouloop_bpf_config iouloop_config = {};
 

@@ -14,17 +14,7 @@
 // (examples/nop/nop_policy.hpp), so that bpf_engine<nop::policy> loads it
 // by name, as it loads bench/nop_c.bpf.c.
 
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-
-#include "iouloop/bpf/shared.h"
-
-#define SEC(name) __attribute__((section(name), used))
-#define __ksym __attribute__((section(".ksyms")))
-
-extern __u8* bpf_io_uring_get_region(struct iou_ctx* ctx, __u32 id, const unsigned long size) __ksym;
+#include "tests/support/raw_bpf.h"
 
 SEC(".rodata.iouloop_config") const volatile struct iouloop_bpf_config iouloop_config = {};
 

@@ -10,7 +10,7 @@
 #  3. every hunk header's old/new line counts match the hunk body;
 #  4. the same checks FAIL on deliberately corrupted copies (so they cannot
 #     pass vacuously);
-#  5. the proposals 0002, 0003 and 0004 pass checks 1 to 3 with their own counts,
+#  5. the proposals 0002 to 0005 pass checks 1 to 3 with their own counts,
 #     and each applies alone to the kernel source kernel/test-kernel.sh
 #     unpacked, when it is there (a copy with a changed context line must
 #     not);
@@ -40,6 +40,9 @@ EXPECT3="1 11 1"
 # a call").
 PATCH4_NAME=0004-bpf-inline-bpf_io_uring_get_region-for-a-constant-region-id.patch
 EXPECT4="4 98 0"
+# The fourth (kernel/README.md, "0005: the BPF context entered once per loop").
+PATCH5_NAME=0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch
+EXPECT5="4 80 0"
 TRIM_NAME=test-kernel.config
 # The tree kernel/test-kernel.sh unpacks (the first one found), if any.
 KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"
@@ -59,6 +62,7 @@ fragment="$here/$CONFIG_NAME"
 patch2="$here/$PATCH2_NAME"
 patch3="$here/$PATCH3_NAME"
 patch4="$here/$PATCH4_NAME"
+patch5="$here/$PATCH5_NAME"
 trim="$here/$TRIM_NAME"
 
 # git must not depend on the caller's configuration or repository.
@@ -278,7 +282,7 @@ compare_config() {
 
 # --- run --------------------------------------------------------------------
 
-for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$trim"; do
+for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$patch5" "$trim"; do
   if [ ! -r "$f" ]; then
     echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
@@ -320,7 +324,7 @@ expect_failure "a copy with one added line dropped" check_patch "$tmp/drop-plus.
 sed -E 's/^( [0-9]+ files? changed, )142 insertions/\1143 insertions/' "$patch" >"$tmp/bad-stat.patch"
 expect_failure "a copy whose diffstat line says 143 insertions" check_diffstat "$tmp/bad-stat.patch"
 
-# The proposals (0002, 0003, 0004): each one's own diffstat and hunks, and that it
+# The proposals (0002 to 0005): each one's own diffstat and hunks, and that it
 # applies, alone, to the kernel source kernel/test-kernel.sh builds, when
 # that tree is here.
 src=""
@@ -356,6 +360,7 @@ check_proposal() {
 check_proposal "$patch2" "$EXPECT2" $'\t\t\treturn -EINVAL;' $'\t\t\treturn -EFAULT;'
 check_proposal "$patch3" "$EXPECT3" $'\tio_loop_wait_start(ctx, nr_wait);' $'\tio_loop_wait_start(ctx, 1);'
 check_proposal "$patch4" "$EXPECT4" $'\tKF_bpf_stream_print_stack,' $'\tKF_bpf_stream_print_stacks,'
+check_proposal "$patch5" "$EXPECT5" $'\tschedule();' $'\tschedule_idle();'
 
 # Config fragments.
 check_fragment_syntax "$fragment"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Build the kernels that the proposals in kernel/ were measured on: as Debian
 # ships the source (base), with kernel/0002-*.patch (patched), with
-# kernel/0003-*.patch (notify) and with kernel/0004-*.patch (inline), each
-# patch alone, from one tree and one config, so that each differs from base
-# only by its patch.
+# kernel/0003-*.patch (notify), with kernel/0004-*.patch (inline) and with
+# kernel/0005-*.patch (entry), each patch alone, from one tree and one
+# config, so that each differs from base only by its patch.
 #
 #   kernel/test-kernel.sh [--out DIR] [--jobs N]
 #
-# Prints "base PATH", "patched PATH", "notify PATH" and "inline PATH" (the vmlinuz images)
+# Prints "base PATH", "patched PATH", "notify PATH", "inline PATH" and
+# "entry PATH" (the vmlinuz images)
 # at the end; boot any with IOULOOP_VM_KERNEL=PATH in front of
 # tools/vm/run.sh, bench/icount.sh or tools/test.sh (docs/cost.md and
 # kernel/README.md have the measurements). After the first build, the
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "test-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,10 +62,11 @@ read -r suite version <"$kdir/current/source"   # e.g. "sid 7.2.13-1"
 series=$(printf '%s\n' "$version" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 [ -n "$out" ] || out=$cache/$version
 # The proposals: the image's name and its patch, each applied alone.
-names=(patched notify inline)
+names=(patched notify inline entry)
 patches=(0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
   0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch
-  0004-bpf-inline-bpf_io_uring_get_region-for-a-constant-region-id.patch)
+  0004-bpf-inline-bpf_io_uring_get_region-for-a-constant-region-id.patch
+  0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch)
 report() {
   echo "base $out/base/vmlinuz"
   for name in "${names[@]}"; do echo "$name $out/$name/vmlinuz"; done

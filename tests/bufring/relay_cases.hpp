@@ -3,7 +3,6 @@
 // group's registration, and one run on a runner's engine.
 #pragma once
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <catch2/catch_test_macros.hpp>
@@ -41,25 +40,23 @@ struct outcome {
 inline void socket_pair(int sv[2]) { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0); }
 
 // A connected TCP pair over 127.0.0.1: sv[0] the connecting end, sv[1] the
-// accepted one (a listener on an ephemeral port, closed once accepted).
-// In the test VM lo starts down; ensure_loopback brings it up there.
+// accepted one (the echo example's listener on a free port, closed once
+// accepted). In the test VM lo starts down; ensure_loopback brings it up.
 inline void tcp_pair(int sv[2]) {
   echo_host::ensure_loopback();
-  iouloop::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(listener);
+  echo_host::listener lis(0, 0, 1);
+  // A plain connect: echo_host::connect_loopback's send timeout makes a
+  // connect interrupted by a signal fail with EINTR (seen in the VM).
+  iouloop::unique_fd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(c);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::listen(listener.get(), 1) == 0);
-  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  iouloop::unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(client);
-  REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  const int server = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  a.sin_port = htons(lis.port());
+  REQUIRE(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const int server = ::accept4(lis.fd(), nullptr, nullptr, SOCK_CLOEXEC);
   REQUIRE(server >= 0);
-  sv[0] = client.release();
+  sv[0] = c.release();
   sv[1] = server;
 }
 

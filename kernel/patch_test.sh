@@ -10,10 +10,11 @@
 #  3. every hunk header's old/new line counts match the hunk body;
 #  4. the same checks FAIL on deliberately corrupted copies (so they cannot
 #     pass vacuously);
-#  5. the proposals 0002 to 0005 pass checks 1 to 3 with their own counts,
+#  5. the proposals 0002 to 0006 pass checks 1 to 3 with their own counts,
 #     and each applies alone to the kernel source kernel/test-kernel.sh
 #     unpacked, when it is there (a copy with a changed context line must
-#     not);
+#     not); 0004, 0005 and 0006 also apply one after the other (the
+#     "chain" kernel test-kernel.sh builds);
 #  6. iouloop.config is well formed, and every setting in it is set the same
 #     way in the Debian kernel config at $IOULOOP_KERNEL_CONFIG (default
 #     /var/cache/iouloop/kernel/current/config) if that file exists; the
@@ -43,6 +44,9 @@ EXPECT4="4 98 0"
 # The fourth (kernel/README.md, "0005: the BPF context entered once per loop").
 PATCH5_NAME=0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch
 EXPECT5="4 80 0"
+# The fifth (kernel/README.md, "0006: one fast path between steps").
+PATCH6_NAME=0006-io_uring-loop-one-fast-path-for-the-checks-between-steps.patch
+EXPECT6="1 10 4"
 TRIM_NAME=test-kernel.config
 # The tree kernel/test-kernel.sh unpacks (the first one found), if any.
 KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"
@@ -63,6 +67,7 @@ patch2="$here/$PATCH2_NAME"
 patch3="$here/$PATCH3_NAME"
 patch4="$here/$PATCH4_NAME"
 patch5="$here/$PATCH5_NAME"
+patch6="$here/$PATCH6_NAME"
 trim="$here/$TRIM_NAME"
 
 # git must not depend on the caller's configuration or repository.
@@ -282,7 +287,7 @@ compare_config() {
 
 # --- run --------------------------------------------------------------------
 
-for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$patch5" "$trim"; do
+for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$patch5" "$patch6" "$trim"; do
   if [ ! -r "$f" ]; then
     echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
@@ -324,7 +329,7 @@ expect_failure "a copy with one added line dropped" check_patch "$tmp/drop-plus.
 sed -E 's/^( [0-9]+ files? changed, )142 insertions/\1143 insertions/' "$patch" >"$tmp/bad-stat.patch"
 expect_failure "a copy whose diffstat line says 143 insertions" check_diffstat "$tmp/bad-stat.patch"
 
-# The proposals (0002 to 0005): each one's own diffstat and hunks, and that it
+# The proposals (0002 to 0006): each one's own diffstat and hunks, and that it
 # applies, alone, to the kernel source kernel/test-kernel.sh builds, when
 # that tree is here.
 src=""
@@ -361,6 +366,42 @@ check_proposal "$patch2" "$EXPECT2" $'\t\t\treturn -EINVAL;' $'\t\t\treturn -EFA
 check_proposal "$patch3" "$EXPECT3" $'\tio_loop_wait_start(ctx, nr_wait);' $'\tio_loop_wait_start(ctx, 1);'
 check_proposal "$patch4" "$EXPECT4" $'\tKF_bpf_stream_print_stack,' $'\tKF_bpf_stream_print_stacks,'
 check_proposal "$patch5" "$EXPECT5" $'\tschedule();' $'\tschedule_idle();'
+check_proposal "$patch6" "$EXPECT6" $'\t\tif (unlikely(task_sigpending(current)))' $'\t\tif (task_sigpending(current))'
+
+# check_stack NAME PATCH...: the patches apply one after the other (as
+# kernel/test-kernel.sh stacks them for NAME) to a copy of the files they
+# touch, taken from the unpacked source while none of them is applied there.
+# Each is written alone against Debian's source, so where two add lines at
+# the same place (0004 and 0005, include/linux/io_uring.h) the later one
+# needs one line of context to match, not three: git apply -C1 (patch, which
+# test-kernel.sh uses, gets there with its default fuzz).
+check_stack() {
+  local name=$1 p f d=$tmp/stack-$1
+  shift
+  if [ -z "$src" ]; then
+    skip "no kernel source unpacked by kernel/test-kernel.sh; not checking that the $name stack applies"
+    return
+  fi
+  for p in "$@"; do
+    if ! (cd "$src" && git apply --check "$p") 2>/dev/null; then
+      skip "${p##*/} is applied in $src (a build left it so); not checking the $name stack"
+      return
+    fi
+  done
+  for f in $(sed -n 's#^diff --git a/\([^ ]*\) b/.*#\1#p' "$@" | sort -u); do
+    mkdir -p "$d/${f%/*}" && cp "$src/$f" "$d/$f"
+  done
+  for p in "$@"; do
+    if ! (cd "$d" && git apply -C1 "$p") 2>"$tmp/stack.err"; then
+      fail "the $name stack: ${p##*/} does not apply after the ones before it: $(head -n 2 "$tmp/stack.err" | tr '\n' ' ')"
+      return
+    fi
+  done
+  ok "the $name stack (${*##*/}) applies in order"
+}
+check_stack chain "$patch4" "$patch5" "$patch6"
+# ...and it can fail: 0006 cannot apply on top of itself.
+[ -z "$src" ] || expect_failure "a stack with 0006 twice" check_stack twice "$patch6" "$patch6"
 
 # Config fragments.
 check_fragment_syntax "$fragment"

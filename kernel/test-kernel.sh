@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Build the kernels that the proposals in kernel/ were measured on: as Debian
 # ships the source (base), with kernel/0002-*.patch (patched), with
-# kernel/0003-*.patch (notify), with kernel/0004-*.patch (inline) and with
-# kernel/0005-*.patch (entry), each patch alone, from one tree and one
-# config, so that each differs from base only by its patch.
+# kernel/0003-*.patch (notify), with kernel/0004-*.patch (inline), with
+# kernel/0005-*.patch (entry) and with kernel/0006-*.patch (checks), each
+# patch alone, from one tree and one config, so that each differs from base
+# only by its patch; and one with 0004, 0005 and 0006 applied together
+# (chain: the three that make a step cheaper).
 #
 #   kernel/test-kernel.sh [--out DIR] [--jobs N]
 #
-# Prints "base PATH", "patched PATH", "notify PATH", "inline PATH" and
-# "entry PATH" (the vmlinuz images)
+# Prints "base PATH", "patched PATH", "notify PATH", "inline PATH",
+# "entry PATH", "checks PATH" and "chain PATH" (the vmlinuz images)
 # at the end; boot any with IOULOOP_VM_KERNEL=PATH in front of
 # tools/vm/run.sh, bench/icount.sh or tools/test.sh (docs/cost.md and
 # kernel/README.md have the measurements). After the first build, the
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "test-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,17 +64,21 @@ read -r suite version <"$kdir/current/source"   # e.g. "sid 7.2.13-1"
 series=$(printf '%s\n' "$version" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 [ -n "$out" ] || out=$cache/$version
 # The proposals: the image's name and its patch, each applied alone.
-names=(patched notify inline entry)
+names=(patched notify inline entry checks)
 patches=(0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
   0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch
   0004-bpf-inline-bpf_io_uring_get_region-for-a-constant-region-id.patch
-  0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch)
+  0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch
+  0006-io_uring-loop-one-fast-path-for-the-checks-between-steps.patch)
+# The stacked image: these applied in this order (indexes into patches).
+stack_name=chain
+stack=(2 3 4)
 report() {
   echo "base $out/base/vmlinuz"
-  for name in "${names[@]}"; do echo "$name $out/$name/vmlinuz"; done
+  for name in "${names[@]}" "$stack_name"; do echo "$name $out/$name/vmlinuz"; done
 }
 all_built=1
-for name in base "${names[@]}"; do [ -s "$out/$name/vmlinuz" ] || all_built=0; done
+for name in base "${names[@]}" "$stack_name"; do [ -s "$out/$name/vmlinuz" ] || all_built=0; done
 if [ "$all_built" = 1 ]; then report; exit 0; fi
 mkdir -p "$cache" "$out"
 
@@ -114,9 +120,11 @@ build() {  # build NAME: make bzImage, copy it and the config to $out/NAME/
 }
 
 applied() { patch -p1 -R --dry-run -s -f <"$1" >/dev/null 2>&1; }
-# A tree left patched by a build that failed goes back first.
-for p in "${patches[@]}"; do
-  if applied "$top/kernel/$p"; then patch -p1 -R -s <"$top/kernel/$p"; fi
+# A tree left patched by a build that failed goes back first, the last
+# patch first (the stack applies them in order).
+for ((i = ${#patches[@]} - 1; i >= 0; i--)); do
+  p=$top/kernel/${patches[$i]}
+  if applied "$p"; then patch -p1 -R -s <"$p"; fi
 done
 [ -s "$out/base/vmlinuz" ] || build base
 for i in "${!names[@]}"; do
@@ -126,4 +134,9 @@ for i in "${!names[@]}"; do
   build "${names[$i]}"
   patch -p1 -R -s <"$p"
 done
+if [ ! -s "$out/$stack_name/vmlinuz" ]; then
+  for i in "${stack[@]}"; do patch -p1 -s <"$top/kernel/${patches[$i]}"; done
+  build "$stack_name"
+  for ((j = ${#stack[@]} - 1; j >= 0; j--)); do patch -p1 -R -s <"$top/kernel/${patches[${stack[$j]}]}"; done
+fi
 report

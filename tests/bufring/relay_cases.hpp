@@ -3,6 +3,7 @@
 // group's registration, and one run on a runner's engine.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <catch2/catch_test_macros.hpp>

@@ -11,6 +11,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 udir=${IOULOOP_UAPI_DIR:-/var/cache/iouloop/uapi}
 suites=${IOULOOP_UAPI_SUITES:-bookworm sid experimental}
+# One writer at a time: two test runs side by side share $udir, and each
+# replaces a suite's folder by a rename.
+mkdir -p "$udir"
+exec 8>"$udir/.lock"
+flock -w 900 8 || { echo "fetch-uapi: waited 15 min for $udir/.lock: another fetch-uapi.sh still holds it" >&2; exit 1; }
 for suite in $suites; do
   dest=$udir/$suite
   tmp=$(mktemp -d)
@@ -19,7 +24,7 @@ for suite in $suites; do
     deb=$(ls "$tmp"/*.deb | head -n1)
     ver=$(dpkg-deb -f "$deb" Version)
     if [ "$(cat "$dest/.version" 2>/dev/null)" != "$ver" ]; then
-      rm -rf "$dest.new"; mkdir -p "$dest.new"
+      rm -rf "$dest.new"; mkdir -p "$dest.new"   # (a run killed half-way leaves one)
       dpkg-deb -x "$deb" "$dest.new"
       echo "$ver" >"$dest.new/.version"
       rm -rf "$dest"; mv "$dest.new" "$dest"

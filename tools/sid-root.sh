@@ -43,6 +43,12 @@ write_registry() {
 }
 
 ensure() {
+  # One ensure at a time: two test runs side by side (or setup-kbuild.sh next
+  # to a run) would otherwise both make $root.new. The second waits, then
+  # finds the root ready. The lock goes when this process ends.
+  mkdir -p "$(dirname "$root")"
+  exec 8>"$root.lock"
+  flock -w 1800 8 || { log "waited 30 min for $root.lock: another ensure is still making the root (look for mmdebstrap)"; return 1; }
   if [ -f "$root/.iouloop-ready" ] && [ "$(cat "$root/.iouloop-ready")" = "$pkgs $stubs" ]; then
     return 0
   fi

@@ -34,6 +34,6 @@ member=$(tar tf "$orig" | grep '/include/qemu/qemu-plugin.h$' | head -n1)
 [ -n "$member" ] || { echo "get-qemu-plugin-h: no include/qemu/qemu-plugin.h in $orig" >&2; exit 1; }
 tar xf "$orig" -C "$tmp" "$member"
 grep -q 'define QEMU_PLUGIN_VERSION' "$tmp/$member" || { echo "get-qemu-plugin-h: $member is not the plugin header" >&2; exit 1; }
-cp "$tmp/$member" "$h.tmp" && mv "$h.tmp" "$h"
+mv "$tmp/$member" "$h"   # $tmp is in $dir: a rename, so a run beside this one sees the whole file or none
 echo "get-qemu-plugin-h: $(grep -m1 'define QEMU_PLUGIN_VERSION' "$h") from qemu $ver ($member)" >&2
 echo "$h"

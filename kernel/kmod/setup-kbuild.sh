@@ -16,6 +16,10 @@ kabi=7.2.13+deb14
 log() { printf 'setup-kbuild: %s\n' "$*" >&2; }
 "$top/tools/sid-root.sh" ensure
 root=$("$top/tools/sid-root.sh" path)
+# The root's lock (tools/sid-root.sh ensure takes it too, and has let it go
+# by now): two of these side by side unpack one after the other.
+exec 8>"$root.lock"
+flock -w 540 8 || { log "waited 9 min for $root.lock: another setup-kbuild.sh or sid-root.sh ensure still holds it"; exit 1; }
 for t in gcc-16 make; do
   [ -x "$root/usr/bin/$t" ] || { log "the sid root at $root has no $t (tools/sid-root.sh's package list)"; exit 1; }
 done

@@ -161,6 +161,11 @@ cached() {
 }
 
 mkdir -p "$kdir"
+# One fetch at a time: two test runs side by side share $kdir, and an entry is
+# written in place (vmlinuz last). The second waits, then finds the entry.
+# (test.sh gives this script 10 minutes: the wait says so before that.)
+exec 8>"$kdir/.lock"
+flock -w 540 8 || { log "waited 9 min for $kdir/.lock: another fetch-kernel.sh still holds it"; exit 1; }
 case "${1:-}" in
   --series | --resolve)
     mode=$1 series=${2:-}

@@ -165,6 +165,53 @@ TEST_CASE("cq batch walks at most N, in order, and advances the head", "[views][
   REQUIRE(f.word(f.layout.cq_head) == 20);
 }
 
+namespace dispatch_cases {
+struct seen {
+  u32 a = 0, b = 0, other = 0, payload_sum = 0;
+};
+struct on_a {
+  template <class Loop>
+  static void on_cqe(Loop& s, cqe_view v, u32 p) {
+    REQUIRE(v.res() == -5);
+    s.a++;
+    s.payload_sum += p;
+  }
+};
+struct on_b {
+  template <class Loop>
+  static void on_cqe(Loop& s, cqe_view, u32 p) {
+    s.b++;
+    s.payload_sum += p;
+  }
+};
+struct other {
+  template <class Loop>
+  static void on_cqe(Loop& s, cqe_view) {
+    s.other++;
+  }
+};
+}  // namespace dispatch_cases
+
+TEST_CASE("dispatch<> goes by the tag in user_data's top byte, payload and all", "[views][cq]") {
+  enum class tag : u8 { a = 1, b = 0xfe };
+  using ud = user_data<tag, u32>;
+  fake_ring f;
+  f.post(ud::make(tag::b, 0xfffffffeu).raw(), 0);
+  f.post(ud::make(tag::a, 7).raw(), -5);
+  f.post(0x00ff'ffff'ffff'ffffull, 0);  // tag 0 with every payload and middle bit set: no case
+  cq_ring cq = f.cq();
+  cqe_view c = cq.peek();
+  REQUIRE(ud::tag_of(c.user_data()) == tag::b);
+  REQUIRE(ud::payload_of(c.user_data()) == 0xfffffffeu);
+
+  using namespace dispatch_cases;
+  using d = dispatch<ud, on<tag::a, on_a>, on<tag::b, on_b>, otherwise<other>>;
+  seen s;
+  for (cqe_view v : cq.batch<8>()) d::on_cqe(s, v);
+  REQUIRE((s.a == 1 && s.b == 1 && s.other == 1));
+  REQUIRE(s.payload_sum == 7u + 0xfffffffeu);
+}
+
 TEST_CASE("cq advance releases CQEs one by one", "[views][cq]") {
   fake_ring f;
   f.post(1, 0);

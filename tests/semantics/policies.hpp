@@ -31,7 +31,7 @@ struct params {
   s32 error_res;       // ... the res of the last of them
   u32 empty_run;       // interrupted_sleep: steps in a row, in one io_uring_enter, that found nothing new
   u32 most_empty_run;  // ... the longest such run
-  u32 pad;
+  s32 read_fd;         // assumes_full_batch, value 2: the pipe its reads wait on
 };
 
 enum class tag : u8 { nop = 1, timer, cancel };
@@ -371,7 +371,8 @@ struct busy_poll {
 // does not promise it (loop.c io_loop_wait is one schedule(): task work that
 // is not lazy wakes the loop before the target), so the policy counts the
 // steps where the assumption failed. Rounds of three timers 10 ms apart
-// (value 0) or three NOPs run in io-wq (value 1).
+// (value 0), three NOPs run in io-wq (value 1) or three one-byte reads of
+// the pipe read_fd, which the test fills while the loop sleeps (value 2).
 struct assumes_full_batch {
   using params_type = params;
   template <class Loop>
@@ -402,8 +403,10 @@ struct assumes_full_batch {
       if (p.value == 0) {  // timers 10 ms apart
         set_ms(p.ts[i], 10 * (i + 1));
         prep_timeout(*s, l.user_addr(p.ts[i]), 0, 0, ud::make(tag::timer, i));
-      } else {  // NOPs that complete in io-wq, close together
+      } else if (p.value == 1) {  // NOPs that complete in io-wq, close together
         prep_nop(*s, ud::make(tag::nop, i)).async();
+      } else {  // reads that wait for the pipe (the timespecs are their buffers)
+        prep_read(*s, p.read_fd, l.user_addr(p.ts[i]), 1, 0, ud::make(tag::nop, i));
       }
     }
     p.submit_ret = l.submit();

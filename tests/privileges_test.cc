@@ -353,7 +353,8 @@ TEST_CASE("RLIMIT_MEMLOCK too low for the BPF engine: named ENOMEM, no fd, mappi
 }
 
 // Lockdown is one-way for a boot: this case raises it, so it runs only when
-// asked (IOULOOP_TEST_LOCKDOWN=1, in a VM boot of its own).
+// asked (IOULOOP_TEST_LOCKDOWN=1), which tools/test.sh does in a VM boot of
+// its own after the other VM tests.
 TEST_CASE("lockdown (integrity, then confidentiality) does not stop the BPF engine", "[privileges][lockdown][bpf]") {
   if (!std::getenv("IOULOOP_TEST_LOCKDOWN"))
     SKIP("raises lockdown for the rest of the boot: set IOULOOP_TEST_LOCKDOWN=1");

@@ -4,7 +4,8 @@
 #   2. host tests: bazel test //..., again under ASan+UBSan (--config=asan),
 #      and a consumer workspace (tests/consumer),
 #   3. VM tests: the BPF engine (and the userspace engine) on a kernel with
-#      io_uring_bpf_ops, booted under QEMU (tools/vm/run.sh).
+#      io_uring_bpf_ops, booted under QEMU (tools/vm/run.sh), then a second
+#      boot for the lockdown case, which cannot be undone in a boot.
 # Every test case prints "@@iouloop-test PASS|FAIL|SKIP <binary>: <name>";
 # this script counts them and ends with "N passed, N failed, N skipped".
 # A VM test that cannot run is reported SKIPPED with the reason, never passed;
@@ -109,11 +110,13 @@ host_pass() {
 # a LABEL, result names get "[LABEL] ". Sets vm_rc (77: the VM could not run).
 # vm_pre: run.sh options, and programs that are not Catch2 tests, put before
 # the Catch2 programs (stage 6: the module and its shell tests).
-vm_pre=()
+# vm_spec: a Catch2 test spec (one word, e.g. "[lockdown]") the programs run
+# with; the cases it selects are then the ones that must report.
+vm_pre=() vm_spec=
 vm_pass() {
   local label=$1 limit=$2; shift 2
   local out=$work/vm${label:+-$label}.out res=$work/vm${label:+-$label}.results tag=${label:+[$label] }
-  tools/vm/run.sh --timeout "$limit" --args "--colour-mode none" "${vm_pre[@]}" "$@" >"$out" 2>&1
+  tools/vm/run.sh --timeout "$limit" --args "--colour-mode none${vm_spec:+ $vm_spec}" "${vm_pre[@]}" "$@" >"$out" 2>&1
   vm_rc=$?
   grep -E '^(vm:|SKIPPED|run.sh|diff_fuzz: seed|trace_diff: seed|params_fuzz:)' "$out"
   # A case that hung (per-case time limit in the fuzz tests): its whole report.
@@ -129,7 +132,7 @@ vm_pass() {
   for b in "$@"; do
     name=$(basename "$b")
     why=$(sed -n "s/^vm: $name \(did not \(finish\|run\): .*\)$/\1/p" "$out" | head -n1)
-    "$b" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
+    "$b" ${vm_spec:+"$vm_spec"} --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
       [ -n "$tc" ] || continue
       if grep -qF -- "$name: $tc" "$res"; then continue; fi
       if [ "$vm_rc" = 77 ]; then
@@ -279,6 +282,24 @@ if [ ${#vm_bins[@]} -gt 0 ]; then
     tools/vm/selftest.sh >"$work/vm-selftest.out" 2>&1
     grep -E '^(SKIPPED|@@iouloop-test FAIL|    \|)' "$work/vm-selftest.out"
     grep '^@@iouloop-test ' "$work/vm-selftest.out" >>"$lines"
+  fi
+  # Lockdown is one-way for a boot, so tests/privileges_test.cc's lockdown
+  # case skips in the boot above and runs here, in a boot of its own, on
+  # request (IOULOOP_TEST_LOCKDOWN=1). Its SKIP from the boot above is then
+  # dropped: the case is counted once, with what this boot found.
+  priv=$(printf '%s\n' "${vm_bins[@]}" | grep '/tests/privileges_test_static$')
+  if [ "$vm_rc" != 77 ] && [ -n "$priv" ]; then
+    echo "== VM tests: lockdown, in a boot of its own"
+    vm_pre=(--env IOULOOP_TEST_LOCKDOWN=1) vm_spec="[lockdown]"
+    vm_pass lockdown 400 "$priv"
+    vm_pre=() vm_spec=
+    "$priv" "[lockdown]" --list-tests --verbosity quiet 2>/dev/null | while IFS= read -r tc; do
+      [ -n "$tc" ] || continue
+      if grep -qxF -e "@@iouloop-test PASS [lockdown] privileges_test_static: $tc" \
+        -e "@@iouloop-test FAIL [lockdown] privileges_test_static: $tc" "$lines"; then
+        grep -vxF "@@iouloop-test SKIP privileges_test_static: $tc" "$lines" >"$lines.tmp" && mv "$lines.tmp" "$lines"
+      fi
+    done
   fi
 fi
 

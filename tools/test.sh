@@ -802,13 +802,17 @@ echo "== kernel module: $((SECONDS - kmod_t0)) s"
 fi   # stage 6
 
 # ---- summary --------------------------------------------------------------------
-grep ' FAIL ' "$lines" | sed 's/^@@iouloop-test /  /' | head -50
-skipped=$(grep -c '^@@iouloop-test SKIP ' "$lines" || true)
-if [ "$skipped" -gt 0 ]; then
-  echo "SKIPPED ($skipped test cases did not run; they are not counted as passed):"
-  grep '^@@iouloop-test SKIP ' "$lines" | sed 's/^@@iouloop-test SKIP /  /' | head -20
-fi
+# Every failure and every skip by name: the log is all that is left of a run.
 passed=$(grep -c '^@@iouloop-test PASS ' "$lines" || true)
 failed=$(grep -c '^@@iouloop-test FAIL ' "$lines" || true)
+skipped=$(grep -c '^@@iouloop-test SKIP ' "$lines" || true)
+if [ "$failed" -gt 0 ]; then
+  echo "FAILED ($failed test cases):"
+  grep '^@@iouloop-test FAIL ' "$lines" | sed 's/^@@iouloop-test FAIL /  /'
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "SKIPPED ($skipped test cases did not run; they are not counted as passed):"
+  grep '^@@iouloop-test SKIP ' "$lines" | sed 's/^@@iouloop-test SKIP /  /'
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -173,13 +173,13 @@ class attacher {
                         "are not the ring's"};
     attachment at;
     try {
-      at.object = std::make_unique<iouloop::bpf_object>(a->image, a->program);
+      at.object = std::make_unique<iouloop::bpf_object>(a->image, a->program, &twin->layout());
       iouloop_policy_meta m = at.object->meta();
       if (m.params_bytes != a->params_bytes || m.region_bytes != a->region_bytes)
         throw refusal{EINVAL, "the loader's object for '" + name + "' does not match its policy (build error)"};
       at.object->configure(twin->layout(), ring_fd, rq.params_uaddr);
       at.object->load();
-      at.link = std::make_unique<iouloop::bpf_attachment>(at.object->struct_ops_map(), a->program);
+      at.link = std::make_unique<iouloop::bpf_attachment>(at.object->struct_ops_map(), at.object->program_name());
     } catch (const error& e) {
       throw refusal{e.code() ? e.code() : EINVAL, e.what()};
     }

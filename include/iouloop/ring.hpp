@@ -38,6 +38,28 @@ struct fixed_rings {
   decltype((base.setup_flags)) setup_flags = base.setup_flags;
 };
 
+// The same with everything the views read as constants: the ring's sizes
+// (SQ and CQ entries) and its mode, head/tail (no IORING_SETUP_SQ_REWIND).
+// The views' masks and wraps become immediates and nothing is loaded to
+// set them up. For a step compiled for one ring shape
+// (IOULOOP_BPF_RING_VARIANT, iouloop/bpf/program.hpp); the host runs it only
+// on a ring of that shape (bpf_object::configure refuses another).
+template <u32 SqEntries, u32 CqEntries>
+struct sized_rings {
+  static_assert(SqEntries > 0 && (SqEntries & (SqEntries - 1)) == 0 && SqEntries <= 32768,
+                "iouloop: a ring's SQ entries are a power of two, 1 to 32768 (io_uring_setup rounds up to one)");
+  static_assert(CqEntries >= SqEntries && (CqEntries & (CqEntries - 1)) == 0 && CqEntries <= 65536,
+                "iouloop: a ring's CQ entries are a power of two, at least its SQ entries, 65536 at most");
+  static constexpr u32 sq_head = io_rings::sq_head, sq_tail = io_rings::sq_tail;
+  static constexpr u32 cq_head = io_rings::cq_head, cq_tail = io_rings::cq_tail, cq_cqes = io_rings::cqes;
+  static constexpr u32 sq_entries = SqEntries, cq_entries = CqEntries;
+  // What the step's views reach in each region: the CQE array's end, and
+  // the SQE array (64-byte SQEs, 16-byte CQEs: loop_flags_problem refuses
+  // the others).
+  static constexpr u32 rings_bytes = io_rings::cqes + CqEntries * 16, sqes_bytes = SqEntries * 64;
+  static constexpr u32 setup_flags = 0;  // of those the views read: SQ_REWIND
+};
+
 // Whether a ring's layout has those offsets (the host checks it before a
 // BPF step runs on the ring).
 inline constexpr bool rings_abi_matches(const ring_layout& l) {

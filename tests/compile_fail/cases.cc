@@ -232,9 +232,16 @@ struct host_policy : layout::policy {
 [[maybe_unused]] void attach(iouloop::ring& r, param_region<layout::policy>& p) {
   kernel_engine<layout::policy> e(r, p);
 }
+#elif defined(CASE_RING_VARIANT_SQ_NOT_POWER_OF_TWO)
+// IOULOOP_BPF_RING_VARIANT(name, policy, 48, 128): the step's views for a
+// ring io_uring_setup never makes.
+static_assert(sized_rings<48, 128>::sq_entries == 48);
+#elif defined(CASE_RING_VARIANT_CQ_BELOW_SQ)
+static_assert(sized_rings<64, 32>::cq_entries == 32);
 #else
 // The control: everything above, used correctly.
 param_region<trivial_policy<small_params>> region;
+static_assert(sized_rings<64, 128>::rings_bytes == 64 + 128 * 16);
 #define IOULOOP_NATIVE_FINGERPRINT 0x1ULL  // what a list's LIST.fingerprint.h defines
 IOULOOP_NATIVE_STEP_ENTRY(listed, trivial_policy<small_params>)
 [[maybe_unused]] void attach_native(iouloop::ring& r, param_region<trivial_policy<small_params>>& p) {

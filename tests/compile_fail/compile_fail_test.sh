@@ -68,6 +68,8 @@ CASE_LAYOUT_NESTED|member 'io[0].len' is at byte 8 there
 CASE_LAYOUT_REGION|the BPF program was compiled for a param region of another size
 CASE_KERNEL_ENGINE_BPF_HANDLE|kernel_engine runs the policy compiled into iouloop_kmod.ko, not a BPF program
 CASE_KERNEL_ENGINE_NOT_LISTED|kernel_engine<P>: P is not in iouloop_kmod.ko's list: add it to kernel/kmod/native_policies.hpp
+CASE_RING_VARIANT_SQ_NOT_POWER_OF_TWO|a ring's SQ entries are a power of two, 1 to 32768
+CASE_RING_VARIANT_CQ_BELOW_SQ|a ring's CQ entries are a power of two, at least its SQ entries
 CASES
 
 # C++17: the first header says what it needs, before anything else fails.

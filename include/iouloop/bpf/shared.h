@@ -35,6 +35,9 @@ struct iouloop_policy_meta {
   char name[48];
   unsigned int params_bytes;
   unsigned int region_bytes;
+  /* 0 and 0: for any ring. Else the ring shape the step was compiled for */
+  /* (IOULOOP_BPF_RING_VARIANT): the host refuses to run it on another. */
+  unsigned int sq_entries, cq_entries;
 };
 
 #endif

@@ -140,7 +140,12 @@ struct bpf_program_stats {
 // IOULOOP_BPF_POLICY, prepared for one ring and one of its programs.
 class bpf_object {
  public:
-  bpf_object(const bpf_image& image, const std::string& program) : image_name_(image.name), program_(program) {
+  // With `ring` (the layout of the ring it will run on), a ring variant of
+  // `program` compiled for that ring's shape is chosen when the object has
+  // one (IOULOOP_BPF_RING_VARIANT: NAME_ringSQxCQ, head/tail rings only);
+  // program_name() says which was.
+  bpf_object(const bpf_image& image, const std::string& program, const ring_layout* ring = nullptr)
+      : image_name_(image.name), program_(program) {
     detail::libbpf_log log;
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = image.name);
     obj_ = bpf_object__open_mem(image.data, image.size, &opts);
@@ -148,7 +153,13 @@ class bpf_object {
       int e = errno;
       throw error(e, "cannot open BPF object " + image_name_ + ": " + trim(log.text()));
     }
-    map_ = bpf_object__find_map_by_name(obj_, (program + "_ops").c_str());
+    if (ring && !(ring->setup_flags & abi::setup::sq_rewind)) {
+      std::string variant =
+          program + "_ring" + std::to_string(ring->sq_entries) + "x" + std::to_string(ring->cq_entries);
+      bpf_map* v = bpf_object__find_map_by_name(obj_, (variant + "_ops").c_str());
+      if (v && bpf_map__type(v) == BPF_MAP_TYPE_STRUCT_OPS) program_ = variant;
+    }
+    map_ = bpf_object__find_map_by_name(obj_, (program_ + "_ops").c_str());
     if (!map_ || bpf_map__type(map_) != BPF_MAP_TYPE_STRUCT_OPS) {
       std::string have = names();
       close();
@@ -160,7 +171,7 @@ class bpf_object {
     bpf_object__for_each_map(m, obj_) {
       if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS && m != map_) bpf_map__set_autocreate(m, false);
     }
-    std::string step = program + "_step";
+    std::string step = program_ + "_step";
     bpf_program* p;
     bpf_object__for_each_program(p, obj_) {
       bool mine = step == bpf_program__name(p);
@@ -172,7 +183,11 @@ class bpf_object {
   bpf_object& operator=(const bpf_object&) = delete;
   ~bpf_object() { close(); }
 
-  // The sizes the object was compiled with for this program's params.
+  // The program chosen: the name asked for, or its ring variant.
+  const std::string& program_name() const { return program_; }
+
+  // The sizes the object was compiled with for this program's params (and,
+  // for a ring variant, the ring's).
   iouloop_policy_meta meta() const {
     bpf_map* m = bpf_object__find_map_by_name(obj_, ".rodata.iouloop");
     size_t size = 0;
@@ -209,6 +224,19 @@ class bpf_object {
                                   " (io_uring_params sq_off/cq_off), not where iouloop's BPF step expects them "
                                   "(iouloop::io_rings in iouloop/ring.hpp: 0/4, 8/12, 64); the userspace engine "
                                   "reads the offsets at run time and works on this kernel");
+    // A ring variant's step has the ring's sizes as constants.
+    if (iouloop_policy_meta m = meta();
+        m.sq_entries != 0 && (m.sq_entries != layout.sq_entries || m.cq_entries != layout.cq_entries ||
+                              (layout.setup_flags & abi::setup::sq_rewind)))
+      throw error(EINVAL, "BPF program '" + program_ + "' of " + image_name_ +
+                              " was compiled for a head/tail ring of " + std::to_string(m.sq_entries) + " SQEs and " +
+                              std::to_string(m.cq_entries) + " CQEs (IOULOOP_BPF_RING_VARIANT), and this ring has " +
+                              std::to_string(layout.sq_entries) + " and " + std::to_string(layout.cq_entries) +
+                              ((layout.setup_flags & abi::setup::sq_rewind) ? " and IORING_SETUP_SQ_REWIND" : "") +
+                              ": create the ring with ring_options{.sq_entries = " + std::to_string(m.sq_entries) +
+                              ", .cq_entries = " + std::to_string(m.cq_entries) +
+                              "}, or ask for the policy's own program, which runs on any ring (a ring variant is "
+                              "chosen by itself when the ring matches)");
     cfg->layout = layout;
     cfg->params_uaddr = params_uaddr;
     size_t ops_size = 0;
@@ -321,46 +349,75 @@ class bpf_attachment {
   bpf_link* link_ = nullptr;
 };
 
+// Passed last to bpf_engine's constructor: load the program named even where
+// the object has a ring variant for this ring (IOULOOP_BPF_RING_VARIANT), to
+// compare the two or to rule the variant out.
+struct no_ring_variant_t {
+  explicit no_ring_variant_t() = default;
+};
+inline constexpr no_ring_variant_t no_ring_variant{};
+
 template <policy P>
 class bpf_engine {
  public:
   using params_type = typename policy_traits<P>::params_type;
   static constexpr const char* name = "bpf";
 
+  // `program`, or its ring variant for this ring's shape when the object
+  // has one (program() says which was loaded).
   bpf_engine(ring& r, param_region<P>& params, const bpf_image& image, const std::string& program)
-      : ring_(r), params_(params), image_(image), object_(image, program) {
-    // The kernel's own checks come later (at attach); say it first, plainly.
-    std::string why = loop_flags_problem(r.flags());
-    if (!why.empty()) throw error(EOPNOTSUPP, why);
-    iouloop_policy_meta m = object_.meta();
-    if (m.params_bytes != sizeof(params_type) || m.region_bytes != param_region<P>::bytes)
-      throw error(EINVAL, "BPF program '" + program + "' of " + image.name + " was built for a policy with " +
-                              std::to_string(m.params_bytes) + "-byte params in a " + std::to_string(m.region_bytes) +
-                              "-byte region, not this one (" + std::to_string(sizeof(params_type)) + " in " +
-                              std::to_string(param_region<P>::bytes) + "): pass the program built from this policy");
-    // Capabilities first, before anything changes the ring (no partial state).
-    if (std::string why = privileges::now().bpf_engine_problem(); !why.empty())
-      throw error(EPERM, "cannot load BPF program '" + program + "_step' of " + image.name + ": " + why);
-    object_.configure(r, reinterpret_cast<u64>(params.data()));
-    object_.load();
-    // After a successful load: a region once registered stays with the ring
-    // (there is no unregistration), so nothing that can still fail for a
-    // reason of its own comes between this and the attach.
-    params.ensure_registered(r, true);
-    attachment_.emplace(object_.struct_ops_map(), program);
-  }
+      : bpf_engine(r, params, image, program, &r.layout()) {}
+  bpf_engine(ring& r, param_region<P>& params, const bpf_image& image, const std::string& program, no_ring_variant_t)
+      : bpf_engine(r, params, image, program, nullptr) {}
 
   // The same, with the program named by its generated handle: a params_type
   // whose layout differs from the object's does not compile.
   template <bpf_program_handle Program>
   bpf_engine(ring& r, param_region<P>& params, Program) : bpf_engine(r, params, Program::image(), Program::name) {
+    check_handle<Program>();
+  }
+  template <bpf_program_handle Program>
+  bpf_engine(ring& r, param_region<P>& params, Program, no_ring_variant_t)
+      : bpf_engine(r, params, Program::image(), Program::name, no_ring_variant) {
+    check_handle<Program>();
+  }
+
+ private:
+  template <class Program>
+  static constexpr void check_handle() {
     static_assert(Program::template layout_matches<params_type>(),
                   "iouloop: this policy's params_type does not have the layout the BPF program was compiled with");
     static_assert(Program::region_bytes == param_region<P>::bytes,
                   "iouloop: the BPF program was compiled for a param region of another size: the policy's "
                   "param_region_bytes differs from the one the BPF object was built with");
   }
+  // for_ring: the ring's layout, to choose a ring variant; nullptr: none.
+  bpf_engine(ring& r, param_region<P>& params, const bpf_image& image, const std::string& program,
+             const ring_layout* for_ring)
+      : ring_(r), params_(params), image_(image), object_(image, program, for_ring) {
+    // The kernel's own checks come later (at attach); say it first, plainly.
+    std::string why = loop_flags_problem(r.flags());
+    if (!why.empty()) throw error(EOPNOTSUPP, why);
+    iouloop_policy_meta m = object_.meta();
+    if (m.params_bytes != sizeof(params_type) || m.region_bytes != param_region<P>::bytes)
+      throw error(EINVAL, "BPF program '" + object_.program_name() + "' of " + image.name +
+                              " was built for a policy with " + std::to_string(m.params_bytes) + "-byte params in a " +
+                              std::to_string(m.region_bytes) + "-byte region, not this one (" +
+                              std::to_string(sizeof(params_type)) + " in " + std::to_string(param_region<P>::bytes) +
+                              "): pass the program built from this policy");
+    // Capabilities first, before anything changes the ring (no partial state).
+    if (std::string why = privileges::now().bpf_engine_problem(); !why.empty())
+      throw error(EPERM, "cannot load BPF program '" + object_.program_name() + "_step' of " + image.name + ": " + why);
+    object_.configure(r, reinterpret_cast<u64>(params.data()));
+    object_.load();
+    // After a successful load: a region once registered stays with the ring
+    // (there is no unregistration), so nothing that can still fail for a
+    // reason of its own comes between this and the attach.
+    params.ensure_registered(r, true);
+    attachment_.emplace(object_.struct_ops_map(), object_.program_name());
+  }
 
+ public:
   // One io_uring_enter: the kernel runs the loop until the step returns
   // STOP (0), an invalid value (-EINVAL) or a signal arrives (-EINTR);
   // -EEXIST from a thread that is not the ring's submitter (io_run_loop),
@@ -383,6 +440,9 @@ class bpf_engine {
   bool attached() const { return attachment_.has_value(); }
 
   bpf_program_stats stats() const { return object_.stats(); }
+  // The program loaded: the one asked for, or its variant for this ring's
+  // shape (IOULOOP_BPF_RING_VARIANT).
+  const std::string& program() const { return object_.program_name(); }
 
  private:
   ring& ring_;

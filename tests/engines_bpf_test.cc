@@ -199,3 +199,65 @@ TEST_CASE("SQ_REWIND rings: SQEs from slot 0 every submission, on both engines",
   // The SQ head and tail never move in this mode.
   REQUIRE(*reinterpret_cast<u32*>(b.ring().rings() + b.ring().layout().sq_tail) == 0);
 }
+
+TEST_CASE("ring variants: the engine runs the variant on its ring and the policy's own step on others",
+          "[ring-variant][bpf]") {
+  // IOULOOP_BPF_RING_VARIANT(nop, nop::policy, 64, 128) in examples/nop: the
+  // same step with the ring's sizes as constants. Both must end where the
+  // userspace engine ends (the kernel's loop is the same; only the step's
+  // code differs).
+  require_bpf_engine();
+  auto [total, depth] = GENERATE(table<u32, u32>({{1, 1}, {1000, 8}, {3000, 32}, {640, 64}}));
+  CAPTURE(total, depth);
+  ring_options variant_ring, other_ring;
+  other_ring.cq_entries = 256;  // 64 SQEs, 256 CQEs: no variant for it
+  bpf_runner::session<nop::policy> v(variant_ring), o(other_ring);
+  userspace_runner::session<nop::policy> u;
+  REQUIRE(v.ring().layout().sq_entries == 64);
+  REQUIRE(v.ring().layout().cq_entries == 128);
+  v.params() = o.params() = u.params() = nop::params{total, depth, 0, 0, 0};
+  REQUIRE(u.run() == 0);
+  REQUIRE(v.run() == 0);
+  REQUIRE(o.run() == 0);
+  for (auto* b : {&v.params(), &o.params()}) {
+    REQUIRE(b->completed == u.params().completed);
+    REQUIRE(b->submitted == u.params().submitted);
+    REQUIRE(b->errors == 0);
+  }
+  REQUIRE(v.params().completed == total);
+  // Which programs ran, and the variant is the shorter.
+  iouloop::ring r64;
+  param_region<nop::policy> p64(nop::params{1, 1, 0, 0, 0});
+  bpf_engine<nop::policy> e64(r64, p64, nop_bpf::programs::nop{});
+  REQUIRE(e64.program() == "nop_ring64x128");
+  REQUIRE(e64.run() == 0);
+  iouloop::ring r256(other_ring);
+  param_region<nop::policy> p256(nop::params{1, 1, 0, 0, 0});
+  bpf_engine<nop::policy> e256(r256, p256, nop_bpf::programs::nop{});
+  REQUIRE(e256.program() == "nop");
+  REQUIRE(e256.run() == 0);
+  CAPTURE(e64.stats().xlated_insns, e256.stats().xlated_insns);
+  REQUIRE(e64.stats().xlated_insns < e256.stats().xlated_insns);
+}
+
+TEST_CASE("ring variants: a variant named for another ring is refused before it is loaded", "[ring-variant][bpf]") {
+  require_bpf_engine();
+  const census before = census::settled();
+  {
+    ring_options big;
+    big.sq_entries = 256;
+    iouloop::ring r(big);
+    param_region<nop::policy> p;
+    REQUIRE_THROWS_WITH(bpf_engine<nop::policy>(r, p, nop_bpf::image(), "nop_ring64x128"),
+                        ContainsSubstring("compiled for a head/tail ring of 64 SQEs and 128 CQEs") &&
+                            ContainsSubstring("this ring has 256 and 512"));
+    // Refused before the param region was registered: the policy's own
+    // program still attaches to this ring and runs.
+    p->total = 10, p->depth = 2;
+    bpf_engine<nop::policy> e(r, p, nop_bpf::image(), "nop");
+    REQUIRE(e.program() == "nop");
+    REQUIRE(e.run() == 0);
+    REQUIRE(p->completed == 10);
+  }
+  REQUIRE(census::until_within(before).within(before));
+}

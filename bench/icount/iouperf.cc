@@ -3,11 +3,14 @@
 // the VM by bench/icount.sh.
 //
 //   iouperf ID nop-bpf|nop-user|nop-kmod|nop-liburing N DEPTH     NOP chain, DEPTH in flight
-//   iouperf ID nop-c|nop-byhand N DEPTH
-//                                   the same chain on the BPF engine, run by the NOP
+//   iouperf ID nop-bpf-any|nop-c|nop-byhand N DEPTH
+//                                   the same chain on the BPF engine, run by the
+//                                   policy's own program where nop-bpf gets its ring
+//                                   variant (IOULOOP_BPF_RING_VARIANT), or by the NOP
 //                                   step written in C against the raw ABI
 //                                   (bench/nop_c.bpf.c) or in C++ without the
-//                                   combinators (nop::nop_by_hand)
+//                                   combinators (nop::nop_by_hand); these three read
+//                                   the ring's sizes from rodata
 //   iouperf ID floor N BATCH                             N NOPs, BATCH per io_uring_enter (wait all)
 //   iouperf ID cp-bpf|cp-user|cp-liburing MIB BLOCK DEPTH [over]
 //                                   file copy on tmpfs (/tmp) to a new file, or with
@@ -420,7 +423,7 @@ unsigned arg(int argc, char** argv, int i, const char* what) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: %s ID nop-bpf|nop-c|nop-byhand|nop-user|nop-kmod|nop-liburing N DEPTH\n"
+                 "usage: %s ID nop-bpf|nop-bpf-any|nop-c|nop-byhand|nop-user|nop-kmod|nop-liburing N DEPTH\n"
                  "       %s ID floor N BATCH\n"
                  "       %s ID cp-bpf|cp-user|cp-kmod|cp-liburing MIB BLOCK DEPTH [over]\n"
                  "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
@@ -431,12 +434,15 @@ int main(int argc, char** argv) {
   region rg(arg(argc, argv, 1, "ID"));
   std::string w = argv[2];
   try {
-    if (w == "nop-bpf" || w == "nop-c" || w == "nop-byhand" || w == "nop-user" || w == "nop-kmod" ||
-        w == "nop-liburing") {
+    if (w == "nop-bpf" || w == "nop-bpf-any" || w == "nop-c" || w == "nop-byhand" || w == "nop-user" ||
+        w == "nop-kmod" || w == "nop-liburing") {
       unsigned n = arg(argc, argv, 3, "N"), d = arg(argc, argv, 4, "DEPTH");
       if (w == "nop-bpf")
         nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-d" + std::to_string(d)).c_str(), n, d,
                                                      nop_bpf::image(), std::string("nop"));
+      else if (w == "nop-bpf-any")  // the same ring; the step that reads its sizes from rodata
+        nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-bpf-any-d" + std::to_string(d)).c_str(), n, d,
+                                                     nop_bpf::image(), std::string("nop"), iouloop::no_ring_variant);
       else if (w == "nop-c")  // the same params and region; the engine loads it by name
         nop_engine<iouloop::bpf_engine<nop::policy>>(rg, ("nop-c-d" + std::to_string(d)).c_str(), n, d,
                                                      nop_c_bpf::image(), std::string("nop_c"));

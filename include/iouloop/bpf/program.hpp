@@ -127,8 +127,9 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
       nullptr;                                                                                                         \
   extern "C" __attribute__((used))                                                                                     \
   const unsigned char(*const NAME##_layout_region)[::iouloop::policy_traits<POLICY>::region_bytes] = nullptr
-#define IOULOOP_BPF_RING_VARIANT(NAME, POLICY, SQ, CQ)                       \
-  static_assert(sizeof(IOULOOP_BPF_STRINGIFY(NAME##_ring##SQ##x##CQ)) <= 48, \
+#define IOULOOP_BPF_RING_VARIANT(NAME, POLICY, SQ, CQ)                                                      \
+  static_assert((SQ) > 0 && (CQ) > 0, "IOULOOP_BPF_RING_VARIANT: SQ and CQ are the ring's entries, not 0"); \
+  static_assert(sizeof(IOULOOP_BPF_STRINGIFY(NAME##_ring##SQ##x##CQ)) <= 48,                                \
                 "IOULOOP_BPF_RING_VARIANT: name too long (NAME_ringSQxCQ: 47 characters at most)")
 #else
 #define IOULOOP_BPF_POLICY(NAME, POLICY)                                                                              \
@@ -143,6 +144,7 @@ IOULOOP_INLINE int run_step(unsigned long long* ctx) {
       #NAME, sizeof(typename ::iouloop::policy_traits<POLICY>::params_type),                                          \
       ::iouloop::policy_traits<POLICY>::region_bytes}
 #define IOULOOP_BPF_RING_VARIANT(NAME, POLICY, SQ, CQ)                                                               \
+  static_assert((SQ) > 0 && (CQ) > 0, "IOULOOP_BPF_RING_VARIANT: SQ and CQ are the ring's entries, not 0");          \
   static_assert(sizeof(IOULOOP_BPF_STRINGIFY(NAME##_ring##SQ##x##CQ)) <= 48,                                         \
                 "IOULOOP_BPF_RING_VARIANT: name too long (NAME_ringSQxCQ: 47 characters at most)");                  \
   extern "C" __attribute__((section("struct_ops.s/" IOULOOP_BPF_STRINGIFY(NAME##_ring##SQ##x##CQ) "_step"),          \

@@ -225,19 +225,11 @@ TEST_CASE("ring variants: the engine runs the variant on its ring and the policy
     REQUIRE(b->errors == 0);
   }
   REQUIRE(v.params().completed == total);
-  // Which programs ran, and the variant is the shorter.
-  iouloop::ring r64;
-  param_region<nop::policy> p64(nop::params{1, 1, 0, 0, 0});
-  bpf_engine<nop::policy> e64(r64, p64, nop_bpf::programs::nop{});
-  REQUIRE(e64.program() == "nop_ring64x128");
-  REQUIRE(e64.run() == 0);
-  iouloop::ring r256(other_ring);
-  param_region<nop::policy> p256(nop::params{1, 1, 0, 0, 0});
-  bpf_engine<nop::policy> e256(r256, p256, nop_bpf::programs::nop{});
-  REQUIRE(e256.program() == "nop");
-  REQUIRE(e256.run() == 0);
-  CAPTURE(e64.stats().xlated_insns, e256.stats().xlated_insns);
-  REQUIRE(e64.stats().xlated_insns < e256.stats().xlated_insns);
+  // Which programs ran the chains above, and the variant is the shorter.
+  REQUIRE(v.loaded_program() == "nop_ring64x128");
+  REQUIRE(o.loaded_program() == "nop");
+  CAPTURE(v.stats().xlated_insns, o.stats().xlated_insns);
+  REQUIRE(v.stats().xlated_insns < o.stats().xlated_insns);
 }
 
 TEST_CASE("ring variants: a variant named for another ring is refused before it is loaded", "[ring-variant][bpf]") {

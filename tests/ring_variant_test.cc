@@ -19,11 +19,15 @@ using iouloop::ring_layout;
 namespace abi = iouloop::abi;
 
 namespace {
+// A ring's layout as the kernel gives it for these sizes: the io_rings
+// offsets are the ones the library's views assume (iouloop::io_rings).
 ring_layout layout(unsigned sq, unsigned cq, unsigned flags = 0) {
+  namespace off = iouloop::io_rings;
   ring_layout l{};
-  l.sq_head = 0, l.sq_tail = 4, l.cq_head = 8, l.cq_tail = 12, l.cq_cqes = 64;
+  l.sq_head = off::sq_head, l.sq_tail = off::sq_tail, l.cq_head = off::cq_head, l.cq_tail = off::cq_tail;
+  l.cq_cqes = off::cqes;
   l.sq_entries = sq, l.cq_entries = cq;
-  l.rings_size = 64 + cq * 16, l.sqes_size = sq * 64;
+  l.rings_size = off::cqes + cq * sizeof(abi::cqe), l.sqes_size = sq * sizeof(abi::sqe);
   l.setup_flags = abi::setup::single_issuer | abi::setup::defer_taskrun | abi::setup::no_sqarray | flags;
   return l;
 }

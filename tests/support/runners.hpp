@@ -103,6 +103,8 @@ struct bpf_runner {
     explicit session(const iouloop::ring_options& o = {}, const iouloop::chaos& = {})
         : iouloop_test::engine_session<P, iouloop::bpf_engine<P>>((require_bpf_engine(), o), program<P>{}) {}
     iouloop::bpf_program_stats stats() const { return this->engine_.stats(); }
+    // The program the engine loaded: the handle's, or its ring variant.
+    const std::string& loaded_program() const { return this->engine_.program(); }
   };
 
   template <class P>

@@ -45,7 +45,7 @@ need=0
 for p in "${base_pkgs[@]}" "${bp_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need=1
 done
-if [ "$(dpkg-query -W -f='${Version}' catch2 2>/dev/null)" \< 3 ]; then need=1; fi
+dpkg --compare-versions "$(dpkg-query -W -f='${Version}' catch2 2>/dev/null)" ge 3 || need=1
 if [ $need = 1 ]; then
   log "apt-get update"
   apt-get update -qq

@@ -21,7 +21,6 @@
 # asks a registry for is served as empty stub modules from /registry
 # (--registry=file:///registry), written here.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
 root=${IOULOOP_SID_ROOT:-/var/cache/iouloop/sid-root}
 log() { printf 'sid-root: %s\n' "$*" >&2; }
 pkgs=bazel-bootstrap,g++,gcc-16,make,clang,lld,cmake,llvm,libbpf-dev,liburing-dev,catch2,libelf-dev,zlib1g-dev,libzstd-dev,pkg-config,git,binutils,python3,ca-certificates

@@ -8,7 +8,7 @@
 #   tools/style.sh --check   change nothing; list what is not formatted, exit 1 if any
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 check=0
 [ "${1:-}" = --check ] && check=1
 cf=$(command -v clang-format-19 || true)

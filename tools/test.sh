@@ -38,7 +38,7 @@
 #   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then stage 8 only
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 
 if [ "${IOULOOP_SKIP_SETUP:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -18,8 +18,8 @@ port() { local p; for p in $(shuf -i 20000-32000 -n 20); do ! (exec 3<>"/dev/tcp
 # (@PORT@ in the arguments), up to 5 ports while the server says "in use".
 pair() {
   local name=$1 pattern=$2; shift 2
-  local try p out rc args
-  for try in 1 2 3 4 5; do
+  local p out rc args
+  for _ in 1 2 3 4 5; do
     p=$(port)
     args=("${@//@PORT@/$p}")
     out=$(timeout 120 "${args[@]}" 2>&1); rc=$?

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the shell tests that run programs as a user would
 # (examples/examples_cli_test.sh, bench/net/net_cli_test.sh): set TEST_NAME
 # first. verdict prints the "@@iouloop-test" line tools/test.sh counts;

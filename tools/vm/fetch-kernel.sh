@@ -154,7 +154,7 @@ resolve() {
 # cached SERIES: "KVER SUITE VERSION" of the newest kernel of SERIES fetched before.
 cached() {
   local series=$1 k
-  k=$(find "$kdir" -mindepth 2 -maxdepth 2 -name vmlinuz -path "$kdir/$series[.+-]*" -printf '%h\n' 2>/dev/null |
+  k=$(find "$kdir" -mindepth 2 -maxdepth 2 -name vmlinuz -path "$kdir/${series}[.+-]*" -printf '%h\n' 2>/dev/null |
       xargs -r -n1 basename | grep -E -- "-$flavour\$" | sort -V | tail -n1)
   [ -n "$k" ] || return 0
   echo "$k $(cat "$kdir/$k/source" 2>/dev/null || echo "cache unknown")"

@@ -71,7 +71,6 @@
 # did not finish; 77 when the VM cannot run here (the reason is printed as
 # "SKIPPED: ...").
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
 timeout_s=600
 program_timeout=900
 program_limits=""   # "NAME=SECS ..." overrides

@@ -31,6 +31,15 @@ TEST_CASE("provided buffer ring layouts match <linux/io_uring.h>", "[abi]") {
   STATIC_REQUIRE(abi::rsrc_register_sparse == IORING_RSRC_REGISTER_SPARSE);
   STATIC_REQUIRE(abi::file_index_alloc == IORING_FILE_INDEX_ALLOC);
   STATIC_REQUIRE(sizeof(abi::rsrc_register) == sizeof(io_uring_rsrc_register));
+  STATIC_REQUIRE(abi::register_ring_fds == IORING_REGISTER_RING_FDS);
+  STATIC_REQUIRE(abi::unregister_ring_fds == IORING_UNREGISTER_RING_FDS);
+  STATIC_REQUIRE(abi::enter::registered_ring == IORING_ENTER_REGISTERED_RING);
+#if defined(LINUX_VERSION_CODE) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+  STATIC_REQUIRE(abi::register_use_registered_ring == IORING_REGISTER_USE_REGISTERED_RING);  // an enumerator
+#endif
+  STATIC_REQUIRE(sizeof(abi::rsrc_update) == sizeof(io_uring_rsrc_update));
+  SAME_FIELD(abi::rsrc_update, io_uring_rsrc_update, offset);
+  SAME_FIELD(abi::rsrc_update, io_uring_rsrc_update, data);
   STATIC_REQUIRE(abi::sqe_flag::fixed_file == IOSQE_FIXED_FILE);
   STATIC_REQUIRE(abi::unregister_pbuf_ring == IORING_UNREGISTER_PBUF_RING);
   STATIC_REQUIRE(abi::pbuf_ring_mmap == IOU_PBUF_RING_MMAP);

@@ -56,7 +56,8 @@ inline constexpr u32 sq_rewind = 1u << 20;  // loop feature, Linux 7.1+
 namespace enter {
 inline constexpr u32 getevents = 1u << 0;
 inline constexpr u32 ext_arg = 1u << 3;
-inline constexpr u32 ext_arg_reg = 1u << 6;  // Linux 6.13+: argp is an offset into a registered wait region
+inline constexpr u32 registered_ring = 1u << 4;  // Linux 5.18+: fd is an index from register_ring_fds
+inline constexpr u32 ext_arg_reg = 1u << 6;      // Linux 6.13+: argp is an offset into a registered wait region
 }  // namespace enter
 
 namespace sq_flag {  // io_uring_params.sq_off.flags word
@@ -129,6 +130,11 @@ inline constexpr u32 recvsend_bundle = 1u << 14;  // Linux 6.10+
 // ---- register ---------------------------------------------------------------
 inline constexpr u32 unregister_files = 3;
 inline constexpr u32 register_files2 = 13;
+inline constexpr u32 register_ring_fds = 20;  // Linux 5.18+: per thread, see rsrc_update
+inline constexpr u32 unregister_ring_fds = 21;
+// Or-ed into io_uring_register's opcode (Linux 6.3+): fd is an index from
+// register_ring_fds.
+inline constexpr u32 register_use_registered_ring = 1u << 31;
 inline constexpr u32 register_pbuf_ring = 22;
 inline constexpr u32 unregister_pbuf_ring = 23;
 inline constexpr u32 register_mem_region = 34;
@@ -157,6 +163,14 @@ struct rsrc_register {
   u64 tags;
 };
 inline constexpr u32 rsrc_register_sparse = 1u << 0;
+// IORING_(UN)REGISTER_RING_FDS's argument (struct io_uring_rsrc_update):
+// offset ~0u asks the kernel for a free index and gets it back in offset;
+// data is the ring's fd.
+struct rsrc_update {
+  u32 offset;
+  u32 resv;
+  u64 data;
+};
 // sqe.file_index for a direct accept/open: the kernel picks a free slot and
 // returns it in res (the only choice for a multishot accept).
 inline constexpr u32 file_index_alloc = ~0u;

@@ -29,8 +29,13 @@
 // sigpending() call; see signal_watch). Without TASKRUN_FLAG the engine
 // cannot see pending task work and runs it with one io_uring_enter per step
 // that does not sleep, as the kernel's loop runs it every iteration. Each
-// run() adds three system calls at its start (the fd and submitter checks)
-// and one sigaction() per signal number (which ones are ignored right now).
+// run() adds three system calls at its start (the fd and submitter checks),
+// one at each end to register the ring for the thread and drop it again (the
+// loop's io_uring_enter calls then skip the fd look-up: thread_ring), and
+// one sigaction() per signal number (which ones are ignored right now).
+// Like the kernel's loop, which holds the ring's file for its one
+// io_uring_enter, a run goes on if the ring's fd is closed meanwhile (on a
+// kernel that refuses the registration, its next system call says -EBADF).
 //
 // Chaos mode (iouloop::chaos, or IOULOOP_CHAOS_SEED=N in the environment)
 // does what the kernel is allowed to do and this engine otherwise does not:
@@ -121,9 +126,52 @@ class chaos_dice {
   u64 s_;
 };
 
+// The ring as the loop's io_uring_enter calls name it: an index registered
+// for the calling thread (IORING_REGISTER_RING_FDS, Linux 5.18+), so that no
+// call looks the fd up (fget and fput: about 50 guest instructions a call,
+// docs/cost.md, "The userspace engine's system calls"), or the fd itself
+// where the kernel refuses (an older kernel, or the thread's 16 slots all
+// taken). Made per run(), in the thread that runs, and dropped when the run
+// ends: the index is the thread's alone (current->io_uring), and it holds a
+// reference to the ring's file, which must not outlive the run.
+class thread_ring {
+ public:
+  explicit thread_ring(int fd) : plain_(fd), fd_(fd) {
+    abi::rsrc_update u{~0u, 0, static_cast<u64>(static_cast<u32>(fd))};
+    if (sys::io_uring_register(fd, abi::register_ring_fds, &u, 1) == 1) {
+      fd_ = static_cast<int>(u.offset);
+      flags_ = abi::enter::registered_ring;
+    }
+  }
+  ~thread_ring() {
+    if (!flags_) return;
+    // By the index (IORING_REGISTER_USE_REGISTERED_RING, Linux 6.3+): the fd
+    // may have been closed during the run; on older kernels, by the fd, as
+    // registered.
+    abi::rsrc_update u{static_cast<u32>(fd_), 0, 0};
+    if (sys::io_uring_register(fd_, abi::unregister_ring_fds | abi::register_use_registered_ring, &u, 1) != 1)
+      sys::io_uring_register(plain_, abi::unregister_ring_fds, &u, 1);
+  }
+  thread_ring(const thread_ring&) = delete;
+  thread_ring& operator=(const thread_ring&) = delete;
+
+  // What io_uring_enter gets: the index and registered_ring, or the fd and 0.
+  int fd() const { return fd_; }
+  u32 flags() const { return flags_; }
+  IOULOOP_INLINE int enter(u32 to_submit, u32 min_complete, u32 flags, const void* arg, usize argsz) const {
+    return sys::io_uring_enter(fd_, to_submit, min_complete, flags | flags_, arg, argsz);
+  }
+
+ private:
+  int plain_;  // the fd
+  int fd_;     // what io_uring_enter gets: the index, or the fd
+  u32 flags_ = 0;
+};
+
 struct host_backend {
-  int fd;
-  IOULOOP_INLINE int submit_sqes(u32 n) const { return sys::io_uring_enter(fd, n, 0, 0, nullptr, 0); }
+  int fd;     // thread_ring::fd()
+  u32 flags;  // thread_ring::flags()
+  IOULOOP_INLINE int submit_sqes(u32 n) const { return sys::io_uring_enter(fd, n, 0, flags, nullptr, 0); }
 };
 
 // Tells, with two memory loads, whether a signal may have become pending for
@@ -380,7 +428,8 @@ class userspace_engine {
     const ring_layout& L = ring_.layout();
     u8* const rings = ring_.rings();
     u32 cq_wait_idx = 0;  // iou_loop_params: zeroed per io_uring_enter
-    detail::host_backend backend{ring_.fd()};
+    const detail::thread_ring tr(ring_.fd());
+    detail::host_backend backend{tr.fd(), tr.flags()};
     const u64 params_uaddr = reinterpret_cast<u64>(params_.data());
     const bool taskrun_flag = (ring_.flags() & abi::setup::taskrun_flag) != 0;
     exit_record& exit = params_.exit();
@@ -427,8 +476,7 @@ class userspace_engine {
           // between is left with the flag and nothing pending. The kernel
           // looks at the list, not the flag; here, a pass that posted
           // nothing means there was nothing, and the loop sleeps as usual.
-          e = sys::io_uring_enter(ring_.fd(), 0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg,
-                                  sizeof flush_arg);
+          e = tr.enter(0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg, sizeof flush_arg);
           ran = e == -EINTR || l.cq.tail() != tail;
         }
         if (!ran) {
@@ -437,8 +485,7 @@ class userspace_engine {
           // head; the kernel arms the same wake-up countdown (nr_wait).
           u32 target = cq_wait_idx;
           if (nr_wait > 1 && dice_.early()) target = tail + 1 + dice_.below(u32(nr_wait) - 1);
-          e = sys::io_uring_enter(ring_.fd(), 0, target - head, abi::enter::getevents | abi::enter::ext_arg, &wait_arg,
-                                  sizeof wait_arg);
+          e = tr.enter(0, target - head, abi::enter::getevents | abi::enter::ext_arg, &wait_arg, sizeof wait_arg);
         }
         slept = true;
         if (e == -EINTR) return -EINTR;
@@ -453,7 +500,7 @@ class userspace_engine {
         // With TASKRUN_FLAG the ring says whether there is anything to do;
         // without it, ask the kernel each time (a system call per step).
         const bool work = !taskrun_flag || (ring_.sq_flags() & (abi::sq_flag::taskrun | abi::sq_flag::cq_overflow));
-        if (work && !dice_.defer()) ring_.get_events(0);
+        if (work && !dice_.defer()) tr.enter(0, 0, abi::enter::getevents, nullptr, 0);
       }
     }
   }

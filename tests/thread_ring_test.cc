@@ -47,9 +47,9 @@ struct all_slots_taken {
 };
 
 struct params {
-  s32 ring_fd;    // set by the host
-  s32 close_fd;   // set by the host: closed by step 2 if not -1
-  u32 limit;      // steps before STOP
+  s32 ring_fd;   // set by the host
+  s32 close_fd;  // set by the host: closed by step 2 if not -1
+  u32 limit;     // steps before STOP
   u32 steps;
   u32 completed;
   s32 free_seen;  // free_slots() in step 1
@@ -132,7 +132,7 @@ TEST_CASE("thread ring: the ring's fd closed during a run; the run goes on, as t
   CHECK(::fcntl(fd, F_GETFD) == -1);  // it was closed
   CHECK(s.run() == -EBADF);
   CHECK(free_slots(keep) == thread_slots);  // the index went with the run
-  REQUIRE(::dup2(keep, fd) == fd);  // for the ring's destructor
+  REQUIRE(::dup2(keep, fd) == fd);          // for the ring's destructor
   ::close(keep);
 }
 

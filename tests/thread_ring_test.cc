@@ -19,32 +19,34 @@ using namespace iouloop;
 
 constexpr int thread_slots = 16;  // IO_RINGFD_REG_MAX
 
-// How many of the calling thread's registered-ring slots are free, or
-// -errno if the kernel has no such slots (before Linux 5.18).
-int free_slots(int ring_fd) {
-  abi::rsrc_update u[thread_slots];
-  for (auto& e : u) e = {~0u, 0, static_cast<u64>(ring_fd)};
-  const int n = sys::io_uring_register(ring_fd, abi::register_ring_fds, u, thread_slots);
-  if (n == -EBUSY) return 0;  // none free: the first entry fails
-  if (n <= 0) return n;
-  for (auto& e : u) e.data = 0;  // io_ringfd_unregister: -EINVAL otherwise
-  REQUIRE(sys::io_uring_register(ring_fd, abi::unregister_ring_fds, u, u32(n)) == n);
-  return n;
-}
-
-// Takes every free slot of the calling thread until destroyed.
+// Takes every free registered-ring slot of the calling thread until
+// destroyed or released; n is how many (-EBUSY when none was free).
 struct all_slots_taken {
   explicit all_slots_taken(int ring_fd) : fd(ring_fd) {
     for (auto& e : u) e = {~0u, 0, static_cast<u64>(ring_fd)};
     n = sys::io_uring_register(fd, abi::register_ring_fds, u, thread_slots);
   }
-  ~all_slots_taken() {
-    for (auto& e : u) e.data = 0;
-    if (n > 0) sys::io_uring_register(fd, abi::unregister_ring_fds, u, u32(n));
+  ~all_slots_taken() { release(); }
+  // Gives them back; returns how many the kernel took back.
+  int release() {
+    if (n <= 0) return 0;
+    for (auto& e : u) e.data = 0;  // io_ringfd_unregister: -EINVAL otherwise
+    const int r = sys::io_uring_register(fd, abi::unregister_ring_fds, u, u32(n));
+    n = 0;
+    return r;
   }
   int fd, n;
   abi::rsrc_update u[thread_slots];
 };
+
+// How many of the calling thread's registered-ring slots are free, or
+// -errno if the kernel has no such slots (before Linux 5.18).
+int free_slots(int ring_fd) {
+  all_slots_taken taken(ring_fd);
+  const int n = taken.n == -EBUSY ? 0 : taken.n;  // none free: the first entry fails
+  if (n > 0) REQUIRE(taken.release() == n);
+  return n;
+}
 
 struct params {
   s32 ring_fd;   // set by the host

@@ -155,9 +155,6 @@ class thread_ring {
   thread_ring(const thread_ring&) = delete;
   thread_ring& operator=(const thread_ring&) = delete;
 
-  // What io_uring_enter gets: the index and registered_ring, or the fd and 0.
-  int fd() const { return fd_; }
-  u32 flags() const { return flags_; }
   IOULOOP_INLINE int enter(u32 to_submit, u32 min_complete, u32 flags, const void* arg, usize argsz) const {
     return sys::io_uring_enter(fd_, to_submit, min_complete, flags | flags_, arg, argsz);
   }
@@ -169,9 +166,8 @@ class thread_ring {
 };
 
 struct host_backend {
-  int fd;     // thread_ring::fd()
-  u32 flags;  // thread_ring::flags()
-  IOULOOP_INLINE int submit_sqes(u32 n) const { return sys::io_uring_enter(fd, n, 0, flags, nullptr, 0); }
+  const thread_ring& ring;
+  IOULOOP_INLINE int submit_sqes(u32 n) const { return ring.enter(n, 0, 0, nullptr, 0); }
 };
 
 // Tells, with two memory loads, whether a signal may have become pending for
@@ -429,7 +425,7 @@ class userspace_engine {
     u8* const rings = ring_.rings();
     u32 cq_wait_idx = 0;  // iou_loop_params: zeroed per io_uring_enter
     const detail::thread_ring tr(ring_.fd());
-    detail::host_backend backend{tr.fd(), tr.flags()};
+    detail::host_backend backend{tr};
     const u64 params_uaddr = reinterpret_cast<u64>(params_.data());
     const bool taskrun_flag = (ring_.flags() & abi::setup::taskrun_flag) != 0;
     exit_record& exit = params_.exit();

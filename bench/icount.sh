@@ -110,11 +110,14 @@ all=(
   "cp-liburing-4k-d1|iouperf @ID@ cp-liburing $mib 4096 1"
   "cp-bpf-unlinked-4k-d1|iouperf @ID@ cp-bpf-unlinked $mib 4096 1"
   "cp-user-unlinked-4k-d1|iouperf @ID@ cp-user-unlinked $mib 4096 1"
+  "cp-bpf-serial-4k-d1|iouperf @ID@ cp-bpf-serial $mib 4096 1"
+  "cp-user-serial-4k-d1|iouperf @ID@ cp-user-serial $mib 4096 1"
   "upstream-bpf_cp-4k-d1|IOUPERF_ID=@ID@ bpf_cp_4k /tmp/cp-src /tmp/cp-dst"
   "cp-bpf-64k-d1|iouperf @ID@ cp-bpf $mib $blk64 1"
   "cp-user-64k-d1|iouperf @ID@ cp-user $mib $blk64 1"
   "cp-liburing-64k-d1|iouperf @ID@ cp-liburing $mib $blk64 1"
   "cp-bpf-unlinked-64k-d1|iouperf @ID@ cp-bpf-unlinked $mib $blk64 1"
+  "cp-bpf-serial-64k-d1|iouperf @ID@ cp-bpf-serial $mib $blk64 1"
   "upstream-bpf_cp-64k-d1|IOUPERF_ID=@ID@ bpf_cp_64k /tmp/cp-src /tmp/cp-dst"
   "cp-bpf-64k-d16|iouperf @ID@ cp-bpf $mib $blk64 16"
   "cp-user-64k-d16|iouperf @ID@ cp-user $mib $blk64 16"
@@ -154,7 +157,7 @@ case "$profile" in
   # 64 KiB one block at a time (both of cp's shapes), liburing's tests; not the 16-deep copies into
   # a new file (up to 7% apart between runs: the page allocator).
   ci) : "${rounds:=2}" "${settle:=5000}"
-      [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+(-unlinked)?-(4k|64k)-d1$)' ;;
+      [ -n "$only" ] || only='^(nop-|floor|upstream-|cp-[a-z]+(-unlinked|-serial)?-(4k|64k)-d1$)' ;;
   *) echo "icount.sh: --profile full|ci" >&2; exit 2 ;;
 esac
 # Bad values are named here, before anything is built or booted.

@@ -11,6 +11,8 @@ source "${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}tests/support/cli_expect.sh
 
 expect "cp --demo copies and verifies" 0 "output verified byte for byte" "$here/cp/cp" --demo 8 --block 4096 --depth 8
 expect "cp --unlinked --demo copies and verifies" 0 "output verified byte for byte" "$here/cp/cp" --unlinked --demo 8 --block 4096 --depth 8
+expect "cp --serial --demo copies and verifies" 0 "output verified byte for byte" "$here/cp/cp" --serial --demo 8 --block 4096 --depth 1
+expect "cp refuses --unlinked with --serial" 1 "--unlinked and --serial are two shapes of the copy: choose one" "$here/cp/cp" --unlinked --serial --demo 1
 head -c 300001 /dev/urandom >"$tmp/src"
 expect "cp SRC DST copies a file" 0 "copied 300001 bytes" "$here/cp/cp" "$tmp/src" "$tmp/dst"
 if cmp -s "$tmp/src" "$tmp/dst"; then verdict PASS "cp output equals its input"; else verdict FAIL "cp output equals its input"; fi

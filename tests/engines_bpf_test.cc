@@ -27,6 +27,7 @@ IOULOOP_PROGRAM_FOR(nop::policy, nop_bpf::programs::nop);
 IOULOOP_PROGRAM_FOR(nop::nop_by_hand, nop_bpf::programs::nop_by_hand);
 IOULOOP_PROGRAM_FOR(cp::policy, cp_bpf::programs::cp);
 IOULOOP_PROGRAM_FOR(cp::unlinked_policy, cp_bpf::programs::cp_unlinked);
+IOULOOP_PROGRAM_FOR(cp::serial_policy, cp_bpf::programs::cp_serial);
 
 #define IOULOOP_RUNNER bpf_runner
 #include "tests/workloads/table.hpp"

@@ -72,7 +72,7 @@ TEST_CASE("a ring variant is shorter than its policy's step", "[ring-variant][ze
   // The ring's sizes are constants in it: no loads of them, masks as
   // immediates (docs/cost.md, "Ring variants").
   const ring_layout l64 = layout(64, 128);
-  for (const char* name : {"cp", "cp_unlinked"}) {
+  for (const char* name : {"cp", "cp_unlinked", "cp_serial"}) {
     CAPTURE(name);
     iouloop::bpf_object any(cp_bpf::image(), name), v(cp_bpf::image(), name, &l64);
     CAPTURE(insns(any), insns(v));

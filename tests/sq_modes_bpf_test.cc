@@ -62,6 +62,7 @@ TEST_CASE("every example's policy passes the verifier on head/tail and SQ_REWIND
   loads_in_both_modes<nop::policy>("nop", nop_bpf::programs::nop{}, 64, 128);
   loads_in_both_modes<cp::policy>("cp", cp_bpf::programs::cp{}, 64, 128);
   loads_in_both_modes<cp::unlinked_policy>("cp_unlinked", cp_bpf::programs::cp_unlinked{}, 64, 128);
+  loads_in_both_modes<cp::serial_policy>("cp_serial", cp_bpf::programs::cp_serial{}, 64, 128);
   loads_in_both_modes<echo::policy>("echo", echo_bpf::programs::echo{}, 64, 128);
   loads_in_both_modes<echo2::policy>("echo2", echo2_bpf::programs::echo2{}, 128, 4096);
   loads_in_both_modes<proxy::policy>("proxy", proxy_bpf::programs::proxy{}, 128, 4096);

@@ -422,13 +422,14 @@ unsigned arg(int argc, char** argv, int i, const char* what) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: %s ID nop-bpf|nop-bpf-any|nop-c|nop-byhand|nop-user|nop-kmod|nop-liburing N DEPTH\n"
-                 "       %s ID floor N BATCH\n"
-                 "       %s ID cp-bpf|cp-user|cp-kmod|cp-liburing MIB BLOCK DEPTH [over]\n"
-                 "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
-                 "       %s ID timer-bpf|timer-user TICKS PERIOD_MS\n",
-                 argv[0], argv[0], argv[0], argv[0], argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s ID nop-bpf|nop-bpf-any|nop-c|nop-byhand|nop-user|nop-kmod|nop-liburing N DEPTH\n"
+        "       %s ID floor N BATCH\n"
+        "       %s ID cp-bpf[-unlinked|-serial]|cp-user[-unlinked|-serial]|cp-kmod|cp-liburing MIB BLOCK DEPTH [over]\n"
+        "       %s ID echo-bpf|echo-user CONNS REQUESTS BYTES\n"
+        "       %s ID timer-bpf|timer-user TICKS PERIOD_MS\n",
+        argv[0], argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }
   region rg(arg(argc, argv, 1, "ID"));
@@ -458,7 +459,7 @@ int main(int argc, char** argv) {
     } else if (w == "floor") {
       nop_floor(rg, arg(argc, argv, 3, "N"), arg(argc, argv, 4, "BATCH"));
     } else if (w == "cp-bpf" || w == "cp-user" || w == "cp-kmod" || w == "cp-liburing" || w == "cp-bpf-unlinked" ||
-               w == "cp-user-unlinked") {
+               w == "cp-user-unlinked" || w == "cp-bpf-serial" || w == "cp-user-serial") {
       size_t bytes = size_t(arg(argc, argv, 3, "MIB")) << 20;
       unsigned block = arg(argc, argv, 4, "BLOCK"), depth = arg(argc, argv, 5, "DEPTH");
       bool over = argc > 6 && std::string(argv[6]) == "over";
@@ -468,6 +469,12 @@ int main(int argc, char** argv) {
       else if (w == "cp-user-unlinked")
         cp_engine<iouloop::userspace_engine<cp::unlinked_policy>, cp::unlinked_policy>(rg, "user-unlinked", bytes,
                                                                                        block, depth, over);
+      else if (w == "cp-bpf-serial")
+        cp_engine<iouloop::bpf_engine<cp::serial_policy>, cp::serial_policy>(
+            rg, "bpf-serial", bytes, block, depth, over, cp_bpf::image(), std::string("cp_serial"));
+      else if (w == "cp-user-serial")
+        cp_engine<iouloop::userspace_engine<cp::serial_policy>, cp::serial_policy>(rg, "user-serial", bytes, block,
+                                                                                   depth, over);
       else if (w == "cp-bpf")
         cp_engine<iouloop::bpf_engine<cp::policy>>(rg, "bpf", bytes, block, depth, over, cp_bpf::image(),
                                                    std::string("cp"));

@@ -9,3 +9,5 @@ IOULOOP_BPF_POLICY(cp, cp::policy);
 IOULOOP_BPF_RING_VARIANT(cp, cp::policy, 64, 128);
 IOULOOP_BPF_POLICY(cp_unlinked, cp::unlinked_policy);
 IOULOOP_BPF_RING_VARIANT(cp_unlinked, cp::unlinked_policy, 64, 128);
+IOULOOP_BPF_POLICY(cp_serial, cp::serial_policy);
+IOULOOP_BPF_RING_VARIANT(cp_serial, cp::serial_policy, 64, 128);

@@ -1,12 +1,14 @@
 // iouloop cp: copy a file with several blocks in flight, on the best engine
 // the kernel has (or the one asked for).
 //
-//   cp [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked] SRC DST
+//   cp [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked | --serial] SRC DST
 //   cp [--engine ...] --demo MIB      copy MIB of generated data, verify it
 //
 // --unlinked runs cp::unlinked_policy (the write once the read's CQE is
 // seen) instead of cp::policy (a read linked to a write): cheaper on the BPF
 // engine, dearer on the userspace engine (docs/cost.md, "The copy step").
+// --serial runs cp::serial_policy: one request in flight (depth is then
+// only the buffer's size in blocks), the shape of liburing's test/bpf_cp.c.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -29,10 +31,11 @@ namespace {
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked] SRC DST\n"
-               "       %s [--engine ...] [--block BYTES] [--depth N] [--unlinked] --demo MIB\n"
+               "usage: %s [--engine auto|userspace|bpf] [--block BYTES] [--depth N] [--unlinked | --serial] SRC DST\n"
+               "       %s [--engine ...] [--block BYTES] [--depth N] [--unlinked | --serial] --demo MIB\n"
                "  block: 512 .. 16 MiB (default 65536); depth: 1 .. %u (default 16)\n"
-               "  --unlinked: submit each write once its read has completed, without a link\n",
+               "  --unlinked: submit each write once its read has completed, without a link\n"
+               "  --serial: one request at a time (read, then write what was read), as liburing's bpf_cp\n",
                argv0, argv0, cp::max_depth);
   return 2;
 }
@@ -70,7 +73,7 @@ copy_result copy(const iouloop::engine_choice& choice, int in, int out, iouloop:
 int main(int argc, char** argv) {
   std::string engine = "auto";
   unsigned long block = 65536, depth = 16, demo_mib = 0;
-  bool unlinked = false;
+  bool unlinked = false, serial = false;
   std::vector<std::string> paths;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -84,6 +87,8 @@ int main(int argc, char** argv) {
         depth = example::number("--depth", value("--depth"));
       else if (a == "--unlinked")
         unlinked = true;
+      else if (a == "--serial")
+        serial = true;
       else if (a == "--demo")
         demo_mib = example::number("--demo", value("--demo"));
       else if (a == "-h" || a == "--help")
@@ -98,6 +103,8 @@ int main(int argc, char** argv) {
     if (depth < 1 || depth > cp::max_depth)
       throw iouloop::error(EINVAL,
                            "--depth " + std::to_string(depth) + " is outside 1 .. " + std::to_string(cp::max_depth));
+    if (unlinked && serial)
+      throw iouloop::error(EINVAL, "--unlinked and --serial are two shapes of the copy: choose one");
     if (demo_mib ? !paths.empty() : paths.size() != 2) return usage(argv[0]);
 
     iouloop::engine_choice choice = iouloop::choose_engine(iouloop::parse_engine(engine));
@@ -132,16 +139,22 @@ int main(int argc, char** argv) {
     iouloop::mapping bufs = iouloop::mapping::anonymous(block * depth, "the copy buffers");
 
     const copy_result r =
-        unlinked ? copy<cp::unlinked_policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
-                                             iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp_unlinked{})
-                 : copy<cp::policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
-                                    iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp{});
+        serial ? copy<cp::serial_policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
+                                         iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp_serial{})
+        : unlinked
+            ? copy<cp::unlinked_policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
+                                        iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp_unlinked{})
+            : copy<cp::policy>(choice, in.get(), out.get(), iouloop::u64(st.st_size), bufs.user_addr(),
+                               iouloop::u32(block), iouloop::u32(depth), cp_bpf::programs::cp{});
     if (r.ret == -EINTR) throw iouloop::error(EINTR, "interrupted after " + std::to_string(r.copied) + " bytes");
     if (r.ret < 0) throw iouloop::error(-r.ret, "copy failed after " + std::to_string(r.copied) + " bytes: " + r.why);
     if (::fsync(out.get()) != 0) throw iouloop::error(errno, "fsync of " + dst + " failed");
     std::printf("copied %llu bytes in %.3f s (%.1f MiB/s), block %lu, depth %lu, %u blocks redone%s\n",
                 (unsigned long long)r.copied, r.secs, r.copied / 1048576.0 / (r.secs > 0 ? r.secs : 1e-9), block, depth,
-                r.redone, unlinked ? ", unlinked" : "");
+                r.redone,
+                serial     ? ", serial"
+                : unlinked ? ", unlinked"
+                           : "");
     if (demo_mib) {
       int fd = ::open(dst.c_str(), O_RDONLY);
       std::vector<unsigned char> got(expect.size() + 1);

@@ -259,6 +259,78 @@ struct unlinked_policy : sequence<reap<dispatch<ud, on<tag::read, read_done>, on
   using params_type = params;
 };
 
+// ---- one request at a time ---------------------------------------------------
+// serial_policy has the shape of liburing's test/bpf_cp.c, written with the
+// combinators: one buffer (the first block of `buffers`), one request in
+// flight. It reads up to a block
+// at `copied`, writes what the read returned, and reads again from where
+// the write ended, so a short read or a short write needs no bookkeeping.
+// What it gives up against the other two: one block in flight whatever
+// `depth` says. A read that returns 0 before `size` means the source is
+// shorter than claimed: -EIO. Same params: slot_len[0] holds the bytes the
+// last read returned, write_slots bit 0 says they wait for their write.
+struct serial_read_done {
+  template <class Loop>
+  static void on_cqe(Loop& loop, cqe_view c, u32) {
+    params& p = loop.params;
+    p.in_flight = 0;
+    if (c.res() <= 0) {
+      loop.fail(c.res() < 0 ? c.res() : err::io);  // 0: the source ended before `size`
+      return;
+    }
+    p.slot_len[0] = u32(c.res());
+    p.write_slots = 1;
+  }
+};
+
+struct serial_write_done {
+  template <class Loop>
+  static void on_cqe(Loop& loop, cqe_view c, u32) {
+    params& p = loop.params;
+    p.in_flight = 0;
+    if (c.res() < 0) {
+      loop.fail(c.res());
+      return;
+    }
+    p.copied += u32(c.res());  // a short write: the next read starts where it ended
+    p.next_off = p.copied;
+  }
+};
+
+// The next request, if none is in flight: the write of what was read, else
+// the read of the next block.
+struct serial_next {
+  template <class Loop>
+  static u32 wanted(Loop& loop) {
+    const params& p = loop.params;
+    if (loop.failed() || p.in_flight != 0) return 0;
+    if (p.depth == 0) {  // the host gave no buffer (it gives depth * block bytes)
+      loop.fail(err::inval);
+      return 0;
+    }
+    return p.write_slots != 0 || p.copied < p.size;
+  }
+  template <class Loop>
+  static void produce(Loop& loop, abi::sqe& s) {
+    params& p = loop.params;
+    p.in_flight = 1;
+    if (p.write_slots) {
+      p.write_slots = 0;
+      const u32 len = p.slot_len[0];
+      prep_write(s, p.fd_out, p.buffers, len <= p.block ? len : p.block, p.copied, ud::make(tag::write, 0));
+      return;
+    }
+    const u64 left = p.size - p.copied;
+    prep_read(s, p.fd_in, p.buffers, left < p.block ? u32(left) : p.block, p.copied, ud::make(tag::read, 0));
+  }
+};
+
+// The second stop_when: serial_next's refusal of params with no buffer.
+struct serial_policy : sequence<reap<dispatch<ud, on<tag::read, serial_read_done>, on<tag::write, serial_write_done>>>,
+                                stop_when<finished>, refill<serial_next>, stop_when<finished>, wait_for<1>> {
+  using params_type = params;
+};
+
 // Host-side set-up of the params: all slots of `depth` free.
 inline params make_params(s32 fd_in, s32 fd_out, u64 size, uaddr buffers, u32 block, u32 depth) {
   params p{};

@@ -30,6 +30,7 @@
   X(nop_by_hand, nop::nop_by_hand)                             \
   X(cp, cp::policy)                                            \
   X(cp_unlinked, cp::unlinked_policy)                          \
+  X(cp_serial, cp::serial_policy)                              \
   X(echo, echo::policy)                                        \
   X(echo2, echo2::policy)                                      \
   X(proxy, proxy::policy)                                      \

@@ -12,6 +12,7 @@ IOULOOP_NATIVE_STEPS(IOULOOP_NATIVE_POLICIES)
 IOULOOP_PROGRAM_FOR(nop::policy, nop_bpf::programs::nop);
 IOULOOP_PROGRAM_FOR(cp::policy, cp_bpf::programs::cp);
 IOULOOP_PROGRAM_FOR(cp::unlinked_policy, cp_bpf::programs::cp_unlinked);
+IOULOOP_PROGRAM_FOR(cp::serial_policy, cp_bpf::programs::cp_serial);
 
 #define IOULOOP_RUNNER kernel_runner
 #include "tests/workloads/table.hpp"

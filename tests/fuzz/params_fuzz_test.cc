@@ -226,7 +226,7 @@ std::string run_with_liar(engine which, bool guarded, iouloop::param_region<P>& 
 
 void on_alarm(int) {}
 
-// A copy (cp::policy or cp::unlinked_policy, program `program`) with lying params.
+// A copy (cp::policy, cp::unlinked_policy or cp::serial_policy, program `program`) with lying params.
 template <class P>
 std::string run_copy(engine which, rng& g, u64 seed, unsigned limit_ms, const char* program) {
   const u32 block = 4096, depth = 1 + g.below(16);
@@ -257,6 +257,7 @@ std::string one_run(const std::string& policy, engine which, u64 seed, unsigned 
   }
   if (policy == "cp") return run_copy<cp::policy>(which, g, seed, limit_ms, "cp");
   if (policy == "cp_unlinked") return run_copy<cp::unlinked_policy>(which, g, seed, limit_ms, "cp_unlinked");
+  if (policy == "cp_serial") return run_copy<cp::serial_policy>(which, g, seed, limit_ms, "cp_serial");
   if (policy == "timer") {
     testfiles::temp_file log("pf-log");
     int pipefd[2];
@@ -371,8 +372,8 @@ TEST_CASE("params that lie: random bytes in the param region while every example
               limit_ms);
   std::fflush(stdout);
   u64 failures = 0, done = 0;
-  const char* policies[] = {"nop", "cp", "timer", "echo", "cp_unlinked"};
-  for (int pi = 0; pi < 5; ++pi) {
+  const char* policies[] = {"nop", "cp", "timer", "echo", "cp_unlinked", "cp_serial"};
+  for (int pi = 0; pi < int(sizeof(policies) / sizeof(policies[0])); ++pi) {
     for (engine e : engines) {
       for (u64 i = 0; i < runs; ++i) {
         const std::string name = std::string(policies[pi]) + "/" + engine_name(e) + "/" + std::to_string(i);

@@ -32,6 +32,7 @@ case "${IOULOOP_EXPECT_BPF_OPS:-}" in
     check "nop --engine auto picks the BPF engine" 0 "engine: bpf (kernel $k: io_uring_bpf_ops available)" nop_static --total 2000 --depth 8
     check "cp --engine bpf copies and verifies" 0 "output verified byte for byte" cp_static --engine bpf --demo 4 --block 4096 --depth 4
     check "cp --engine bpf --unlinked copies and verifies" 0 "output verified byte for byte" cp_static --engine bpf --unlinked --demo 4 --block 4096 --depth 4
+    check "cp --engine bpf --serial copies and verifies" 0 "output verified byte for byte" cp_static --engine bpf --serial --demo 4 --block 4096 --depth 1
     ;;
   0)
     check "iouloop-probe: the BPF engine is unavailable (exit 1), saying why" 1 "BPF engine: unavailable: $missing" probe_static

@@ -32,10 +32,11 @@ TEST_CASE("NOP pipeline written by hand behaves the same", "[workload][nop]") {
   REQUIRE(s.run() == 0);
   REQUIRE(s.params().completed == 3000);
 }
-// Both copies: cp::policy (each block a read linked to a write) and
-// cp::unlinked_policy (the write submitted once the read's CQE is seen).
+// The copies: cp::policy (each block a read linked to a write),
+// cp::unlinked_policy (the write submitted once the read's CQE is seen) and
+// cp::serial_policy (one request in flight: it ignores depth).
 TEMPLATE_TEST_CASE("file copy: several blocks in flight, byte for byte", "[workload][cp]", cp::policy,
-                   cp::unlinked_policy) {
+                   cp::unlinked_policy, cp::serial_policy) {
   using Runner = IOULOOP_RUNNER;
   auto [size, block, depth] = GENERATE(table<size_t, iouloop::u32, iouloop::u32>({
       {0, 4096, 4},
@@ -57,7 +58,7 @@ TEMPLATE_TEST_CASE("file copy: several blocks in flight, byte for byte", "[workl
   REQUIRE(o.out == testfiles::pattern(size, size * 31 + block));
 }
 TEMPLATE_TEST_CASE("file copy stops with the error when a write fails", "[workload][cp]", cp::policy,
-                   cp::unlinked_policy) {
+                   cp::unlinked_policy, cp::serial_policy) {
   using Runner = IOULOOP_RUNNER;
   auto data = testfiles::pattern(100000, 5);
   testfiles::temp_file in("cp-in", data);
@@ -86,4 +87,31 @@ TEMPLATE_TEST_CASE("file copy of a source shorter than claimed redoes the short 
   REQUIRE(s.params().redone >= cp::max_redo);
   REQUIRE(s.params().in_flight == 0);
   REQUIRE(s.params().copied <= data.size());
+}
+TEST_CASE("serial file copy of a source shorter than claimed copies what is there, then says EIO", "[workload][cp]") {
+  using Runner = IOULOOP_RUNNER;
+  const size_t claimed = 200000;
+  auto data = testfiles::pattern(claimed / 2 + 100, 7);
+  testfiles::temp_file in("cp-in", data), out("cp-out");
+  testfiles::buffers bufs(16384);
+  typename Runner::template session<cp::serial_policy> s;
+  s.params() = cp::make_params(in.fd(), out.fd(), claimed, bufs.addr(), 16384, 1);
+  // the read at the source's end returns 0 (serial_read_done)
+  REQUIRE(s.run() == -EIO);
+  REQUIRE(s.exit().error == -EIO);
+  REQUIRE(s.params().redone == 0);
+  REQUIRE(s.params().in_flight == 0);
+  REQUIRE(s.params().copied == data.size());
+  REQUIRE(out.read_all() == data);
+}
+TEST_CASE("serial file copy refuses params with no buffer", "[workload][cp]") {
+  using Runner = IOULOOP_RUNNER;
+  auto data = testfiles::pattern(5000, 8);
+  testfiles::temp_file in("cp-in", data), out("cp-out");
+  testfiles::buffers bufs(4096);
+  typename Runner::template session<cp::serial_policy> s;
+  s.params() = cp::make_params(in.fd(), out.fd(), data.size(), bufs.addr(), 4096, 0);  // depth 0: no block
+  REQUIRE(s.run() == -EINVAL);
+  REQUIRE(s.params().copied == 0);
+  REQUIRE(s.params().in_flight == 0);
 }

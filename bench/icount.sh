@@ -217,6 +217,8 @@ taskset="taskset 1 "   # the workload on vCPU 0; the other one stays idle
   echo "echo \"@@iouperf config profile=$profile n=$n mib=$mib rounds=$rounds mode=$mode icount=$icount settle_ms=$settle iouloop=$(cat "$out/iouloop-commit.txt" 2>/dev/null)\""
   echo "grep -m1 'model name' /proc/cpuinfo"
   echo "dd if=/dev/urandom of=/tmp/cp-src bs=1048576 count=$mib 2>/dev/null"
+  # every row in the tracing state bpf_cp's bpf_printk leaves (iouperf.cc, trace_printk_state)
+  echo "/bin/iouperf trace-printk-state || exit \$?"
 } >"$progs/prepare"
 list=("$progs/prepare")
 labels=()

@@ -262,13 +262,13 @@ struct unlinked_policy : sequence<reap<dispatch<ud, on<tag::read, read_done>, on
 // ---- one request at a time ---------------------------------------------------
 // serial_policy has the shape of liburing's test/bpf_cp.c, written with the
 // combinators: one buffer (the first block of `buffers`), one request in
-// flight. It reads up to a block
-// at `copied`, writes what the read returned, and reads again from where
-// the write ended, so a short read or a short write needs no bookkeeping.
-// What it gives up against the other two: one block in flight whatever
-// `depth` says. A read that returns 0 before `size` means the source is
-// shorter than claimed: -EIO. Same params: slot_len[0] holds the bytes the
-// last read returned, write_slots bit 0 says they wait for their write.
+// flight. It reads up to a block at `copied`, writes what the read
+// returned, and reads again from where the write ended, so a short read or
+// a short write needs no bookkeeping. What it gives up against the other
+// two: one block in flight whatever `depth` says. A read that returns 0
+// before `size` means the source is shorter than claimed: -EIO. Same
+// params: slot_len[0] holds the bytes the last read returned, write_slots
+// bit 0 says they wait for their write.
 struct serial_read_done {
   template <class Loop>
   static void on_cqe(Loop& loop, cqe_view c, u32) {

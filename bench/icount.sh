@@ -178,10 +178,17 @@ limit=$((settle / 1000 + 120))   # per program, guest seconds
 
 # the net-* programs are built and put in the VM only when one is selected
 net=0
+# printk=1: a selected program calls bpf_printk (liburing's bpf_cp), whose
+# load turns on the scheduler's command-line probes for the rest of the
+# boot; every row then runs in that state from the start (prepare, below).
+printk=0
 for w in "${all[@]}"; do
   label=${w%%|*}
-  [[ "$label" == net-* ]] || continue
-  if [ -z "$only" ] || echo "$label" | grep -Eq "$only"; then net=1; fi
+  if [ -n "$only" ] && ! echo "$label" | grep -Eq "$only"; then continue; fi
+  case "$label" in
+    net-*) net=1 ;;
+    upstream-bpf_cp-*) printk=1 ;;
+  esac
 done
 results=${results:-${TMPDIR:-/tmp}/iouloop-icount/$(date +%Y%m%d-%H%M%S)}
 out=$results/bin
@@ -218,7 +225,7 @@ taskset="taskset 1 "   # the workload on vCPU 0; the other one stays idle
   echo "grep -m1 'model name' /proc/cpuinfo"
   echo "dd if=/dev/urandom of=/tmp/cp-src bs=1048576 count=$mib 2>/dev/null"
   # every row in the tracing state bpf_cp's bpf_printk leaves (iouperf.cc, trace_printk_state)
-  echo "/bin/iouperf trace-printk-state || exit \$?"
+  if [ "$printk" = 1 ]; then echo "/bin/iouperf trace-printk-state || exit \$?"; fi
 } >"$progs/prepare"
 list=("$progs/prepare")
 labels=()

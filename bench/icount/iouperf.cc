@@ -78,7 +78,8 @@ namespace {
 }
 
 // Puts the kernel's tracing in the state liburing's bpf_cp leaves it in,
-// before the first row of a boot (icount.sh's prepare script). The verifier,
+// before the first row of a boot that runs bpf_cp (icount.sh's prepare
+// script). The verifier,
 // asked for the bpf_trace_printk helper (bpf_get_trace_printk_proto), enables
 // the bpf_trace_printk trace event, and with it the scheduler's command-line
 // recording (tracing_start_cmdline_record): from then on, for the rest of the

@@ -93,29 +93,75 @@ concept user_data_codec = requires(udata w) {
   { U::payload_of(w) } -> detail::same_as<typename U::payload_type>;
 };
 
+template <producer Producer, u32 Batch = 16>
+struct refill;
+template <u32 N>
+struct wait_for;
+
+namespace detail {
+// refill<P, B> whose P is not told the submit's result (no submitted()).
+template <class S>
+inline constexpr bool is_refill = false;
+template <class P, u32 B>
+inline constexpr bool is_refill<refill<P, B>> = !requires(archetype_loop& l, int r) { P::submitted(l, r); };
+template <class S>
+inline constexpr bool is_wait_for = false;
+template <u32 N>
+inline constexpr bool is_wait_for<wait_for<N>> = true;
+template <class... S>
+struct last_two {
+  static constexpr bool refill_then_wait = false;
+};
+template <class A, class B>
+struct last_two<A, B> {
+  static constexpr bool refill_then_wait = is_refill<A> && is_wait_for<B>;
+};
+template <class A, class B, class C, class... Rest>
+struct last_two<A, B, C, Rest...> : last_two<B, C, Rest...> {};
+}  // namespace detail
+
 // Runs the stages in order; the first that does not return loop_continue
 // ends the step with its value (an invalid one is noted in the exit record,
 // with the stage's position).
 template <stage... Stages>
 struct sequence {
-  template <class Loop>
+  // (Probe: only for detail::submit_at_end_of_step, which tells this step
+  // from one a policy declares over it.)
+  template <class Loop, class Probe = void>
   IOULOOP_INLINE static int step(Loop& loop) {
-    return run<1, Stages...>(loop);
+    return run<1, false, Stages...>(loop);
+  }
+
+  // For an engine that submits with the same system call that sleeps (the
+  // userspace engine; detail::call_step): a sequence that is the whole step
+  // and ends in refill<P>, wait_for<N> may leave its last submit to the
+  // engine, since nothing in the step runs after it. wait_for<N> counts from
+  // the CQ head, which the submit does not move, and refill<> ignores the
+  // submit's result unless P has submitted() (then the submit stays here).
+  using sequence_type = sequence;
+  static constexpr bool ends_in_refill_then_wait = detail::last_two<Stages...>::refill_then_wait;
+  template <class Loop>
+  IOULOOP_INLINE static int step_submit_at_end(Loop& loop) {
+    return run<1, true, Stages...>(loop);
   }
 
  private:
-  template <u32 I, class Loop>
+  template <u32 I, bool AtEnd, class Loop>
   IOULOOP_INLINE static int run(Loop&) {
     return loop_continue;
   }
-  template <u32 I, class S, class... Rest, class Loop>
+  template <u32 I, bool AtEnd, class S, class... Rest, class Loop>
   IOULOOP_INLINE static int run(Loop& loop) {
-    const int r = S::step(loop);
+    int r;
+    if constexpr (AtEnd && sizeof...(Rest) == 1 && detail::is_refill<S>)
+      r = S::step_submit_at_end(loop);
+    else
+      r = S::step(loop);
     if (r != loop_continue) {
       if (r != loop_stop) loop.note_invalid_value(r, I);
       return r;
     }
-    return run<I + 1, Rest...>(loop);
+    return run<I + 1, AtEnd, Rest...>(loop);
   }
 };
 
@@ -266,13 +312,22 @@ struct submit_or_fail {
 
 // prepare<Producer, Batch>, then submit. If the producer has
 // `static void submitted(Loop&, int result)`, it is told the submit result.
-template <producer Producer, u32 Batch = 16>
+template <producer Producer, u32 Batch>
 struct refill {
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
     prepare<Producer, Batch>::step(loop);
     int r = loop.submit();
     if constexpr (requires { Producer::submitted(loop, r); }) Producer::submitted(loop, r);
+    return loop_continue;
+  }
+  // The last stage but one of a whole step, before wait_for<N>, when the
+  // producer has no submitted() (sequence::step_submit_at_end): the engine
+  // may make the submit with the step's sleep (loop.submit_at_end()).
+  template <class Loop>
+  IOULOOP_INLINE static int step_submit_at_end(Loop& loop) {
+    prepare<Producer, Batch>::step(loop);
+    loop.submit_at_end();
     return loop_continue;
   }
 };

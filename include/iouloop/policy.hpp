@@ -155,6 +155,19 @@ class loop {
     return r;
   }
 
+  // submit(), for the step's last submit when nothing in the step runs after
+  // it and its result is not wanted (sequence::step_submit_at_end). An
+  // engine whose backend has submit_at_end(n) makes it after the step, in
+  // the system call that sleeps; the others submit here.
+  static constexpr bool submits_at_end = requires(Backend& b) { b.submit_at_end(0u); };
+  IOULOOP_INLINE void submit_at_end() {
+    if constexpr (submits_at_end) {
+      if (const u32 n = sq.flush()) backend_.submit_at_end(n);
+    } else {
+      submit();
+    }
+  }
+
   // After this step, sleep until `n` CQEs beyond the consumed ones exist.
   // A hint: the next step may run early (spurious wake-ups are normal).
   IOULOOP_INLINE void wait_cqes(u32 n) { *cq_wait_idx_ = cq.head() + n; }
@@ -233,10 +246,31 @@ namespace detail {
 // One step of policy P on `l`, as both engines run it: counts the step in
 // the exit record and notes a return value that is neither CONTINUE nor
 // STOP (the engine then ends the run with -EINVAL, as the kernel does).
+//
+// On an engine that submits with its sleep (loop::submits_at_end), a policy
+// that is a sequence<...> ending in refill<P>, wait_for<N>, and does not
+// define a step of its own, runs as sequence::step_submit_at_end.
+// (A step of the policy's own hides sequence's, and takes no second template
+// argument: comparing the two functions' addresses is not a constant
+// expression for every compiler.)
+struct sequence_step_probe {};
+template <class P, class Loop>
+constexpr bool submit_at_end_of_step() {
+  if constexpr (Loop::submits_at_end && requires {
+                  typename P::sequence_type;
+                  &P::template step<Loop, sequence_step_probe>;
+                })
+    return P::sequence_type::ends_in_refill_then_wait;
+  return false;
+}
 template <class P, class Loop>
 IOULOOP_INLINE int run_one_step(Loop& l, exit_record& exit) {
   exit.steps++;
-  const int r = P::step(l);
+  int r;
+  if constexpr (submit_at_end_of_step<P, Loop>())
+    r = P::sequence_type::step_submit_at_end(l);
+  else
+    r = P::step(l);
   if (static_cast<u32>(r) > 1u) l.note_invalid_value(r, 0);
   return r;
 }

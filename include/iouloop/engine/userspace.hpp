@@ -21,7 +21,9 @@
 // its loop). After -EINTR the ring and params are intact and run() resumes.
 //
 // Cost: on rings with IORING_SETUP_TASKRUN_FLAG (the ring_options default)
-// no system call beyond the step's own submissions and the sleeps: deferred
+// no system call beyond the step's own submissions and the sleeps (a step
+// that ends in refill<>, wait_for<> makes its last submit in the call that
+// sleeps, once a submit alone has left its wait unmet: run_blocked): deferred
 // task work is seen through IORING_SQ_TASKRUN in the ring's flags, pending
 // signals through a second, tiny ring that polls a signalfd (a signal wakes
 // the poll, which sets IORING_SQ_TASKRUN on that ring and posts a CQE if the
@@ -167,7 +169,9 @@ class thread_ring {
 
 struct host_backend {
   const thread_ring& ring;
+  u32 at_end = 0;  // SQEs the step left for the engine's next io_uring_enter
   IOULOOP_INLINE int submit_sqes(u32 n) const { return ring.enter(n, 0, 0, nullptr, 0); }
+  IOULOOP_INLINE void submit_at_end(u32 n) { at_end = n; }
 };
 
 // Tells, with two memory loads, whether a signal may have become pending for
@@ -443,17 +447,51 @@ class userspace_engine {
     // work there is, never sleep.
     const abi::kernel_timespec zero{};
     flush_arg.ts = reinterpret_cast<u64>(&zero);
+    // Steps in a row whose last submit went with the sleep (below).
+    constexpr u32 probe_every = 64;
+    u32 joined = 0;
 
     for (;;) {
       if (detached_.load(std::memory_order_relaxed)) return -EFAULT;
       loop<detail::host_backend, params_type> l(backend, rings, ring_.sqes(), *params_, params_uaddr, L, &cq_wait_idx,
                                                 exit);
       const int r = detail::run_one_step<P>(l, exit);
-      if (r == loop_stop) return 0;
-      if (r != loop_continue) return -EINVAL;
+      // The step's last submit, when the policy left it to the engine (it
+      // ends in refill<>, wait_for<>: loop::submit_at_end): made below with
+      // the sleep, in one io_uring_enter, as liburing's
+      // io_uring_submit_and_wait does. The kernel's loop submits inside the
+      // step; nothing in the step runs after this one, and the sleep counts
+      // from the CQ head, so the policy cannot tell. What io_uring_enter
+      // does with both: io_submit_sqes, and only if every SQE was taken,
+      // io_cqring_wait; a submit that fell short returns at once (the step
+      // runs again, an early call), and the wait's -EINTR is not returned
+      // when SQEs were submitted (the signal check below sees the signal).
+      //
+      // Not when the submit alone meets the wait: NOPs complete inside it,
+      // and io_uring_enter with GETEVENTS and EXT_ARG costs about 230 guest
+      // instructions more than a plain submit even when it finds the CQEs
+      // there (docs/cost.md, "The submit with the sleep"). So the engine
+      // submits alone, and joins the two from the next step on when that
+      // left the wait unmet; every probe_every-th joined step submits alone
+      // again to see whether the workload changed.
+      u32 to_submit = backend.at_end;
+      backend.at_end = 0;
+      if (r != loop_continue) {
+        if (to_submit) tr.enter(to_submit, 0, 0, nullptr, 0);
+        return r == loop_stop ? 0 : -EINVAL;
+      }
+      const bool alone = to_submit != 0 && (joined == 0 || joined >= probe_every);
+      if (alone) {
+        tr.enter(to_submit, 0, 0, nullptr, 0);
+        to_submit = 0;
+      }
 
       const u32 tail = l.cq.tail();
       const s32 nr_wait = static_cast<s32>(cq_wait_idx - tail);
+      if (alone)
+        joined = nr_wait > 0 ? 1 : 0;
+      else if (to_submit)
+        ++joined;
       bool slept = false;
       if (nr_wait > 0 && !dice_.spurious()) {
         const u32 head = l.cq.head();
@@ -472,8 +510,11 @@ class userspace_engine {
           // between is left with the flag and nothing pending. The kernel
           // looks at the list, not the flag; here, a pass that posted
           // nothing means there was nothing, and the loop sleeps as usual.
-          e = tr.enter(0, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg, sizeof flush_arg);
-          ran = e == -EINTR || l.cq.tail() != tail;
+          e = tr.enter(to_submit, u32(nr_wait), abi::enter::getevents | abi::enter::ext_arg, &flush_arg,
+                       sizeof flush_arg);
+          // With SQEs submitted, an -EINTR is not returned: the watch says it.
+          ran = e == -EINTR || l.cq.tail() != tail || (to_submit != 0 && signals_.maybe_pending());
+          to_submit = 0;
         }
         if (!ran) {
           // io_loop_wait: sleep until the tail reaches cq_wait_idx (chaos:
@@ -481,13 +522,16 @@ class userspace_engine {
           // head; the kernel arms the same wake-up countdown (nr_wait).
           u32 target = cq_wait_idx;
           if (nr_wait > 1 && dice_.early()) target = tail + 1 + dice_.below(u32(nr_wait) - 1);
-          e = tr.enter(0, target - head, abi::enter::getevents | abi::enter::ext_arg, &wait_arg, sizeof wait_arg);
+          e = tr.enter(to_submit, target - head, abi::enter::getevents | abi::enter::ext_arg, &wait_arg,
+                       sizeof wait_arg);
         }
         slept = true;
         if (e == -EINTR) return -EINTR;
         // A wake-up is a hint (-ETIME, -EAGAIN, -EBUSY, -EBADR: look
         // again); a dead ring is not.
         if (e == -EBADF || e == -EOPNOTSUPP || e == -EEXIST || e == -EFAULT) return e;
+      } else if (to_submit) {
+        tr.enter(to_submit, 0, 0, nullptr, 0);
       }
       // task_sigpending -> -EINTR, before the local work runs.
       if (signals_.maybe_pending() && signal_pending(old, slept)) return -EINTR;

@@ -123,13 +123,16 @@ struct params {
   u32 told;  // submitted() calls (the producer that wants the result)
 };
 
-// One timeout at a time, `total` of them: none completes inside its submit.
-struct one_timeout {
+// One request at a time, `total` of them.
+struct one_at_a_time {
   template <class Loop>
   static u32 wanted(Loop& l) {
     const params& p = l.params;
     return p.in_flight == 0 && p.submitted < p.total ? 1 : 0;
   }
+};
+// Timeouts: none completes inside its submit.
+struct one_timeout : one_at_a_time {
   template <class Loop>
   static void produce(Loop& l, abi::sqe& s) {
     params& p = l.params;
@@ -146,13 +149,8 @@ struct one_timeout_told : one_timeout {
     l.params.told++;
   }
 };
-// One NOP at a time: each completes inside its submit.
-struct one_nop {
-  template <class Loop>
-  static u32 wanted(Loop& l) {
-    const params& p = l.params;
-    return p.in_flight == 0 && p.submitted < p.total ? 1 : 0;
-  }
+// NOPs: each completes inside its submit.
+struct one_nop : one_at_a_time {
   template <class Loop>
   static void produce(Loop& l, abi::sqe& s) {
     prep_nop(s, udata{});
@@ -221,16 +219,22 @@ struct run_of {
     s.params().total = total;
   }
 };
+// Runs it to its end and counts its calls.
+template <class P>
+counts run_to_end(run_of<P>& r) {
+  int ret = -1;
+  const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
+  REQUIRE(ret == 0);
+  CHECK(r.s.params().completed == r.s.params().total);
+  return c;
+}
 }  // namespace
 
 TEST_CASE("submit with the sleep: a step whose submit leaves the wait unmet sleeps in the same call",
           "[submit-with-sleep]") {
   require_counting();
   run_of<timeouts> r(200);
-  int ret = -1;
-  const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
-  REQUIRE(ret == 0);
-  CHECK(r.s.params().completed == 200);
+  const counts c = run_to_end(r);
   CHECK(r.s.params().not_etime == 0);
   // Step 1 submits alone and sees the wait unmet; every later step joins
   // them, except each 64th, which submits alone again (the probe): steps 1,
@@ -243,10 +247,7 @@ TEST_CASE("submit with the sleep: a step whose submit leaves the wait unmet slee
 TEST_CASE("submit with the sleep: a submit that completes what the step waits for goes alone", "[submit-with-sleep]") {
   require_counting();
   run_of<nops> r(100);
-  int ret = -1;
-  const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
-  REQUIRE(ret == 0);
-  CHECK(r.s.params().completed == 100);
+  const counts c = run_to_end(r);
   CHECK(c.joined == 0);  // GETEVENTS with EXT_ARG would cost more than the submit
   CHECK(c.alone == 100);
   CHECK(c.waits == 0);
@@ -256,29 +257,20 @@ TEST_CASE("submit with the sleep: policies whose submit stays in the step", "[su
   require_counting();
   {
     run_of<stage_between> r(20);
-    int ret = -1;
-    const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
-    REQUIRE(ret == 0);
-    CHECK(r.s.params().completed == 20);
+    const counts c = run_to_end(r);
     CHECK(c.joined == 0);
     CHECK(c.alone == 20);
   }
   {
     run_of<told> r(20);
-    int ret = -1;
-    const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
-    REQUIRE(ret == 0);
-    CHECK(r.s.params().completed == 20);
+    const counts c = run_to_end(r);
     CHECK(r.s.params().told == r.s.exit().steps - 1);  // every step but the last (a step may come early)
     CHECK(c.joined == 0);
     CHECK(c.alone == 20);
   }
   {
     run_of<own_step> r(20);
-    int ret = -1;
-    const counts c = count_enters(r.s.ring().fd(), [&] { ret = r.s.run(); });
-    REQUIRE(ret == 0);
-    CHECK(r.s.params().completed == 20);
+    const counts c = run_to_end(r);
     CHECK(r.s.params().told == r.s.exit().steps);  // every step, the last one too
     CHECK(c.joined == 0);
     CHECK(c.alone == 20);

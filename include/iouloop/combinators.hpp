@@ -133,7 +133,7 @@ struct sequence {
   }
 
   // For an engine that submits with the same system call that sleeps (the
-  // userspace engine; detail::call_step): a sequence that is the whole step
+  // userspace engine; detail::run_one_step): a sequence that is the whole step
   // and ends in refill<P>, wait_for<N> may leave its last submit to the
   // engine, since nothing in the step runs after it. wait_for<N> counts from
   // the CQ head, which the submit does not move, and refill<> ignores the

@@ -468,7 +468,7 @@ class userspace_engine {
       // when SQEs were submitted (the signal check below sees the signal).
       //
       // Not when the submit alone meets the wait: NOPs complete inside it,
-      // and io_uring_enter with GETEVENTS and EXT_ARG costs about 230 guest
+      // and io_uring_enter with GETEVENTS and EXT_ARG costs about 210 guest
       // instructions more than a plain submit even when it finds the CQEs
       // there (docs/cost.md, "The submit with the sleep"). So the engine
       // submits alone, and joins the two from the next step on when that

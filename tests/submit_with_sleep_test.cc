@@ -121,6 +121,7 @@ struct params {
   u32 total, long_from;
   u32 submitted, completed, in_flight, not_etime;
   u32 told;  // submitted() calls (the producer that wants the result)
+  u32 halt;  // halted holds after the last submit
 };
 
 // One request at a time, `total` of them.
@@ -174,14 +175,33 @@ struct all_done {
   }
 };
 
+// The same, for a predicate that says so (params_only_view).
+struct all_done_params : all_done {
+  static constexpr bool reads_params_only = true;
+};
+// Stops right after the last submit while `halt` is set.
+struct halted {
+  static constexpr bool reads_params_only = true;
+  template <class Loop>
+  static bool holds(Loop& l) {
+    return l.params.halt && l.params.submitted == l.params.total;
+  }
+};
+
 struct timeouts : sequence<reap<got>, stop_when<all_done>, refill<one_timeout>, wait_for<1>> {
+  using params_type = params;
+};
+// Joined too: between the refill and the wait, stop_when<>s whose
+// predicates cannot see what the submit did.
+struct params_only_between : sequence<reap<got>, stop_when<all_done>, refill<one_timeout>, stop_when<all_done_params>,
+                                      stop_when<halted>, wait_for<1>> {
   using params_type = params;
 };
 struct nops : sequence<reap<got>, stop_when<all_done>, refill<one_nop>, wait_for<1>> {
   using params_type = params;
 };
-// Not joined: a stage between the refill and the wait (it could look at the
-// ring after the submit) ...
+// Not joined: a stage between the refill and the wait that could look at
+// the ring after the submit ...
 struct stage_between : sequence<reap<got>, refill<one_timeout>, stop_when<all_done>, wait_for<1>> {
   using params_type = params;
 };
@@ -202,9 +222,17 @@ struct own_step : timeouts {
 using host_loop = loop<detail::host_backend, params>;
 static_assert(detail::submit_at_end_of_step<timeouts, host_loop>());
 static_assert(detail::submit_at_end_of_step<nops, host_loop>());
+static_assert(detail::submit_at_end_of_step<params_only_between, host_loop>());
 static_assert(!detail::submit_at_end_of_step<stage_between, host_loop>());
 static_assert(!detail::submit_at_end_of_step<told, host_loop>());
 static_assert(!detail::submit_at_end_of_step<own_step, host_loop>());
+// Only the last refill, and only if nothing after it but params-only
+// stop_when<>s and a final wait_for<> ...
+static_assert(sequence<refill<one_timeout>, refill<one_timeout>, wait_for<1>>::ends_in_refill_then_wait);
+static_assert(!sequence<refill<one_timeout>, stop_when<all_done_params>, stop_when<all_done>,
+                        wait_for<1>>::ends_in_refill_then_wait);
+static_assert(!sequence<refill<one_timeout>, wait_for<1>, stop_when<all_done_params>>::ends_in_refill_then_wait);
+static_assert(!sequence<refill<one_timeout>, reap<got>, wait_for<1>>::ends_in_refill_then_wait);
 // The kernel's engines submit inside the step, as the kernel's loop does.
 static_assert(!detail::submit_at_end_of_step<timeouts, loop<detail::concept_backend, params>>());
 
@@ -242,6 +270,35 @@ TEST_CASE("submit with the sleep: a step whose submit leaves the wait unmet slee
   CHECK(c.alone == 4);
   CHECK(c.joined == 196);
   CHECK(c.waits >= 4);  // after each submit alone
+}
+
+TEST_CASE("submit with the sleep: across stop_when<>s whose predicates read only the params", "[submit-with-sleep]") {
+  require_counting();
+  run_of<params_only_between> r(200);
+  const counts c = run_to_end(r);
+  CHECK(r.s.params().not_etime == 0);
+  CHECK(c.alone == 4);  // steps 1, 65, 129 and 193, as without the stages
+  CHECK(c.joined == 196);
+}
+
+TEST_CASE("submit with the sleep: a stop_when<> between the refill and the wait ends the step, the submit made",
+          "[submit-with-sleep]") {
+  // The kernel's loop has submitted the SQE when the step returns STOP
+  // (bpf_io_uring_submit_sqes runs io_submit_sqes at once): the engine makes
+  // the submit it was left before run() returns.
+  require_counting();
+  run_of<params_only_between> r(3);
+  r.s.params().halt = 1;
+  const counts c = count_enters(r.s.ring().fd(), [&] { CHECK(r.s.run() == 0); });
+  CHECK(r.s.params().submitted == 3);
+  CHECK(r.s.params().completed == 2);  // it stopped before it reaped the third
+  CHECK(c.alone + c.joined == 3);
+  // The next run sleeps until the third timeout completes (a lost SQE would
+  // leave it sleeping with nothing in flight).
+  r.s.params().halt = 0;
+  CHECK(r.s.run() == 0);
+  CHECK(r.s.params().completed == 3);
+  CHECK(r.s.params().not_etime == 0);
 }
 
 TEST_CASE("submit with the sleep: a submit that completes what the step waits for goes alone", "[submit-with-sleep]") {

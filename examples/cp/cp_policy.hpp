@@ -147,6 +147,10 @@ struct next_block {
 };
 
 struct finished {  // everything written, or failed with nothing left in flight
+  // It reads the params and the failure only: where it stands after a
+  // refill (unlinked_policy, serial_policy), the userspace engine still
+  // submits with its sleep (params_only_view).
+  static constexpr bool reads_params_only = true;
   template <class Loop>
   static bool holds(Loop& loop) {
     const params& p = loop.params;

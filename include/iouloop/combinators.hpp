@@ -95,6 +95,8 @@ concept user_data_codec = requires(udata w) {
 
 template <producer Producer, u32 Batch = 16>
 struct refill;
+template <predicate Pred>
+struct stop_when;
 template <u32 N>
 struct wait_for;
 
@@ -108,16 +110,28 @@ template <class S>
 inline constexpr bool is_wait_for = false;
 template <u32 N>
 inline constexpr bool is_wait_for<wait_for<N>> = true;
+// A predicate that says it reads the params and the failure state only
+// (params_only_view).
+template <class P>
+inline constexpr bool reads_params_only = requires { requires bool(P::reads_params_only); };
+template <class S>
+inline constexpr bool is_params_only_stop = false;
+template <predicate P>
+inline constexpr bool is_params_only_stop<stop_when<P>> = reads_params_only<P>;
+// The stages after a refill are stop_when<>s of such predicates, then
+// wait_for<N>, last: nothing after the refill can see what its submit did.
 template <class... S>
-struct last_two {
-  static constexpr bool refill_then_wait = false;
-};
-template <class A, class B>
-struct last_two<A, B> {
-  static constexpr bool refill_then_wait = is_refill<A> && is_wait_for<B>;
-};
-template <class A, class B, class C, class... Rest>
-struct last_two<A, B, C, Rest...> : last_two<B, C, Rest...> {};
+inline constexpr bool only_wait_follows = false;
+template <class S>
+inline constexpr bool only_wait_follows<S> = is_wait_for<S>;
+template <class S, class T, class... Rest>
+inline constexpr bool only_wait_follows<S, T, Rest...> = is_params_only_stop<S> && only_wait_follows<T, Rest...>;
+// Some refill<> (no submitted()) has only that after it.
+template <class... S>
+inline constexpr bool ends_in_refill_then_wait = false;
+template <class S, class... Rest>
+inline constexpr bool ends_in_refill_then_wait<S, Rest...> =
+    (is_refill<S> && only_wait_follows<Rest...>) || ends_in_refill_then_wait<Rest...>;
 }  // namespace detail
 
 // Runs the stages in order; the first that does not return loop_continue
@@ -135,11 +149,14 @@ struct sequence {
   // For an engine that submits with the same system call that sleeps (the
   // userspace engine; detail::run_one_step): a sequence that is the whole step
   // and ends in refill<P>, wait_for<N> may leave its last submit to the
-  // engine, since nothing in the step runs after it. wait_for<N> counts from
-  // the CQ head, which the submit does not move, and refill<> ignores the
-  // submit's result unless P has submitted() (then the submit stays here).
+  // engine, since nothing in the step that runs after it can see it.
+  // wait_for<N> counts from the CQ head, which the submit does not move;
+  // refill<> ignores the submit's result unless P has submitted() (then the
+  // submit stays here); and between the two there may be stop_when<>s whose
+  // predicates read only the params (reads_params_only, params_only_view).
+  // If one of those ends the step, the engine submits before run() returns.
   using sequence_type = sequence;
-  static constexpr bool ends_in_refill_then_wait = detail::last_two<Stages...>::refill_then_wait;
+  static constexpr bool ends_in_refill_then_wait = detail::ends_in_refill_then_wait<Stages...>;
   template <class Loop>
   IOULOOP_INLINE static int step_submit_at_end(Loop& loop) {
     return run<1, true, Stages...>(loop);
@@ -153,7 +170,7 @@ struct sequence {
   template <u32 I, bool AtEnd, class S, class... Rest, class Loop>
   IOULOOP_INLINE static int run(Loop& loop) {
     int r;
-    if constexpr (AtEnd && sizeof...(Rest) == 1 && detail::is_refill<S>)
+    if constexpr (AtEnd && detail::is_refill<S> && detail::only_wait_follows<Rest...>)
       r = S::step_submit_at_end(loop);
     else
       r = S::step(loop);
@@ -321,9 +338,10 @@ struct refill {
     if constexpr (requires { Producer::submitted(loop, r); }) Producer::submitted(loop, r);
     return loop_continue;
   }
-  // The last stage but one of a whole step, before wait_for<N>, when the
-  // producer has no submitted() (sequence::step_submit_at_end): the engine
-  // may make the submit with the step's sleep (loop.submit_at_end()).
+  // The last refill of a whole step, followed by wait_for<N> and nothing
+  // that can see the submit, when the producer has no submitted()
+  // (sequence::step_submit_at_end): the engine may make the submit with
+  // the step's sleep (loop.submit_at_end()).
   template <class Loop>
   IOULOOP_INLINE static int step_submit_at_end(Loop& loop) {
     prepare<Producer, Batch>::step(loop);
@@ -332,12 +350,20 @@ struct refill {
   }
 };
 
-// Ends the loop (loop_stop) once Pred::holds(loop) is true.
+// Ends the loop (loop_stop) once Pred::holds(loop) is true. A predicate
+// that declares `static constexpr bool reads_params_only = true;` is handed
+// loop.params_only() instead (params_only_view: loop.params, failed(),
+// failure()); the userspace engine may then submit with its sleep across it.
 template <predicate Pred>
 struct stop_when {
   template <class Loop>
   IOULOOP_INLINE static int step(Loop& loop) {
-    return Pred::holds(loop) ? loop_stop : loop_continue;
+    if constexpr (detail::reads_params_only<Pred>) {
+      auto view = loop.params_only();
+      return Pred::holds(view) ? loop_stop : loop_continue;
+    } else {
+      return Pred::holds(loop) ? loop_stop : loop_continue;
+    }
   }
 };
 

@@ -119,6 +119,28 @@ IOULOOP_INLINE u32 index_below(u32 v) {
   return v & (Size - 1);
 }
 
+// What a predicate that declares `static constexpr bool reads_params_only =
+// true` is handed by stop_when<> instead of the loop, on every engine: the
+// params and the failure state, not the rings nor anything that submits.
+// Since such a predicate cannot see what a submit did (the SQ head, CQEs
+// that completed inside it), a stop_when<> of it may stand between a
+// step's refill<> and its wait_for<> and the userspace engine still makes
+// that submit with its sleep (sequence::step_submit_at_end). A predicate
+// that declares it and reads loop.cq, loop.sq or anything else fails to
+// compile, naming this type: drop the declaration, or read the params.
+template <class Params>
+class params_only_view {
+ public:
+  using params_type = Params;
+  IOULOOP_INLINE params_only_view(Params& p, const exit_record& exit) : params(p), exit_(exit) {}
+  Params& params;
+  IOULOOP_INLINE bool failed() const { return exit_.error != 0; }
+  IOULOOP_INLINE s32 failure() const { return exit_.error; }
+
+ private:
+  const exit_record& exit_;
+};
+
 // The loop as one step sees it. `Backend` is where submission goes: the
 // kfunc bpf_io_uring_submit_sqes in BPF, io_uring_enter on the host.
 template <class Backend, class Params>
@@ -224,6 +246,8 @@ class loop {
   // A failure is recorded: the first one's -errno, or 0.
   IOULOOP_INLINE bool failed() const { return exit_.error != 0; }
   IOULOOP_INLINE s32 failure() const { return exit_.error; }
+  // The params and the failure state alone (params_only_view).
+  IOULOOP_INLINE params_only_view<Params> params_only() const { return params_only_view<Params>(params, exit_); }
 
   // For sequence<>: notes a stage's return value that is neither CONTINUE
   // nor STOP (the kernel ends the loop with -EINVAL).
@@ -248,8 +272,9 @@ namespace detail {
 // STOP (the engine then ends the run with -EINVAL, as the kernel does).
 //
 // On an engine that submits with its sleep (loop::submits_at_end), a policy
-// that is a sequence<...> ending in refill<P>, wait_for<N>, and does not
-// define a step of its own, runs as sequence::step_submit_at_end.
+// that is a sequence<...> ending in refill<P>, wait_for<N> (with only
+// stop_when<>s of predicates that read the params between them), and does
+// not define a step of its own, runs as sequence::step_submit_at_end.
 // (A step of the policy's own hides sequence's, and takes no second template
 // argument: comparing the two functions' addresses is not a constant
 // expression for every compiler.)

@@ -172,6 +172,19 @@ struct bad_policy : sequence<bad> {
   using params_type = small_params;
 };
 param_region<bad_policy> region;
+#elif defined(CASE_PARAMS_ONLY_PREDICATE_READS_RING)
+// A predicate that says it reads only the params, and reads the CQ.
+struct claims_params_only {
+  static constexpr bool reads_params_only = true;
+  template <class Loop>
+  static bool holds(Loop& l) {
+    return l.cq.ready() == 0;
+  }
+};
+struct bad_policy : sequence<stop_when<claims_params_only>, wait_for<1>> {
+  using params_type = small_params;
+};
+int run_bad(detail::archetype_loop& l) { return bad_policy::step(l); }
 #elif defined(CASE_STEP_NOT_INT)
 struct bad_step {
   using params_type = small_params;

@@ -62,6 +62,7 @@ CASE_DISPATCH_WRONG_TAG_TYPE|dispatch_case<
 CASE_DISPATCH_TWO_OTHERWISE|at most one otherwise<H> case
 CASE_PREPARE_NOT_A_PRODUCER|producer<Producer>
 CASE_STOP_WHEN_NOT_A_PREDICATE|predicate<Pred>
+CASE_PARAMS_ONLY_PREDICATE_READS_RING|params_only_view<iouloop::detail::archetype_params>' has no member named 'cq'
 CASE_SEQUENCE_NOT_A_STAGE|stage<
 CASE_DRAIN_IS_GONE|drain<H, Batch> is now reap<H, Batch>
 CASE_LAYOUT_NESTED|member 'io[0].len' is at byte 8 there

@@ -10,11 +10,12 @@
 #  3. every hunk header's old/new line counts match the hunk body;
 #  4. the same checks FAIL on deliberately corrupted copies (so they cannot
 #     pass vacuously);
-#  5. the proposals 0002 to 0006 pass checks 1 to 3 with their own counts,
-#     and each applies alone to the kernel source kernel/test-kernel.sh
+#  5. the proposals 0002 to 0007 pass checks 1 to 3 with their own counts;
+#     0002 to 0006 each apply alone to the kernel source kernel/test-kernel.sh
 #     unpacked, when it is there (a copy with a changed context line must
 #     not); 0004, 0005 and 0006 also apply one after the other (the
-#     "chain" kernel test-kernel.sh builds);
+#     "chain" kernel test-kernel.sh builds), and 0004 to 0007 (the "direct"
+#     kernel; without 0005 under it, 0007 must not apply);
 #  6. iouloop.config is well formed, and every setting in it is set the same
 #     way in the Debian kernel config at $IOULOOP_KERNEL_CONFIG (default
 #     /var/cache/iouloop/kernel/current/config) if that file exists; the
@@ -47,6 +48,11 @@ EXPECT5="4 80 0"
 # The fifth (kernel/README.md, "0006: one fast path between steps").
 PATCH6_NAME=0006-io_uring-loop-one-fast-path-for-the-checks-between-steps.patch
 EXPECT6="1 10 4"
+# The sixth (kernel/README.md, "0007: the loop step called with no enter or
+# exit"): written against the source with 0005 applied, so it is checked
+# stacked, not alone.
+PATCH7_NAME=0007-bpf-x86-call-a-held-io_uring-loop_step-with-no-enter-or-exit.patch
+EXPECT7="3 34 1"
 TRIM_NAME=test-kernel.config
 # The tree kernel/test-kernel.sh unpacks (the first one found), if any.
 KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"
@@ -68,6 +74,7 @@ patch3="$here/$PATCH3_NAME"
 patch4="$here/$PATCH4_NAME"
 patch5="$here/$PATCH5_NAME"
 patch6="$here/$PATCH6_NAME"
+patch7="$here/$PATCH7_NAME"
 trim="$here/$TRIM_NAME"
 
 # git must not depend on the caller's configuration or repository.
@@ -287,7 +294,7 @@ compare_config() {
 
 # --- run --------------------------------------------------------------------
 
-for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$patch5" "$patch6" "$trim"; do
+for f in "$patch" "$fragment" "$patch2" "$patch3" "$patch4" "$patch5" "$patch6" "$patch7" "$trim"; do
   if [ ! -r "$f" ]; then
     echo "@@iouloop-test FAIL patch_test: cannot read $f"
     exit 1
@@ -383,7 +390,7 @@ check_stack() {
     return
   fi
   for p in "$@"; do
-    if ! (cd "$src" && git apply --check "$p") 2>/dev/null; then
+    if (cd "$src" && git apply --check -R "$p") 2>/dev/null; then
       skip "${p##*/} is applied in $src (a build left it so); not checking the $name stack"
       return
     fi
@@ -402,6 +409,12 @@ check_stack() {
 check_stack chain "$patch4" "$patch5" "$patch6"
 # ...and it can fail: 0006 cannot apply on top of itself.
 [ -z "$src" ] || expect_failure "a stack with 0006 twice" check_stack twice "$patch6" "$patch6"
+# 0007 is written on top of 0005 (the trampoline's held entry): its counts,
+# the direct stack, and that it needs 0005.
+# shellcheck disable=SC2086 # EXPECT7 is three numbers
+check_patch "$patch7" $EXPECT7
+check_stack direct "$patch4" "$patch5" "$patch6" "$patch7"
+[ -z "$src" ] || expect_failure "0007 without 0005 under it" check_stack no-entry "$patch4" "$patch6" "$patch7"
 
 # Config fragments.
 check_fragment_syntax "$fragment"

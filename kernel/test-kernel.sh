@@ -4,13 +4,14 @@
 # kernel/0003-*.patch (notify), with kernel/0004-*.patch (inline), with
 # kernel/0005-*.patch (entry) and with kernel/0006-*.patch (checks), each
 # patch alone, from one tree and one config, so that each differs from base
-# only by its patch; and one with 0004, 0005 and 0006 applied together
-# (chain: the three that make a step cheaper).
+# only by its patch; one with 0004, 0005 and 0006 applied together
+# (chain: the three that make a step cheaper); and one with 0004 to 0007
+# (direct: 0007 needs 0005 under it).
 #
 #   kernel/test-kernel.sh [--out DIR] [--jobs N]
 #
 # Prints "base PATH", "patched PATH", "notify PATH", "inline PATH",
-# "entry PATH", "checks PATH" and "chain PATH" (the vmlinuz images)
+# "entry PATH", "checks PATH", "chain PATH" and "direct PATH" (the vmlinuz images)
 # at the end; boot any with IOULOOP_VM_KERNEL=PATH in front of
 # tools/vm/run.sh, bench/icount.sh or tools/test.sh (docs/cost.md and
 # kernel/README.md have the measurements). After the first build, the
@@ -69,16 +70,18 @@ patches=(0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
   0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch
   0004-bpf-inline-bpf_io_uring_get_region-for-a-constant-region-id.patch
   0005-io_uring-loop-enter-the-BPF-context-once-per-loop.patch
-  0006-io_uring-loop-one-fast-path-for-the-checks-between-steps.patch)
-# The stacked image: these applied in this order (indexes into patches).
-stack_name=chain
-stack=(2 3 4)
+  0006-io_uring-loop-one-fast-path-for-the-checks-between-steps.patch
+  0007-bpf-x86-call-a-held-io_uring-loop_step-with-no-enter-or-exit.patch)
+# The stacked images: each applies these in this order (indexes into
+# patches). 0007 builds on 0005, so it is only built stacked.
+stack_names=(chain direct)
+stacks=("2 3 4" "2 3 4 5")
 report() {
   echo "base $out/base/vmlinuz"
-  for name in "${names[@]}" "$stack_name"; do echo "$name $out/$name/vmlinuz"; done
+  for name in "${names[@]}" "${stack_names[@]}"; do echo "$name $out/$name/vmlinuz"; done
 }
 all_built=1
-for name in base "${names[@]}" "$stack_name"; do [ -s "$out/$name/vmlinuz" ] || all_built=0; done
+for name in base "${names[@]}" "${stack_names[@]}"; do [ -s "$out/$name/vmlinuz" ] || all_built=0; done
 if [ "$all_built" = 1 ]; then report; exit 0; fi
 mkdir -p "$cache" "$out"
 
@@ -134,9 +137,11 @@ for i in "${!names[@]}"; do
   build "${names[$i]}"
   patch -p1 -R -s <"$p"
 done
-if [ ! -s "$out/$stack_name/vmlinuz" ]; then
+for k in "${!stack_names[@]}"; do
+  [ -s "$out/${stack_names[$k]}/vmlinuz" ] && continue
+  read -r -a stack <<<"${stacks[$k]}"
   for i in "${stack[@]}"; do patch -p1 -s <"$top/kernel/${patches[$i]}"; done
-  build "$stack_name"
+  build "${stack_names[$k]}"
   for ((j = ${#stack[@]} - 1; j >= 0; j--)); do patch -p1 -R -s <"$top/kernel/${patches[${stack[$j]}]}"; done
-fi
+done
 report

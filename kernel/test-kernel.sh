@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;   # the header comment
     *) echo "test-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,7 +64,8 @@ fi
 read -r suite version <"$kdir/current/source"   # e.g. "sid 7.2.13-1"
 series=$(printf '%s\n' "$version" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 [ -n "$out" ] || out=$cache/$version
-# The proposals: the image's name and its patch, each applied alone.
+# The proposals: names[i] is the image of patches[i] applied alone; a patch
+# past the last name (0007, written on top of 0005) is only built stacked.
 names=(patched notify inline entry checks)
 patches=(0002-io_uring-loop-wait-again-when-the-wanted-CQEs-are-not-there.patch
   0003-io_uring-loop-clear-a-task-work-notification-with-no-work.patch

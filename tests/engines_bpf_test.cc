@@ -2,6 +2,9 @@
 // the workload table, a differential comparison with the userspace engine,
 // and the refusals every user will meet, with nothing leaked.
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <unistd.h>
+
+#include <cstring>
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
@@ -253,4 +256,34 @@ TEST_CASE("ring variants: a variant named for another ring is refused before it 
     REQUIRE(p->completed == 10);
   }
   REQUIRE(census::until_within(before).within(before));
+}
+
+TEST_CASE("the kernel's run statistics count every call of the step", "[stats][bpf]") {
+  // While the statistics are on, the trampoline leaves a sleepable step
+  // through __bpf_prog_exit_sleepable (kernel/bpf/trampoline.c), whose
+  // update_prog_stats() adds the call and its time to bpf_prog_info's
+  // run_cnt and run_time_ns: what `bpftool prog` shows. kernel/0007 calls a
+  // held step with no exit on x86, and keeps the exit for a step attached
+  // while the statistics are on (invoke_bpf_prog in
+  // arch/x86/net/bpf_jit_comp.c); on its test kernel this case checks that.
+  require_bpf_engine();
+  const int on = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (on < 0) SKIP("bpf_enable_stats(BPF_STATS_RUN_TIME): " << std::strerror(-on) << " (it needs CAP_SYS_ADMIN)");
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } statistics_on{on};
+  bpf_runner::session<nop::policy> b;  // attached while they are on
+  b.params() = nop::params{300, 1, 0, 0, 0};
+  const auto before = b.stats();
+  REQUIRE(b.run() == 0);
+  const auto after = b.stats();
+  const iouloop::exit_record& x = b.exit();
+  CAPTURE(before.run_count, after.run_count, after.run_time_ns, x.steps, x.reentries);
+  REQUIRE(b.params().completed == 300);
+  REQUIRE(x.steps > 300);  // one NOP in flight: a step for each, and the first
+  // Every call is a step, or a stale wake-up the guard ended before the
+  // policy ran (detail::stale_wake_guard), after which the host entered again.
+  REQUIRE(after.run_count - before.run_count == x.steps + x.reentries);
+  REQUIRE(after.run_time_ns > before.run_time_ns);
 }

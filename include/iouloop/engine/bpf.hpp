@@ -134,6 +134,13 @@ struct bpf_program_stats {
   u32 xlated_insns;    // after the verifier's rewrites
   u32 verified_insns;  // instructions the verifier processed
   u32 jited_bytes;
+  // Calls of the step since it was loaded, and their time, as the kernel
+  // counts them while its BPF statistics are on (sysctl
+  // kernel.bpf_stats_enabled=1, or an fd from libbpf's bpf_enable_stats()
+  // held open); 0 while they are off. With kernel/0007 (x86), only for a
+  // step attached while they were on: the trampoline is built then.
+  u64 run_count;
+  u64 run_time_ns;
 };
 
 // An open (and later loaded) BPF object built from policies with
@@ -289,6 +296,8 @@ class bpf_object {
       s.xlated_insns = info.xlated_prog_len / 8;
       s.verified_insns = info.verified_insns;
       s.jited_bytes = info.jited_prog_len;
+      s.run_count = info.run_cnt;
+      s.run_time_ns = info.run_time_ns;
     }
     return s;
   }

@@ -2,12 +2,12 @@
 // the workload table, a differential comparison with the userspace engine,
 // and the refusals every user will meet, with nothing leaked.
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <unistd.h>
 
 #include <cstring>
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
+#include "iouloop/engine/owned.hpp"
 #include "tests/negative/negative_bpf.bpf.h"
 #include "tests/support/census.hpp"
 #include "tests/support/runners.hpp"
@@ -269,11 +269,8 @@ TEST_CASE("the kernel's run statistics count every call of the step", "[stats][b
   require_bpf_engine();
   const int on = bpf_enable_stats(BPF_STATS_RUN_TIME);
   if (on < 0) SKIP("bpf_enable_stats(BPF_STATS_RUN_TIME): " << std::strerror(-on) << " (it needs CAP_SYS_ADMIN)");
-  struct closer {
-    int fd;
-    ~closer() { ::close(fd); }
-  } statistics_on{on};
-  bpf_runner::session<nop::policy> b;  // attached while they are on
+  const iouloop::unique_fd statistics_on(on);  // on until it is closed
+  bpf_runner::session<nop::policy> b;          // attached while they are on
   b.params() = nop::params{300, 1, 0, 0, 0};
   const auto before = b.stats();
   REQUIRE(b.run() == 0);

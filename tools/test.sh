@@ -310,7 +310,10 @@ fi   # stages 1-3
 # Stage 3's kernel (sid's, `current`) ran the full VM suite above: its line
 # here sums that. Every other kernel runs a subset, in its own VM boot, each
 # program with its own time limit: the semantics table on both engines, the
-# examples' BPF tests (echo, timer, loader), a short differential fuzz, and
+# BPF engine's own cases (engines_bpf_test: the verifier's refusals, leaks,
+# SQ_REWIND rings, ring variants, the kernel's run statistics), the README's
+# and the unannotated policies' BPF tests, the loader example, a short
+# differential fuzz, and
 # tests/kernels/kernel_cli.sh (iouloop-probe and nop say the BPF engine is
 # available). A kernel without the feature runs tests/kernels:no_bpf_ops_test,
 # tests:probe_test and kernel_cli.sh, which check that the probe and the
@@ -342,6 +345,7 @@ km_fuzz=${IOULOOP_KERNEL_FUZZ_CASES:-30}
 # reaped: seen once each in two runs); stage 3 runs them on one VM.
 km_subset="//tests:semantics_bpf_test_static 300
 //tests:semantics_userspace_test_static 180
+//tests:engines_bpf_test_static 400
 //tests/readme:readme_bpf_test_static 180
 //tests/inline:plain_bpf_test_static 180
 //examples/loader:loader_test_static 300

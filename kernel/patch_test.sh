@@ -52,7 +52,7 @@ EXPECT6="1 10 4"
 # exit"): written against the source with 0005 applied, so it is checked
 # stacked, not alone.
 PATCH7_NAME=0007-bpf-x86-call-a-held-io_uring-loop_step-with-no-enter-or-exit.patch
-EXPECT7="3 37 1"
+EXPECT7="3 63 2"
 TRIM_NAME=test-kernel.config
 # The tree kernel/test-kernel.sh unpacks (the first one found), if any.
 KERNEL_SRC_GLOB="${IOULOOP_KERNEL_BUILD:-/var/cache/iouloop/ksrc}/*/linux-source-*/io_uring/loop.c"

@@ -4,6 +4,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <cstring>
+#include <fstream>
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
@@ -263,24 +264,45 @@ TEST_CASE("the kernel's run statistics count every call of the step", "[stats][b
   // through __bpf_prog_exit_sleepable (kernel/bpf/trampoline.c), whose
   // update_prog_stats() adds the call and its time to bpf_prog_info's
   // run_cnt and run_time_ns: what `bpftool prog` shows. kernel/0007 calls a
-  // held step with no exit on x86, and keeps the exit for a step attached
-  // while the statistics are on (invoke_bpf_prog in
-  // arch/x86/net/bpf_jit_comp.c); on its test kernel this case checks that.
+  // held step with no exit on x86 while they are off, and with the held
+  // exit while they are on, whenever they were turned on (invoke_bpf_prog
+  // in arch/x86/net/bpf_jit_comp.c); on its test kernel this case checks
+  // both orders.
   require_bpf_engine();
-  const int on = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  if (on < 0) SKIP("bpf_enable_stats(BPF_STATS_RUN_TIME): " << std::strerror(-on) << " (it needs CAP_SYS_ADMIN)");
-  const iouloop::unique_fd statistics_on(on);  // on until it is closed
-  bpf_runner::session<nop::policy> b;          // attached while they are on
-  b.params() = nop::params{300, 1, 0, 0, 0};
-  const auto before = b.stats();
-  REQUIRE(b.run() == 0);
-  const auto after = b.stats();
-  const iouloop::exit_record& x = b.exit();
-  CAPTURE(before.run_count, after.run_count, after.run_time_ns, x.steps, x.reentries);
-  REQUIRE(b.params().completed == 300);
-  REQUIRE(x.steps > 300);  // one NOP in flight: a step for each, and the first
-  // Every call is a step, or a stale wake-up the guard ended before the
-  // policy ran (detail::stale_wake_guard), after which the host entered again.
-  REQUIRE(after.run_count - before.run_count == x.steps + x.reentries);
-  REQUIRE(after.run_time_ns > before.run_time_ns);
+  // bpf_enable_stats(): an fd that keeps the statistics on until it is closed.
+  const auto statistics_on = [] {
+    const int on = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (on < 0) SKIP("bpf_enable_stats(BPF_STATS_RUN_TIME): " << std::strerror(-on) << " (it needs CAP_SYS_ADMIN)");
+    return iouloop::unique_fd(on);
+  };
+  const auto counts_every_call = [](bpf_runner::session<nop::policy>& b) {
+    b.params() = nop::params{300, 1, 0, 0, 0};
+    const auto before = b.stats();
+    REQUIRE(b.run() == 0);
+    const auto after = b.stats();
+    const iouloop::exit_record& x = b.exit();
+    CAPTURE(before.run_count, after.run_count, after.run_time_ns, x.steps, x.reentries);
+    REQUIRE(b.params().completed == 300);
+    REQUIRE(x.steps > 300);  // one NOP in flight: a step for each, and the first
+    // Every call is a step, or a stale wake-up the guard ended before the
+    // policy ran (detail::stale_wake_guard), after which the host entered again.
+    REQUIRE(after.run_count - before.run_count == x.steps + x.reentries);
+    REQUIRE(after.run_time_ns > before.run_time_ns);
+  };
+  SECTION("turned on before the step is attached") {
+    const iouloop::unique_fd on = statistics_on();
+    bpf_runner::session<nop::policy> b;
+    counts_every_call(b);
+  }
+  SECTION("turned on after the step is attached") {
+    // Off at the attach unless kernel.bpf_stats_enabled is set: the sysctl
+    // is 0 in the test VM, and the section before closed its fd.
+    std::ifstream sysctl("/proc/sys/kernel/bpf_stats_enabled");
+    int sysctl_at_attach = -1;  // kernel.bpf_stats_enabled, not the fds
+    sysctl >> sysctl_at_attach;
+    CAPTURE(sysctl_at_attach);
+    bpf_runner::session<nop::policy> b;
+    const iouloop::unique_fd on = statistics_on();
+    counts_every_call(b);
+  }
 }

@@ -4,13 +4,13 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <cstring>
-#include <fstream>
 
 #include "examples/cp/cp_bpf.bpf.h"
 #include "examples/nop/nop_bpf.bpf.h"
 #include "iouloop/engine/owned.hpp"
 #include "tests/negative/negative_bpf.bpf.h"
 #include "tests/support/census.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/runners.hpp"
 #include "tests/workloads/cases.hpp"
 
@@ -297,9 +297,7 @@ TEST_CASE("the kernel's run statistics count every call of the step", "[stats][b
   SECTION("turned on after the step is attached") {
     // Off at the attach unless kernel.bpf_stats_enabled is set: the sysctl
     // is 0 in the test VM, and the section before closed its fd.
-    std::ifstream sysctl("/proc/sys/kernel/bpf_stats_enabled");
-    int sysctl_at_attach = -1;  // kernel.bpf_stats_enabled, not the fds
-    sysctl >> sysctl_at_attach;
+    const int sysctl_at_attach = testfiles::read_int("/proc/sys/kernel/bpf_stats_enabled");  // not the fds
     CAPTURE(sysctl_at_attach);
     bpf_runner::session<nop::policy> b;
     const iouloop::unique_fd on = statistics_on();

@@ -20,6 +20,7 @@
 #include "iouloop/engine/select.hpp"
 #include "iouloop/probe.hpp"
 #include "tests/support/census.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/privileges.hpp"
 
 using Catch::Matchers::ContainsSubstring;
@@ -78,18 +79,8 @@ std::string kernel_load() {
   }
 }
 
-int read_int(const char* path) {
-  std::ifstream f(path);
-  int v = -1;
-  f >> v;
-  return v;
-}
-bool write_int(const char* path, int v) {
-  std::ofstream f(path);
-  f << v;
-  f.close();
-  return f.good() && read_int(path) == v;
-}
+using testfiles::read_int;
+using testfiles::write_int;
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,21 @@ inline std::string temp_dir() {
   const char* t = std::getenv("TEST_TMPDIR");
   if (!t) t = std::getenv("TMPDIR");
   return t ? t : "/tmp";
+}
+
+// A number from a file such as a sysctl's: -1 if it cannot be read.
+inline int read_int(const char* path) {
+  std::ifstream f(path);
+  int v = -1;
+  f >> v;
+  return v;
+}
+// Writes v and reads it back: true if the file now says v.
+inline bool write_int(const char* path, int v) {
+  std::ofstream f(path);
+  f << v;
+  f.close();
+  return f.good() && read_int(path) == v;
 }
 
 // A file removed (and closed) on destruction.

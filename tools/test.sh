@@ -26,9 +26,10 @@
 #   7. toolchains: every header next to the uapi headers of 6.1, 7.2 and 7.3,
 #      and Debian sid's toolchain (Bazel 7 + bzlmod, gcc 16, clang 21): the
 #      host suite, the consumer as a module, the VM tests it builds.
-#   8. kernels: the newest Debian 7.1, 7.2 and 7.3 (a VM subset each; 7.2 is
-#      stage 3's), and 7.0 and 6.12 (Debian 13's own), whose missing
-#      io_uring_bpf_ops must be named and where the userspace engine runs.
+#   8. kernels: the newest Debian 7.1, 7.2, 7.3 and any later series a suite
+#      ships (a VM subset each; 7.2 is stage 3's), and 7.0 and 6.12 (Debian
+#      13's own), whose missing io_uring_bpf_ops must be named and where the
+#      userspace engine runs.
 #
 #   tools/test.sh [bazel flags...]
 #   IOULOOP_TEST_ONLY=icount tools/test.sh    set-up, then stage 4 only
@@ -302,7 +303,7 @@ fi
 
 fi   # stages 1-3
 
-# ---- 8. the kernel matrix: the newest 7.1, 7.2 and 7.3 Debian ships, 7.0 and 6.12 -----
+# ---- 8. the kernel matrix: the newest 7.1, 7.2, 7.3 (and later) Debian ships, 7.0, 6.12 --
 #   IOULOOP_TEST_ONLY=kernels tools/test.sh   set-up, then this stage only
 # Each series is resolved from the archive every run (tools/vm/fetch-kernel.sh
 # --series: sid, trixie-backports and experimental through the private apt
@@ -325,15 +326,25 @@ fi   # stages 1-3
 # SQ_REWIND, registered memory regions). Up to two VMs at once
 # (IOULOOP_KERNEL_JOBS; QEMU runs on one host thread each). One line per
 # kernel, and each case as "@@iouloop-test ... [7.N] program: case".
+# Series after 7.3 join by themselves once a suite ships them (below).
 # No network and nothing cached, or no VM: SKIP, loudly; FAIL under
 # IOULOOP_REQUIRE_VM=1. IOULOOP_KERNEL_SERIES, IOULOOP_KERNEL_WITHOUT and
 # IOULOOP_KERNEL_FUZZ_CASES change the matrix, the featureless kernel and the
 # fuzz cases.
 if run_stage kernels; then
-km_series=${IOULOOP_KERNEL_SERIES-7.1 7.2 7.3} km_without=${IOULOOP_KERNEL_WITHOUT-7.0 6.12}
-echo "== kernel matrix: the newest Debian $km_series${km_without:+ (and $km_without, without io_uring_bpf_ops)}"
 km=$work/kernels
 mkdir -p "$km"
+km_without=${IOULOOP_KERNEL_WITHOUT-7.0 6.12}
+# The series: IOULOOP_KERNEL_SERIES as given; else 7.1, 7.2, 7.3 and every
+# later series the archive ships (fetch-kernel.sh --matrix), so that a new
+# Debian kernel with the feature is tested from its first upload.
+if [ -n "${IOULOOP_KERNEL_SERIES+set}" ]; then
+  km_series=$IOULOOP_KERNEL_SERIES
+else
+  km_series=$(timeout -k 10 600 tools/vm/fetch-kernel.sh --matrix 7.1 7.2 7.3 2>"$km/matrix.err") || km_series="7.1 7.2 7.3"
+  sed 's/^/  /' "$km/matrix.err"
+fi
+echo "== kernel matrix: the newest Debian $km_series${km_without:+ (and $km_without, without io_uring_bpf_ops)}"
 km_t0=$SECONDS
 km_kdir=${IOULOOP_KERNEL_DIR:-/var/cache/iouloop/kernel}
 km_jobs=${IOULOOP_KERNEL_JOBS:-$(($(nproc) >= 2 ? 2 : 1))}
@@ -379,6 +390,14 @@ for s in $km_series $km_without; do
   if r=$(timeout -k 10 600 tools/vm/fetch-kernel.sh --series "$s" 2>"$km/fetch-$s.err"); then
     sed "s/^/  [$s] /" "$km/fetch-$s.err"
     read -r kver suite version vmlinuz <<<"$r"
+    # A kernel of the list that lacks the feature (fetch-kernel.sh's
+    # `feature` line from its config or BTF) runs the featureless programs,
+    # and the subset it could not run is a SKIP.
+    if [ "$kind" = subset ] && grep -q '^no' "$(dirname "$vmlinuz")/feature" 2>/dev/null; then
+      kind=without
+      echo "  [$s] $kver lacks io_uring_bpf_ops (feature: $(cat "$(dirname "$vmlinuz")/feature")): the featureless programs run"
+      echo "@@iouloop-test SKIP kernels: $s: $kver lacks io_uring_bpf_ops, so the BPF subset cannot run on it" >>"$lines"
+    fi
     [ "$kind" = subset ] && [ "$kver" = "$km_full" ] && kind=full
     echo "$s $kver $suite $version $vmlinuz $kind" >>"$km/plan"
   else

@@ -18,6 +18,17 @@
 #                                  The same for 6.12, Debian 13's own
 #                                  kernel (in trixie, the older packaging).
 #   fetch-kernel.sh --resolve 7.N  only resolve: prints "KVER SUITE VERSION".
+#   fetch-kernel.sh --matrix 7.1 7.2 7.3
+#                                  the series to test: those given, and every
+#                                  later one (from 7.1, where io_uring_bpf_ops
+#                                  came in) that a suite ships and --series
+#                                  can resolve, so a new 7.N joins the kernel
+#                                  matrix on the day Debian uploads it. Prints
+#                                  them on one line, by version; says on
+#                                  stderr what it added. Offline: the series
+#                                  given. IOULOOP_KERNEL_FOUND="7.0 7.4 ..."
+#                                  stands for the archive's series (no
+#                                  network; tests/kernel_matrix_test.sh).
 #   fetch-kernel.sh --net-modules  the network card's driver for the current
 #                                  kernel (failover.ko, net_failover.ko,
 #                                  virtio_net.ko, decompressed, from
@@ -151,6 +162,32 @@ resolve() {
   echo "$best"
 }
 
+# series_found: every series M.N of the flavour that a suite lists (any
+# patch level), by version, on one line; status 1 when no suite could be read.
+series_found() {
+  local suite err read_any=0 names=""
+  err=$(mktemp)
+  for suite in $suites; do
+    if ! apt "$suite" init 2>"$err"; then
+      log "suite $suite: no package lists ($(tail -n1 "$err"))"; continue
+    fi
+    read_any=1
+    names="$names $(apt "$suite" list linux-image- 2>/dev/null |
+      sed -nE "s/^linux-image-([0-9]+\.[0-9]+)(\.[0-9]+)?(\+[a-z0-9]+)?-${flavour}\$/\1/p")"
+  done
+  rm -f "$err"
+  [ "$read_any" = 1 ] || return 1
+  # shellcheck disable=SC2086 # one series per word
+  printf '%s\n' $names | sort -uV | tr '\n' ' ' | sed 's/ $//'
+}
+
+# has_feature_series SERIES: whether SERIES is 7.1 or later, the kernels
+# whose io_uring may have io_uring_bpf_ops.
+has_feature_series() {
+  local major=${1%%.*} minor=${1#*.}
+  [ "$major" -gt 7 ] || { [ "$major" -eq 7 ] && [ "$minor" -ge 1 ]; }
+}
+
 # cached SERIES: "KVER SUITE VERSION" of the newest kernel of SERIES fetched before.
 cached() {
   local series=$1 k
@@ -186,6 +223,38 @@ case "${1:-}" in
     }
     echo "$kver $suite $version $kdir/$kver/vmlinuz"
     exit 0 ;;
+  --matrix)
+    shift
+    [ $# -gt 0 ] || { log "--matrix wants the series always tested, such as: --matrix 7.1 7.2 7.3"; exit 2; }
+    for series in "$@"; do
+      [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]] || { log "--matrix: '$series' is not a series such as 7.1"; exit 2; }
+    done
+    if [ -n "${IOULOOP_KERNEL_FOUND+set}" ]; then
+      found=$IOULOOP_KERNEL_FOUND
+      log "the archive's series, from IOULOOP_KERNEL_FOUND: ${found:-none}"
+    elif ! found=$(series_found); then
+      log "no suite's package lists could be read (offline?): the matrix is the series given, $*"
+      echo "$*"; exit 0
+    fi
+    added=""
+    for series in $found; do
+      if ! [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]]; then log "'$series' is not a series such as 7.1: ignored"; continue; fi
+      has_feature_series "$series" || continue
+      case " $* " in *" $series "*) continue ;; esac
+      # A series the archive lists but --series could not fetch would only
+      # fail later: say so here and leave it out.
+      if [ -z "${IOULOOP_KERNEL_FOUND+set}" ] && [ -z "$(resolve "$series")" ]; then
+        log "$series: the archive lists linux-image-$series*-$flavour, but no kernel of it resolves (no linux-binary-<kver>?): left out of the matrix"
+        continue
+      fi
+      added="$added $series"
+    done
+    if [ -n "$added" ]; then log "series the archive ships beyond the list ($*), added:$added"
+    else log "the archive ships no series beyond the list ($*)"; fi
+    # shellcheck disable=SC2086 # one series per word
+    printf '%s\n' "$@" $added | sort -uV | tr '\n' ' ' | sed 's/ $//'
+    echo
+    exit 0 ;;
   --net-modules)
     kver=$(readlink "$kdir/current" 2>/dev/null || true)
     [ -n "$kver" ] && [ -f "$kdir/$kver/vmlinuz" ] || { log "no current kernel in $kdir: run fetch-kernel.sh first"; exit 1; }
@@ -214,7 +283,7 @@ case "${1:-}" in
     echo "$dest"
     exit 0 ;;
   "") ;;
-  *) log "usage: fetch-kernel.sh [--series 7.N | --resolve 7.N | --net-modules]"; exit 2 ;;
+  *) log "usage: fetch-kernel.sh [--series 7.N | --resolve 7.N | --matrix 7.N... | --net-modules]"; exit 2 ;;
 esac
 
 # The VM suite's kernel: sid's meta package (IOULOOP_APT_SUITE picks another suite).

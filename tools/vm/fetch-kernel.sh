@@ -241,8 +241,9 @@ case "${1:-}" in
       if ! [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]]; then log "'$series' is not a series such as 7.1: ignored"; continue; fi
       has_feature_series "$series" || continue
       case " $* " in *" $series "*) continue ;; esac
-      # A series the archive lists but --series could not fetch would only
-      # fail later: say so here and leave it out.
+      # A series the archive lists but --series could not resolve (no
+      # linux-binary-<kver> beside the image) would only fail later: say so
+      # here and leave it out.
       if [ -z "${IOULOOP_KERNEL_FOUND+set}" ] && [ -z "$(resolve "$series")" ]; then
         log "$series: the archive lists linux-image-$series*-$flavour, but no kernel of it resolves (no linux-binary-<kver>?): left out of the matrix"
         continue

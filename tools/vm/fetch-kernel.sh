@@ -181,6 +181,9 @@ series_found() {
   printf '%s\n' $names | sort -uV | tr '\n' ' ' | sed 's/ $//'
 }
 
+# is_series WORD: whether WORD names a series, such as 7.1 or 6.12.
+is_series() { [[ "$1" =~ ^[0-9]+\.[0-9]+$ ]]; }
+
 # has_feature_series SERIES: whether SERIES is 7.1 or later, the kernels
 # whose io_uring may have io_uring_bpf_ops.
 has_feature_series() {
@@ -206,7 +209,7 @@ flock -w 540 8 || { log "waited 9 min for $kdir/.lock: another fetch-kernel.sh s
 case "${1:-}" in
   --series | --resolve)
     mode=$1 series=${2:-}
-    [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]] || { log "$mode wants a series such as 7.1"; exit 2; }
+    is_series "$series" || { log "$mode wants a series such as 7.1"; exit 2; }
     r=$(resolve "$series")
     if [ -z "$r" ]; then
       r=$(cached "$series")
@@ -227,7 +230,7 @@ case "${1:-}" in
     shift
     [ $# -gt 0 ] || { log "--matrix wants the series always tested, such as: --matrix 7.1 7.2 7.3"; exit 2; }
     for series in "$@"; do
-      [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]] || { log "--matrix: '$series' is not a series such as 7.1"; exit 2; }
+      is_series "$series" || { log "--matrix: '$series' is not a series such as 7.1"; exit 2; }
     done
     if [ -n "${IOULOOP_KERNEL_FOUND+set}" ]; then
       found=$IOULOOP_KERNEL_FOUND
@@ -238,7 +241,7 @@ case "${1:-}" in
     fi
     added=""
     for series in $found; do
-      if ! [[ "$series" =~ ^[0-9]+\.[0-9]+$ ]]; then log "'$series' is not a series such as 7.1: ignored"; continue; fi
+      if ! is_series "$series"; then log "'$series' is not a series such as 7.1: ignored"; continue; fi
       has_feature_series "$series" || continue
       case " $* " in *" $series "*) continue ;; esac
       # A series the archive lists but --series could not resolve (no

@@ -6,6 +6,7 @@
 # Prints the table; --check compares it with a baseline (tools/test.sh does).
 #
 #   bench/icount.sh [--profile full|ci] [--rounds R] [--boots B] [--only REGEX]
+#                   [--program 'LABEL=PATH [ARG...]']... [--agree A=B[:TOL]]...
 #                   [--settle-ms MS] [--n N] [--mib M] [--net-requests R] [--mode tb|insn] [--realtime]
 #                   [--hist N] [--results DIR] [--no-build] [--check BASELINE]
 #                   [-- bazel flags...]
@@ -17,6 +18,19 @@
 #   --rounds R      each workload R times in the boot (runs one after another)
 #   --boots B       B separate boots, all in one table
 #   --only REGEX    only the workloads whose label matches (grep -E)
+#   --program 'LABEL=PATH [ARG...]'
+#                   also count a program of your own: PATH, a static x86-64
+#                   binary, runs in the VM as /bin/<its name> with ARGs, once
+#                   per round, in the row LABEL. It marks what to count with
+#                   bench/icount/marker.h (iou_region_begin_env, iou_region_end,
+#                   iou_region_report_env(&r, ops)); bench/icount/own_program.cc
+#                   is a template. Repeatable. Without --only, the full profile
+#                   then runs your programs alone (add --only REGEX to run some
+#                   of the workloads above beside them); the ci profile keeps its rows.
+#   --agree A=B[:TOL]
+#                   check that row A counts within TOL% (default 2) of row B,
+#                   either way: "@@iouloop-test PASS|FAIL icount: ..." and exit
+#                   1 if not (tools/test.sh checks own_program's rows so)
 #   --module KO     also nop-kmod-d1/d8/d32 and cp-kmod-4k-d1/64k-d1: the NOP chain and
 #                   the copy on kernel_engine (nop::policy, cp::policy compiled into
 #                   kernel/kmod's iouloop_kmod.ko, insmodded in the VM)
@@ -56,12 +70,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/bench/icount
 profile=full rounds="" boots=1 only="" settle="" n=20000 mib=16 ticks=200 requests=200 net_requests=2000 mode=tb icount=1 hist=0 results="" build=1 check="" kmod=""
+programs=() agrees=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --boots) boots=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --program) programs+=("$2"); shift 2 ;;
+    --agree) agrees+=("$2"); shift 2 ;;
     --settle-ms) settle=$2; shift 2 ;;
     --n) n=$2; shift 2 ;;
     --mib) mib=$2; shift 2 ;;
@@ -162,6 +179,48 @@ case "$profile" in
 esac
 # Bad values are named here, before anything is built or booted.
 bad() { echo "icount.sh: $*" >&2; exit 2; }
+# --program: your programs join the list as rows of their own (own: their
+# labels; ownfiles: run.sh's --file for each). The names the guest's /bin
+# already has, and the labels of the workloads above, are taken.
+own=() ownfiles=()
+taken_names=" iouperf selftest bpf_nops bpf_cp_4k bpf_cp_64k loadgen echo2 epoll_echo liburing_echo "
+declare -A own_path=()
+for spec in ${programs[@]+"${programs[@]}"}; do
+  [[ "$spec" == *=* ]] || bad "--program '$spec': give LABEL=PATH [ARG...], such as 'mine=bazel-bin/bench/icount/own_program bpf 20000 8'"
+  label=${spec%%=*}
+  read -r -a words <<<"${spec#*=}"
+  path=${words[0]:-}
+  [[ "$label" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
+    bad "--program '$spec': the label '$label' names a row: letters, digits, '.', '_' and '-', not first"
+  for w in "${all[@]}"; do
+    [ "${w%%|*}" != "$label" ] || bad "--program '$spec': the row $label is taken: choose another label"
+  done
+  if [ -z "$path" ] || [ ! -f "$path" ] || [ ! -x "$path" ]; then bad "--program '$spec': '$path' is not an executable file"; fi
+  ! ldd "$path" >/dev/null 2>&1 ||
+    bad "--program '$spec': $path is dynamically linked, and the VM has no shared libraries: link it with -static (Bazel: linkopts = [\"-static\"])"
+  for a in "${words[@]:1}"; do
+    [[ "$a" =~ ^[A-Za-z0-9._,:/=+%-]+$ ]] ||
+      bad "--program '$spec': the argument '$a' has a character the guest's script would have to quote: letters, digits and ._,:/=+%- only"
+  done
+  name=$(basename "$path") real=$(realpath "$path")
+  [[ "$taken_names" != *" $name "* ]] || bad "--program '$spec': the guest has its own /bin/$name: copy $path under another name"
+  if [ -n "${own_path[$name]:-}" ] && [ "${own_path[$name]}" != "$real" ]; then
+    bad "--program '$spec': another --program is also named $name (${own_path[$name]}): copy one under another name"
+  fi
+  [ -n "${own_path[$name]:-}" ] || ownfiles+=(--file "$real")
+  own_path[$name]=$real
+  own+=("$label")
+  all+=("$label|IOUPERF_ID=@ID@ IOUPERF_LABEL=$label $name ${words[*]:1}")
+done
+for a in ${agrees[@]+"${agrees[@]}"}; do
+  [[ "$a" =~ ^[A-Za-z0-9._-]+=[A-Za-z0-9._-]+(:[0-9]+(\.[0-9]+)?)?$ ]] ||
+    bad "--agree '$a': give A=B or A=B:TOL, two rows' labels and a tolerance in percent (default 2)"
+done
+# own: is $1 one of your programs' rows; selected: does the row run
+is_own() { local o; for o in ${own[@]+"${own[@]}"}; do [ "$o" = "$1" ] && return 0; done; return 1; }
+only_given=${only:+1}
+[ "$profile" = full ] && [ -z "$only_given" ] && [ ${#own[@]} -gt 0 ] && only='^$'   # your programs alone
+selected() { is_own "$1" || [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
 for v in "rounds=$rounds" "boots=$boots" "settle-ms=$settle" "n=$n" "mib=$mib" "ticks=$ticks" "requests=$requests" \
   "net-requests=$net_requests" "hist=$hist"; do
   [[ "${v#*=}" =~ ^[0-9]+$ ]] || bad "--${v%%=*} ${v#*=}: not a whole number"
@@ -184,7 +243,7 @@ net=0
 printk=0
 for w in "${all[@]}"; do
   label=${w%%|*}
-  if [ -n "$only" ] && ! echo "$label" | grep -Eq "$only"; then continue; fi
+  selected "$label" || continue
   case "$label" in
     net-*) net=1 ;;
     upstream-bpf_cp-*) printk=1 ;;
@@ -237,7 +296,7 @@ for ((r = 0; r < rounds; r++)); do
     id=$((r * per_round + k))
     k=$((k + 1))
     [ "$label" = selftest ] && k=$((k + 3))   # selftest uses 4 ids
-    if [ -n "$only" ] && ! echo "$label" | grep -Eq "$only"; then continue; fi
+    selected "$label" || continue
     [ "$r" = 0 ] && labels+=("$label")
     cmd=${cmd//@ID@/$id}
     envs=""
@@ -282,7 +341,7 @@ for ((b = 1; b <= boots; b++)); do
   t0=$SECONDS
   set +e
   "$top/tools/vm/run.sh" "${vm[@]}" ${kmod:+--module "$kmod"} --plugin "$out/insn_count.so,out=$rd/plugin.log,mode=$mode$([ "$hist" != 0 ] && echo ",hist=$hist")" \
-    --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" ${netfiles[@]+"${netfiles[@]}"} \
+    --file "$out/iouperf" --file "$out/selftest" --file "$out/bpf_nops" --file "$out/bpf_cp_4k" --file "$out/bpf_cp_64k" ${netfiles[@]+"${netfiles[@]}"} ${ownfiles[@]+"${ownfiles[@]}"} \
     --log "$rd/console.log" "${list[@]}" >"$rd/vm.out" 2>&1
   rc=$?
   set -e
@@ -304,6 +363,17 @@ echo "results: $results (table.txt, table-raw.txt, runs.json, boot*/plugin.log, 
 if [ -n "$check" ]; then
   vm_outs=()
   for rd in "${rds[@]}"; do vm_outs+=(--vm-out "$rd/vm.out"); done
-  python3 "$here/check.py" "${vm_outs[@]}" --environment "$(cat "$results/environment.txt")" "$check" "$results/runs.json" "${labels[@]}" || status=1
+  # the baseline's rows: your programs have none
+  guarded=()
+  for l in "${labels[@]}"; do is_own "$l" || guarded+=("$l"); done
+  if [ ${#guarded[@]} -eq 0 ]; then
+    echo "icount.sh: --check: none of the baseline's workloads ran (your programs have no baseline): nothing checked" >&2
+  else
+    python3 "$here/check.py" "${vm_outs[@]}" --environment "$(cat "$results/environment.txt")" "$check" \
+      "$results/runs.json" "${guarded[@]}" || status=1
+  fi
+fi
+if [ ${#agrees[@]} -gt 0 ]; then
+  python3 "$here/check.py" --agree "$results/runs.json" "${agrees[@]}" || status=1
 fi
 exit $status

@@ -12,7 +12,9 @@
 # IOULOOP_REQUIRE_VM=1 (set by CI) makes that a failure.
 #   4. instruction counts: bench/icount.sh's CI profile, its table, and a
 #      check against bench/icount_baseline.txt (a count that grows by more
-#      than the baseline's tolerance fails).
+#      than the baseline's tolerance fails), and a program of your own
+#      (bench/icount/own_program, through --program) checked against the
+#      workloads it repeats.
 #
 #   5. CMake users: the library installed with cmake --install into a temp
 #      prefix, and tests/cmake_consumer built against it (find_package) and
@@ -694,11 +696,23 @@ fi   # stage 7
 # the VM with its own time limit (a hang is named: "vm: r1-LABEL did not
 # finish: ..."); the whole stage has one too. No VM or a missing prerequisite
 # (plugin header, liburing source): SKIP, or FAIL under IOULOOP_REQUIRE_VM=1.
+# A program of your own is counted too (bench/icount.sh --program, its
+# template bench/icount/own_program.cc, which runs nop::policy at depth 8):
+# its rows must agree with the workloads they repeat, within 2%.
 if run_stage icount; then
 icount_limit=1800   # a hang guard: the stage takes 1.5-3 min, its VM has its own limit (bench/icount.sh)
-echo "== instruction counts: bench/icount.sh --profile ci --check bench/icount_baseline.txt"
+own_args=()
+if timeout -k 10 600 bazel build -c opt "$@" //bench/icount:own_program >"$work/own_program.out" 2>&1; then
+  own=$(bazel info -c opt "$@" bazel-bin 2>/dev/null)/bench/icount/own_program
+  own_args=(--program "own-nop-bpf-d8=$own bpf 20000 8" --program "own-nop-user-d8=$own userspace 20000 8"
+    --agree own-nop-bpf-d8=nop-bpf-d8 --agree own-nop-user-d8=nop-user-d8)
+else
+  tail -n 20 "$work/own_program.out"
+  echo "@@iouloop-test FAIL icount: bazel build -c opt //bench/icount:own_program failed: its rows are not counted" >>"$lines"
+fi
+echo "== instruction counts: bench/icount.sh --profile ci --check bench/icount_baseline.txt ${own_args[*]}"
 timeout -k 10 "$icount_limit" bench/icount.sh --profile ci --results "$work/icount" \
-  --check bench/icount_baseline.txt -- "$@" >"$work/icount.out" 2>&1
+  --check bench/icount_baseline.txt ${own_args[@]+"${own_args[@]}"} -- "$@" >"$work/icount.out" 2>&1
 icount_rc=$?
 grep -v '^@@iouloop-test ' "$work/icount.out"
 grep '^@@iouloop-test ' "$work/icount.out" >>"$lines"

@@ -3,6 +3,7 @@
 
     check.py [--vm-out FILE]... [--environment "k=v ..."] BASELINE RUNS_JSON [LABEL...]
     check.py --update "REASON" [--environment "k=v ..."] BASELINE RUNS_JSON [LABEL...]
+    check.py --agree RUNS_JSON A=B[:TOL]...
 
 Compares the mean total instructions per operation of each workload in
 RUNS_JSON (bench/icount.sh's runs.json) with BASELINE
@@ -31,6 +32,11 @@ tolerance; rows without a peer are SKIP. Re-baseline on the new environment.
 all of the baseline's) and the environment, keeps the header, tolerances and
 peers, and appends REASON with the commit to its history: do it in the same
 commit as the change that moves the counts.
+
+--agree checks that row A's total per operation is within TOL% (default 2)
+of row B's, above or below, in the same RUNS_JSON: a program of your own
+(bench/icount.sh --program) against the workload it repeats. A row that did
+not run fails.
 """
 import json
 import re
@@ -178,7 +184,37 @@ def check(path, runs_json, labels, vm_outs, env):
     return 1 if failed else 0
 
 
+def agree(runs_json, specs):
+    now = measured(runs_json)
+    lines, failed = [], 0
+    for spec in specs:
+        m = re.fullmatch(r"([A-Za-z0-9._-]+)=([A-Za-z0-9._-]+)(?::([0-9]+(?:\.[0-9]+)?))?", spec)
+        if not m:
+            lines.append(f"@@iouloop-test FAIL icount: --agree {spec}: give A=B or A=B:TOL")
+            failed += 1
+            continue
+        a, b, tol = m.group(1), m.group(2), float(m.group(3) or 2)
+        gone = [x for x in (a, b) if x not in now]
+        if gone:
+            lines.append(f"@@iouloop-test FAIL icount: {a} agrees with {b}: no result for {' and '.join(gone)} "
+                         f"(see the VM output above)")
+            failed += 1
+            continue
+        ta, tb = now[a][0], now[b][0]
+        d = (ta - tb) / tb * 100
+        ok = abs(d) <= tol
+        failed += not ok
+        lines.append(f"@@iouloop-test {'PASS' if ok else 'FAIL'} icount: {a} agrees with {b}: {ta:.1f} against "
+                     f"{tb:.1f} instructions/op ({d:+.2f}%, {'within' if ok else 'beyond'} {tol:g}%)")
+    print("\n".join(lines))
+    return 1 if failed else 0
+
+
 def main(argv):
+    if argv and argv[0] == "--agree":
+        if len(argv) < 3:
+            sys.exit(__doc__)
+        return agree(argv[1], argv[2:])
     reason = None
     if argv and argv[0] == "--update":
         if len(argv) < 2:

@@ -102,3 +102,22 @@ void iou_region_report(const struct iou_region* r, const char* label, unsigned l
          ops, r->t1 - r->t0, loc, a->irq - b->irq, a->ctxt - b->ctxt, a->forks - b->forks);
   fflush(stdout);
 }
+
+void iou_region_begin_env(struct iou_region* r) {
+  const char* v = getenv("IOUPERF_ID");
+  unsigned long id = 0;
+  if (v) {
+    char* end = NULL;
+    id = strtoul(v, &end, 10);
+    if (!*v || *end || id > 255) {
+      fprintf(stderr, "marker: IOUPERF_ID=%s: not a region id (0..255); bench/icount.sh sets it\n", v);
+      exit(2);
+    }
+  }
+  iou_region_begin(r, (unsigned)id);
+}
+
+void iou_region_report_env(const struct iou_region* r, unsigned long long ops) {
+  const char* label = getenv("IOUPERF_LABEL");
+  iou_region_report(r, label && *label ? label : "unlabelled", ops);
+}

@@ -18,7 +18,16 @@
  * guest_ns: CLOCK_MONOTONIC of the guest across the region; loc: local timer
  * interrupts per CPU, irq: all interrupts, ctxt: context switches, forks:
  * threads and processes created (io-wq workers among them), counted
- * from just before the start marker to just after the end marker. */
+ * from just before the start marker to just after the end marker.
+ *
+ * A program of your own, run by `bench/icount.sh --program LABEL=PATH`,
+ * takes its region's id and label from the environment icount.sh gives it
+ * ($IOUPERF_ID, $IOUPERF_LABEL):
+ *   iou_region_begin_env(&r);  ...work...  iou_region_end(&r);
+ *   iou_region_report_env(&r, ops);
+ * Outside icount.sh (neither variable set) they use id 0 and the label
+ * "unlabelled"; the markers are NOPs on any x86-64 CPU. An $IOUPERF_ID that
+ * is not 0..255 ends the program (exit 2) with what is wrong. */
 #ifndef IOUPERF_MARKER_H
 #define IOUPERF_MARKER_H
 
@@ -44,6 +53,8 @@ struct iou_region {
 void iou_region_begin(struct iou_region* r, unsigned id);
 void iou_region_end(struct iou_region* r);
 void iou_region_report(const struct iou_region* r, const char* label, unsigned long long ops);
+void iou_region_begin_env(struct iou_region* r);
+void iou_region_report_env(const struct iou_region* r, unsigned long long ops);
 #ifdef __cplusplus
 }
 #endif

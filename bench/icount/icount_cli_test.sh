@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016,SC2034 # check() evals its conditions, given in single quotes
+# bench/icount.sh --program and --agree on this host: bad input is named,
+# with what to do, before anything is built or booted (exit 2); check.py
+# --agree passes a row within the tolerance of another, either way, and
+# fails one beyond it or one that did not run. The rows themselves are
+# counted in the VM by tools/test.sh stage 4.
+set -u
+top=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE/}
+icount=${top}bench/icount.sh
+checkpy=${top}bench/icount/check.py
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+fail=0
+check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
+# run ARGS...: bench/icount.sh, with out (stdout and stderr) and rc
+# (--no-build from an empty directory: input that gets past the checks
+# stops there, at once, rather than building and booting)
+run() { out=$(ICOUNT_BIN=$tmp/empty "$icount" --no-build --results "$tmp/results" "$@" 2>&1); rc=$?; }
+
+# A program as icount.sh sees one: an executable that ldd does not call dynamic.
+prog=$tmp/mine
+printf '#!/bin/sh\nexit 0\n' >"$prog" && chmod +x "$prog"
+mkdir -p "$tmp/other" && cp "$prog" "$tmp/other/mine" && cp "$prog" "$tmp/iouperf"
+dynamic=$(command -v bash)
+
+run --program noequals
+check "no '=': what to give" '[ $rc = 2 ] && [[ "$out" == *"give LABEL=PATH [ARG...]"* ]]'
+run --program "-x=$prog"
+check "a label that is no row name" '[ $rc = 2 ] && [[ "$out" == *"the label '"'"'-x'"'"' names a row"* ]]'
+run --program "nop-bpf-d1=$prog"
+check "a workload's own label is taken" '[ $rc = 2 ] && [[ "$out" == *"the row nop-bpf-d1 is taken"* ]]'
+run --program "a=$prog" --program "a=$prog"
+check "one label twice" '[ $rc = 2 ] && [[ "$out" == *"the row a is taken"* ]]'
+run --program "a=$tmp/none"
+check "no such file" '[ $rc = 2 ] && [[ "$out" == *"'"'$tmp/none'"' is not an executable file"* ]]'
+run --program "a=$dynamic"
+check "a dynamic binary: link it with -static" '[ $rc = 2 ] && [[ "$out" == *"dynamically linked"*"-static"* ]]'
+run --program "a=$prog one 't'"
+check "an argument the guest would have to quote" '[ $rc = 2 ] && [[ "$out" == *"the argument '"'"''"'"'t'"'"''"'"' has a character"* ]]'
+run --program "a=$tmp/iouperf"
+check "a name the guest's /bin has" '[ $rc = 2 ] && [[ "$out" == *"the guest has its own /bin/iouperf"* ]]'
+run --program "a=$prog" --program "b=$tmp/other/mine"
+check "two programs of one name" '[ $rc = 2 ] && [[ "$out" == *"another --program is also named mine"* ]]'
+run --program "a=$prog 1 2" --agree "a=b:x"
+check "a bad --agree" '[ $rc = 2 ] && [[ "$out" == *"--agree '"'"'a=b:x'"'"': give A=B or A=B:TOL"* ]]'
+check "nothing was made" '[ ! -e "$tmp/results" ]'
+
+printf '{"mine": [{"total": 101.5, "user": 1, "kernel": 100.5}], "theirs": [{"total": 100.0, "user": 1, "kernel": 99}]}' \
+  >"$tmp/runs.json"
+out=$(python3 "$checkpy" --agree "$tmp/runs.json" mine=theirs theirs=mine:1.6); rc=$?
+check "--agree: within the tolerance, either way" '[ $rc = 0 ] && [ "$(grep -c "^@@iouloop-test PASS icount: " <<<"$out")" = 2 ] &&
+  [[ "$out" == *"mine agrees with theirs: 101.5 against 100.0 instructions/op (+1.50%, within 2%)"* ]] &&
+  [[ "$out" == *"theirs agrees with mine: 100.0 against 101.5 instructions/op (-1.48%, within 1.6%)"* ]]'
+out=$(python3 "$checkpy" --agree "$tmp/runs.json" mine=theirs:1); rc=$?
+check "--agree: beyond it fails" '[ $rc = 1 ] && [[ "$out" == "@@iouloop-test FAIL icount: mine agrees with theirs: "*"beyond 1%)" ]]'
+out=$(python3 "$checkpy" --agree "$tmp/runs.json" mine=gone); rc=$?
+check "--agree: a row that did not run fails" '[ $rc = 1 ] && [[ "$out" == *"FAIL icount: mine agrees with gone: no result for gone"* ]]'
+exit $fail

@@ -699,7 +699,7 @@ fi   # stage 7
 # A program of your own is counted too (bench/icount.sh --program, its
 # template bench/icount/own_program.cc, which runs nop::policy at depth 8):
 # its rows must agree with the workloads they repeat, within 3% (the
-# NOP rows' guard tolerance; 0.7% apart at most in the runs that added it).
+# NOP rows' guard tolerance; under 0.8% apart in the runs that added it).
 if run_stage icount; then
 icount_limit=1800   # a hang guard: the stage takes 1.5-3 min, its VM has its own limit (bench/icount.sh)
 own_args=()

@@ -194,7 +194,7 @@ def agree(runs_json, specs):
             failed += 1
             continue
         a, b, tol = m.group(1), m.group(2), float(m.group(3) or 2)
-        gone = [x for x in (a, b) if x not in now]
+        gone = list(dict.fromkeys(x for x in (a, b) if x not in now))  # A=A names it once
         if gone:
             lines.append(f"@@iouloop-test FAIL icount: {a} agrees with {b}: no result for {' and '.join(gone)} "
                          f"(see the VM output above)")

@@ -218,8 +218,7 @@ for a in ${agrees[@]+"${agrees[@]}"}; do
 done
 # own: is $1 one of your programs' rows; selected: does the row run
 is_own() { local o; for o in ${own[@]+"${own[@]}"}; do [ "$o" = "$1" ] && return 0; done; return 1; }
-only_given=${only:+1}
-[ "$profile" = full ] && [ -z "$only_given" ] && [ ${#own[@]} -gt 0 ] && only='^$'   # your programs alone
+[ "$profile" = full ] && [ -z "$only" ] && [ ${#own[@]} -gt 0 ] && only='^$'   # your programs alone
 selected() { is_own "$1" || [ -z "$only" ] || echo "$1" | grep -Eq "$only"; }
 for v in "rounds=$rounds" "boots=$boots" "settle-ms=$settle" "n=$n" "mib=$mib" "ticks=$ticks" "requests=$requests" \
   "net-requests=$net_requests" "hist=$hist"; do

@@ -14,7 +14,7 @@ import sys
 ENTER = "\tret = io_uring_enter(ring.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL);\n"
 BEGIN = ("\t/* iouloop bench/icount: the measured region, id from $IOUPERF_ID */\n"
          "\tstruct iou_region region;\n"
-         "\tiou_region_begin(&region, getenv(\"IOUPERF_ID\") ? atoi(getenv(\"IOUPERF_ID\")) : 0);\n")
+         "\tiou_region_begin_env(&region);\n")
 END = "\tiou_region_end(&region);\n"
 INCLUDE = '#include "helpers.h"\n'
 

@@ -55,4 +55,26 @@ out=$(python3 "$checkpy" --agree "$tmp/runs.json" mine=theirs:1); rc=$?
 check "--agree: beyond it fails" '[ $rc = 1 ] && [[ "$out" == "@@iouloop-test FAIL icount: mine agrees with theirs: "*"beyond 1%)" ]]'
 out=$(python3 "$checkpy" --agree "$tmp/runs.json" mine=gone); rc=$?
 check "--agree: a row that did not run fails" '[ $rc = 1 ] && [[ "$out" == *"FAIL icount: mine agrees with gone: no result for gone"* ]]'
+
+# report.py: a directory that is not a boot's is named; the ratios'
+# heading comes with a pair only (a run of your own programs alone has none).
+reportpy=${top}bench/icount/report.py
+boot() {  # boot DIR LABEL...: one region per label, 1,000 kernel instructions per op
+  mkdir -p "$1" && local d=$1 id=0 l && shift
+  : >"$d/plugin.log" && : >"$d/console.log"
+  for l in "$@"; do
+    printf 'MARK seq=0 payload=%d vcpu=0 host_ns=1000 cpu0=0,0,0,0,0\n' $((0x100 | id)) >>"$d/plugin.log"
+    printf 'MARK seq=1 payload=%d vcpu=0 host_ns=2000 cpu0=0,10000,0,0,0\n' $((0x200 | id)) >>"$d/plugin.log"
+    printf '@@iouperf region id=%d label=%s ops=10 guest_ns=1000\n' "$id" "$l" >>"$d/console.log"
+    id=$((id + 1))
+  done
+}
+out=$(python3 "$reportpy" "$tmp/runs.json" 2>&1); rc=$?
+check "report.py: not a boot's directory" '[ $rc = 2 ] && [[ "$out" == *"$tmp/runs.json is not a boot'"'"'s directory (it has no plugin.log or console.log)"* ]]'
+boot "$tmp/alone" mine
+out=$(python3 "$reportpy" "$tmp/alone"); rc=$?
+check "report.py: your rows alone, no ratios" '[ $rc = 0 ] && [[ "$out" == *"mine "*" 1000.0 "* ]] && [[ "$out" != *"ratios of"* ]]'
+boot "$tmp/pair" nop-bpf-d1 nop-user-d1
+out=$(python3 "$reportpy" "$tmp/pair"); rc=$?
+check "report.py: a pair, its ratio" '[ $rc = 0 ] && [[ "$out" == *"ratios of instructions per op"*"nop-bpf-d1 "*"/ nop-user-d1 "*" 1.000 "* ]]'
 exit $fail

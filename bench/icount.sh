@@ -47,8 +47,9 @@
 #                   (slow; a cross-check)
 #   --realtime      QEMU's default clock instead of -icount (wall-clock ops/s
 #                   in the table mean something then; counts vary more)
-#   --hist N        also each region's N hottest blocks and the guest's
-#                   kallsyms, for bench/icount/hist.py (per-function costs)
+#   --hist N        also each region's N hottest blocks, the guest's
+#                   kallsyms and each row's program (RESULTS/user), for
+#                   bench/icount/hist.py (per-function costs, kernel and user)
 #   --results DIR   where plugin.log, console.log, table.txt, runs.json go
 #                   (default ${TMPDIR:-/tmp}/iouloop-icount/<time>); the
 #                   build goes to DIR/bin
@@ -276,6 +277,19 @@ fi
 # r<round>-<label>, so that run.sh gives each its own time limit and names it.
 progs=$results/progs
 rm -rf "$progs" && mkdir -p "$progs"
+# --hist: each row's guest program, for hist.py's user-mode functions
+# (RESULTS/user/rows.txt: LABEL FILE; your programs are copied there, so a
+# later rebuild does not change what the addresses name)
+userdir=$results/user
+[ "$hist" = 0 ] || { rm -rf "$userdir" && mkdir -p "$userdir"; }
+user_binary() {
+  local f=$out/$2
+  if [ -n "${own_path[$2]:-}" ]; then
+    f=$userdir/$2
+    [ -e "$f" ] || cp "${own_path[$2]}" "$f"
+  fi
+  echo "$1 $(realpath "$f")" >>"$userdir/rows.txt"
+}
 taskset="taskset 1 "   # the workload on vCPU 0; the other one stays idle
 {
   echo '#!/bin/sh'
@@ -302,6 +316,7 @@ for ((r = 0; r < rounds; r++)); do
     while [[ "$cmd" =~ ^([A-Za-z_][A-Za-z0-9_]*=[^ ]*)\ (.*)$ ]]; do
       envs+="${BASH_REMATCH[1]} " cmd=${BASH_REMATCH[2]}
     done
+    [ "$r" = 0 ] && [ "$hist" != 0 ] && user_binary "$label" "${cmd%% *}"
     p=$progs/r$((r + 1))-$label
     {
       echo '#!/bin/sh'

@@ -77,4 +77,40 @@ check "report.py: your rows alone, no ratios" '[ $rc = 0 ] && [[ "$out" == *"min
 boot "$tmp/pair" nop-bpf-d1 nop-user-d1
 out=$(python3 "$reportpy" "$tmp/pair"); rc=$?
 check "report.py: a pair, its ratio" '[ $rc = 0 ] && [[ "$out" == *"ratios of instructions per op"*"nop-bpf-d1 "*"/ nop-user-d1 "*" 1.000 "* ]]'
+
+# hist.py names a user-mode block by the row's program (RESULTS/user/rows.txt,
+# which icount.sh --hist writes): by symbol, by inlined function, by source
+# line (--user symbol|inlined|line); an address outside the program is "user: ?", and a row with
+# no program recorded keeps "user". The block is hist_fixture_probe's first
+# three instructions, at the address nm gives; one kernel block beside it.
+histpy=${top}bench/icount/hist.py
+fixture=$(realpath "${top}bench/icount/hist_fixture")
+va=$(nm "$fixture" | awk '$3 == "hist_fixture_probe" { print $1 }')
+h=$tmp/hist/boot1
+mkdir -p "$h" "$tmp/hist/user"
+{
+  echo "@@kallsyms-begin"
+  printf 'ffffffff81000000 T _stext\nffffffff81000100 T iou_kernel_fn\n' | gzip | base64
+  echo "@@kallsyms-end"
+  echo "@@iouperf region id=0 label=mine ops=10 guest_ns=1000"
+} >"$h/console.log"
+{
+  echo "HIST id=0 rank=0 vaddr=0x$va n=3 mode=0 rep=0 execs=100 insns=300"
+  echo "HIST id=0 rank=1 vaddr=0xffffffff81000110 n=2 mode=1 rep=0 execs=100 insns=200"
+  echo "HIST id=0 rank=2 vaddr=0x7fff00001000 n=1 mode=0 rep=0 execs=50 insns=50"
+} >"$h/plugin.log"
+echo "mine $fixture" >"$tmp/hist/user/rows.txt"
+out=$(python3 "$histpy" "$h" --label mine --mode all --sort cost 2>&1); rc=$?
+check "hist.py: a user block named by its function" '[ $rc = 0 ] && [ -n "$va" ] &&
+  grep -Eq "^user: hist_fixture_probe +30\.0$" <<<"$out" && grep -Eq "^iou_kernel_fn +20\.0$" <<<"$out" &&
+  grep -Eq "^user: \? +5\.0$" <<<"$out"'
+out=$(python3 "$histpy" "$h" --label mine --mode user --sort cost --user inlined 2>&1); rc=$?
+check "hist.py --user inlined: by the instructions' function" '[ $rc = 0 ] && grep -Eq "^user: hist_fixture_probe +30\.0$" <<<"$out"'
+out=$(python3 "$histpy" "$h" --label mine --mode user --sort cost --user line 2>&1); rc=$?
+check "hist.py --user line: by source line, the block split per instruction" '[ $rc = 0 ] &&
+  [ "$(grep -c "^user: hist_fixture_probe hist_fixture.c:[0-9]" <<<"$out")" -ge 1 ] &&
+  [ "$(grep "^user: hist_fixture_probe " <<<"$out" | awk "{ s += \$NF } END { print s }")" = 30 ]'
+rm "$tmp/hist/user/rows.txt"
+out=$(python3 "$histpy" "$h" --label mine --mode user --sort cost 2>&1); rc=$?
+check "hist.py: no program recorded, user blocks stay user" '[ $rc = 0 ] && grep -Eq "^user +35\.0$" <<<"$out"'
 exit $fail

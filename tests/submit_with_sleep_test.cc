@@ -14,7 +14,8 @@
 //
 // What the cases count is every io_uring_enter the test makes: this binary
 // defines syscall() over the C library's (x86-64 only; elsewhere the cases
-// say SKIP).
+// say SKIP), and is built with IOULOOP_SYSCALL_VIA_LIBC so that the
+// library's calls go through it (tests/BUILD.bazel).
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +43,10 @@ enter_call calls[max_calls];
 std::atomic<int> n_calls{0};
 std::atomic<bool> recording{false};
 }  // namespace
+
+#if defined(__x86_64__) && !defined(IOULOOP_SYSCALL_VIA_LIBC)
+#error "build this test with IOULOOP_SYSCALL_VIA_LIBC: the library's own system call would bypass the syscall() below"
+#endif
 
 #if defined(__x86_64__)
 // Every syscall() of this binary, forwarded as the C library's does; the

@@ -157,3 +157,45 @@ TEST_CASE("thread ring: with every slot taken, the fd closed during a run ends i
   REQUIRE(::dup2(keep, fd) == fd);
   ::close(keep);
 }
+
+// sys::io_uring_enter makes the system call itself on x86-64 (the
+// `syscall` instruction, not libc's syscall()): what it returns must be what
+// the kernel's io_uring_enter (io_uring/io_uring.c) returns, the count or
+// -errno, by the fd and by the registered index, and errno must not move.
+TEST_CASE("sys::io_uring_enter: the count or -errno, by fd or by registered index; errno untouched", "[thread-ring]") {
+  ring r;
+  errno = 4321;
+  CHECK(sys::io_uring_enter(-1, 0, 0, 0, nullptr, 0) == -EBADF);
+  CHECK(sys::io_uring_enter(r.fd(), 0, 0, 1u << 31, nullptr, 0) == -EINVAL);  // no such flag
+  const int not_a_ring = ::open("/dev/null", O_RDONLY);
+  REQUIRE(not_a_ring >= 0);
+  CHECK(sys::io_uring_enter(not_a_ring, 0, 0, 0, nullptr, 0) == -EOPNOTSUPP);  // io_is_uring_fops
+  ::close(not_a_ring);
+  CHECK(errno == 4321);
+
+  // Three NOPs submitted and waited for in one call: 3, and three CQEs.
+  sq_ring sq(r.rings(), r.sqes(), r.layout());
+  cq_ring cq(r.rings(), r.layout());
+  for (u32 i = 0; i < 3; ++i) prep_nop(*sq.next(), udata::from_raw(i));
+  CHECK(sys::io_uring_enter(r.fd(), sq.flush(), 3, abi::enter::getevents, nullptr, 0) == 3);
+  CHECK(cq.ready() == 3);
+  cq.advance(3);
+
+  // By the registered index: the same, with IORING_ENTER_REGISTERED_RING.
+  const int f = free_slots(r.fd());
+  if (f <= 0) SKIP("this kernel has no free registered ring fds (IORING_REGISTER_RING_FDS, Linux 5.18+): " << f);
+  abi::rsrc_update u{~0u, 0, static_cast<u64>(static_cast<u32>(r.fd()))};
+  REQUIRE(sys::io_uring_register(r.fd(), abi::register_ring_fds, &u, 1) == 1);
+  sq.submitted();
+  prep_nop(*sq.next(), udata::from_raw(7));
+  CHECK(sys::io_uring_enter(int(u.offset), sq.flush(), 1, abi::enter::getevents | abi::enter::registered_ring, nullptr,
+                            0) == 1);
+  CHECK(cq.ready() == 1);
+  cq.advance(1);
+  // io_uring_ctx_get_file: a free slot, -EBADF; past the 16 slots, -EINVAL.
+  CHECK(sys::io_uring_enter(int(u.offset) ^ 1, 0, 0, abi::enter::registered_ring, nullptr, 0) == -EBADF);
+  CHECK(sys::io_uring_enter(thread_slots, 0, 0, abi::enter::registered_ring, nullptr, 0) == -EINVAL);
+  u.data = 0;
+  CHECK(sys::io_uring_register(r.fd(), abi::unregister_ring_fds, &u, 1) == 1);
+  CHECK(errno == 4321);
+}

@@ -27,9 +27,32 @@ inline int io_uring_setup(u32 entries, io_uring_params* p) {
   long r = ::syscall(__NR_io_uring_setup, entries, p);
   return r < 0 ? -errno : static_cast<int>(r);
 }
+// The userspace engine's call per step. On x86-64 the `syscall`
+// instruction is made here (the kernel's calling convention: number in rax,
+// arguments in rdi, rsi, rdx, r10, r8, r9; rcx and r11 clobbered; -errno in
+// rax), not through libc's syscall(), which moves the seven arguments into
+// place, sets errno and hands the -1 back for the -errno above to undo:
+// about 15 guest instructions a call (docs/cost.md, "The userspace
+// engine's own instructions, by function"). Same result either way: the
+// count, or -errno; errno is left alone. Define IOULOOP_SYSCALL_VIA_LIBC
+// (the same in every file of a program) for libc's syscall() on x86-64 too:
+// for a tool or test that interposes it (tests/submit_with_sleep_test.cc
+// counts the calls so).
 inline int io_uring_enter(int fd, u32 to_submit, u32 min_complete, u32 flags, const void* arg, usize argsz) {
+#if defined(__x86_64__) && !defined(IOULOOP_SYSCALL_VIA_LIBC)
+  long r = __NR_io_uring_enter;
+  register long r10 __asm__("r10") = flags;
+  register const void* r8 __asm__("r8") = arg;
+  register usize r9 __asm__("r9") = argsz;
+  __asm__ volatile("syscall"
+                   : "+a"(r)
+                   : "D"(long(fd)), "S"(long(to_submit)), "d"(long(min_complete)), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return static_cast<int>(r);
+#else
   long r = ::syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, arg, argsz);
   return r < 0 ? -errno : static_cast<int>(r);
+#endif
 }
 inline int io_uring_register(int fd, u32 opcode, const void* arg, u32 nr) {
   long r = ::syscall(__NR_io_uring_register, fd, opcode, arg, nr);

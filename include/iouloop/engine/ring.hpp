@@ -32,8 +32,8 @@ inline int io_uring_setup(u32 entries, io_uring_params* p) {
 // arguments in rdi, rsi, rdx, r10, r8, r9; rcx and r11 clobbered; -errno in
 // rax), not through libc's syscall(), which moves the seven arguments into
 // place, sets errno and hands the -1 back for the -errno above to undo:
-// about 15 guest instructions a call (docs/cost.md, "The userspace
-// engine's own instructions, by function"). Same result either way: the
+// about 15 guest instructions a call (docs/cost.md, "The system call made
+// inline"). Same result either way: the
 // count, or -errno; errno is left alone. Define IOULOOP_SYSCALL_VIA_LIBC
 // (the same in every file of a program) for libc's syscall() on x86-64 too:
 // for a tool or test that interposes it (tests/submit_with_sleep_test.cc

@@ -428,7 +428,7 @@ class userspace_engine {
   // x86-64 kernel's: ring.hpp, io_rings), the step's views address the
   // heads, tails and CQEs at those offsets as constants (fixed_rings, as
   // the BPF step does), not at offsets loaded from the layout each step:
-  // 16 user instructions fewer per step of the dependent NOP chain
+  // 27 user instructions fewer per step of the dependent NOP chain
   // (docs/cost.md, "The ring's offsets as constants"). Any other ring runs
   // the same loop with the layout's offsets; so does every ring in a
   // program built with IOULOOP_USERSPACE_LAYOUT_OFFSETS (the same in all
